@@ -1,0 +1,42 @@
+# The README's two commands, `make run` and `make test`, work on a fresh machine:
+# both depend on `setup`, which is idempotent (re-runs only when pyproject.toml changes).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup browser run test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Debian's Chromium for the playwright pool and the console's browser tests
+# (`playwright install` cannot download here).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian chromium"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	fi
+
+run: setup
+	$(VENV)/bin/xianban run
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+test: setup browser lint
+	$(PY) -m pytest -ra
+
+bench: setup
+	mkdir -p bench
+	$(VENV)/bin/xianban bench all --out bench/
+
+clean:
+	rm -rf $(VENV) .xianban .pytest_cache .mypy_cache .ruff_cache

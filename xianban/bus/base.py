@@ -1,0 +1,66 @@
+"""The bus seam: produce with a key, consume as a member of a group, commit after handling.
+
+Two implementations honour the same contract (tests/bus/ runs one suite on both):
+``MemoryBus`` (in-process asyncio topics with partitions and groups) and ``KafkaBus``
+(aiokafka). Delivery is at-least-once: a record is redelivered to the group until a member
+commits past it, so every stage must be idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One record as read from a topic partition."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = field(default=())
+
+
+class Consumer(Protocol):
+    """A member of a consumer group. Partitions are split among the group's live members."""
+
+    async def start(self) -> None: ...
+
+    async def getmany(self, *, timeout_s: float, max_records: int) -> list[Message]:
+        """Records from the assigned partitions, in offset order per partition."""
+        ...
+
+    async def commit(self, messages: Sequence[Message]) -> None:
+        """Mark these messages (and everything before them on their partitions) handled."""
+        ...
+
+    async def lag(self) -> int:
+        """Records on this group's topics not yet committed (all partitions, not just ours)."""
+        ...
+
+    async def stop(self) -> None:
+        """Leave the group without committing; uncommitted records go to another member."""
+        ...
+
+
+class Bus(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ensure_topics(self, topics: Sequence[str], *, partitions: int) -> None: ...
+
+    async def produce(self, topic: str, value: bytes, *, key: str | bytes | None) -> None:
+        """Send one record; records with the same key keep their order (same partition)."""
+        ...
+
+    async def flush(self) -> None:
+        """Wait until everything produced so far is acknowledged."""
+        ...
+
+    def consumer(self, group: str, topics: Sequence[str], *, client_id: str = "") -> Consumer:
+        ...

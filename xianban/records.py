@@ -1,0 +1,357 @@
+"""The records every stage exchanges on the bus.
+
+Each record is a pydantic model with a schema version and travels as UTF-8 JSON. Models
+forbid unknown fields and validate strictly, so a malformed record is rejected at the
+boundary with a message that names the field, instead of failing somewhere downstream.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    StringConstraints,
+    ValidationError,
+)
+
+SCHEMA_VERSION = 1
+
+CATEGORIES: tuple[str, ...] = (
+    "road_traffic",
+    "municipal_facilities",
+    "city_appearance",
+    "noise",
+    "construction_safety",
+    "fire_safety",
+    "public_transport",
+    "parks_greenery",
+    "water_power_gas",
+    "housing_rental",
+    "property_management",
+    "consumer_rights",
+    "market_regulation",
+    "ecology_environment",
+    "labor_social_security",
+    "education",
+    "health",
+    "public_security",
+)
+
+Category = Literal[
+    "road_traffic",
+    "municipal_facilities",
+    "city_appearance",
+    "noise",
+    "construction_safety",
+    "fire_safety",
+    "public_transport",
+    "parks_greenery",
+    "water_power_gas",
+    "housing_rental",
+    "property_management",
+    "consumer_rights",
+    "market_regulation",
+    "ecology_environment",
+    "labor_social_security",
+    "education",
+    "health",
+    "public_security",
+]
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+Text = Annotated[str, StringConstraints(max_length=100_000)]
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now; naive datetimes are rejected on the wire, so never make one."""
+    return datetime.now(UTC)
+
+
+class RecordError(ValueError):
+    """A record could not be decoded: bad JSON, a missing field or a wrong type.
+
+    The message is one line per problem (``field: what is wrong``) so that it reads well
+    in a dead letter and in a CLI error.
+    """
+
+    def __init__(self, model: str, problems: list[str]) -> None:
+        self.model = model
+        self.problems = problems
+        super().__init__(f"invalid {model}: " + "; ".join(problems))
+
+
+class Record(BaseModel):
+    """Base of every bus record: versioned, strict, immutable, JSON on the wire."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    topic: ClassVar[str]
+
+    def key(self) -> str:
+        """The partition key on the record's topic."""
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | str) -> Self:
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError as exc:
+            raise RecordError(cls.__name__, _problems(exc)) from None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Self:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise RecordError(cls.__name__, _problems(exc)) from None
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "(record)"
+        out.append(f"{where}: {err['msg']}")
+    return out
+
+
+class CrawlTask(Record):
+    """One unit of crawling: a source, what to ask it, and where the last crawl stopped."""
+
+    topic: ClassVar[str] = "crawl.tasks"
+
+    task_id: NonEmpty
+    source: NonEmpty
+    query: str | None = None
+    cursor: str | None = None
+    pages: int = Field(default=1, ge=1, le=1000)
+    attempt: NonNegativeInt = 0
+    scheduled_at: AwareDatetime = Field(default_factory=utcnow)
+
+    def key(self) -> str:
+        return self.source
+
+
+class Author(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str | None = None
+    name: str | None = None
+    followers: NonNegativeInt | None = None
+    verified: bool = False
+
+
+class Engagement(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    likes: NonNegativeInt = 0
+    comments: NonNegativeInt = 0
+    shares: NonNegativeInt = 0
+    views: NonNegativeInt = 0
+
+
+class PlaceHints(BaseModel):
+    """What the platform itself says about where: IP属地, a POI tag, a city field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ip_location: str | None = None
+    poi: str | None = None
+    city: str | None = None
+
+
+class Post(Record):
+    """A post as crawled, normalised across platforms."""
+
+    topic: ClassVar[str] = "posts"
+
+    platform: NonEmpty
+    native_id: NonEmpty
+    source: str | None = None
+    url: str | None = None
+    author: Author = Field(default_factory=Author)
+    title: str | None = None
+    text: Text
+    media: list[str] = Field(default_factory=list)
+    created_at: AwareDatetime | None = None
+    fetched_at: AwareDatetime = Field(default_factory=utcnow)
+    engagement: Engagement = Field(default_factory=Engagement)
+    place_hints: PlaceHints = Field(default_factory=PlaceHints)
+    repost_of: str | None = None
+
+    @property
+    def post_id(self) -> str:
+        """Natural id: unique across platforms, stable across re-crawls."""
+        return f"{self.platform}:{self.native_id}"
+
+    def key(self) -> str:
+        return self.post_id
+
+
+class Geo(BaseModel):
+    """Where a problem is, from coarse to fine. ``None`` means not known."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    district: str | None = None
+    street: str | None = None
+    community: str | None = None
+    road: str | None = None
+    poi: str | None = None
+
+
+class Lead(Record):
+    """A post (or cluster of posts) the leadfinder thinks is an actionable city problem."""
+
+    topic: ClassVar[str] = "leads"
+
+    lead_id: NonEmpty
+    cluster_id: NonEmpty
+    post_ids: list[NonEmpty] = Field(min_length=1)
+    platform: NonEmpty
+    url: str | None = None
+    title: str | None = None
+    text: Text
+    category: Category
+    urgent: bool
+    urgency_triggers: list[str] = Field(default_factory=list)
+    geo: Geo = Field(default_factory=Geo)
+    score: float = Field(ge=0.0, le=1.0)
+    reasons: list[str] = Field(default_factory=list)
+    features: dict[str, float] = Field(default_factory=dict)
+    corroboration: NonNegativeInt = 0
+    posted_at: AwareDatetime | None = None
+    found_at: AwareDatetime = Field(default_factory=utcnow)
+
+    def key(self) -> str:
+        return self.cluster_id
+
+
+Decision = Literal["confirmed", "rejected", "needs_review"]
+
+
+class Verdict(Record):
+    """The verifier's decision on a lead, with who (which rule or analyst) and why."""
+
+    topic: ClassVar[str] = "verdicts"
+
+    verdict_id: NonEmpty
+    cluster_id: NonEmpty
+    lead: Lead
+    decision: Decision
+    by: NonEmpty
+    reason: str
+    decided_at: AwareDatetime = Field(default_factory=utcnow)
+
+    def key(self) -> str:
+        return self.cluster_id
+
+
+Priority = Literal["urgent", "ordinary"]
+CaseStatus = Literal[
+    "pending",  # in our outbox, not yet accepted by the work-order system
+    "filed",
+    "dispatched",
+    "in_progress",
+    "resolved",
+    "closed",
+    "rejected",
+]
+
+
+class CaseEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: AwareDatetime
+    status: CaseStatus
+    note: str = ""
+    by: str = "system"
+
+
+class Case(Record):
+    """A work order on the city's system, as we filed it and as we follow it."""
+
+    topic: ClassVar[str] = "cases"
+
+    case_id: NonEmpty
+    cluster_id: NonEmpty
+    external_id: str | None = None
+    department: NonEmpty
+    category: Category
+    priority: Priority
+    geo: Geo = Field(default_factory=Geo)
+    title: NonEmpty
+    description: Text
+    post_ids: list[NonEmpty] = Field(min_length=1)
+    opened_at: AwareDatetime
+    dispatch_due: AwareDatetime
+    status: CaseStatus = "pending"
+    escalations: NonNegativeInt = 0
+    history: list[CaseEvent] = Field(default_factory=list)
+
+    def key(self) -> str:
+        return self.cluster_id
+
+
+class DeadLetter(Record):
+    """A record a stage gave up on, kept whole so it can be inspected and replayed."""
+
+    topic: ClassVar[str] = "dlq"
+
+    stage: NonEmpty
+    source_topic: NonEmpty
+    partition: int | None = None
+    offset: int | None = None
+    record_key: str | None = None
+    reason: str
+    error_type: str
+    original_b64: str
+    failed_at: AwareDatetime = Field(default_factory=utcnow)
+
+    def key(self) -> str:
+        return self.stage
+
+    @classmethod
+    def for_bytes(
+        cls,
+        *,
+        stage: str,
+        source_topic: str,
+        original: bytes,
+        reason: str,
+        error_type: str,
+        partition: int | None = None,
+        offset: int | None = None,
+        key: str | None = None,
+    ) -> DeadLetter:
+        return cls(
+            stage=stage,
+            source_topic=source_topic,
+            partition=partition,
+            offset=offset,
+            record_key=key,
+            reason=reason,
+            error_type=error_type,
+            original_b64=base64.b64encode(original).decode("ascii"),
+        )
+
+    @property
+    def original(self) -> bytes:
+        return base64.b64decode(self.original_b64)
+
+
+def stable_id(*parts: str, length: int = 16) -> str:
+    """A short deterministic id from natural-key parts, so replays produce the same id."""
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+    return digest[:length]

@@ -1,0 +1,110 @@
+"""Settings: one model, every field documented with its unit.
+
+Read from environment variables ``XIANBAN_<FIELD>`` (nested: ``XIANBAN_KAFKA__BOOTSTRAP``)
+and from an optional YAML file (``XIANBAN_CONFIG``, else ``./xianban.yaml`` if present).
+The embedded default needs neither: memory bus, a SQLite file under ``.xianban/``, the
+simulators on localhost.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from xianban.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class KafkaSettings(BaseModel):
+    bootstrap: str = Field("127.0.0.1:9092", description="host:port[,host:port] of brokers")
+    enable_idempotence: bool = Field(
+        False,
+        description="idempotent producer; on for a real Kafka cluster, off against tansu "
+        "(aiokafka's InitProducerId v0 is rejected there)",
+    )
+    linger_ms: int = Field(5, ge=0, description="producer batching delay, milliseconds")
+    client_id: str = Field("xianban", description="Kafka client.id prefix")
+
+
+class Settings(BaseSettings):
+    """Every knob of the system. Defaults run the embedded loop on one machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="XIANBAN_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Field(Path(".xianban"), description="where the embedded store lives")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/test; "
+        "default: sqlite+aiosqlite in data_dir",
+    )
+    bus: Literal["memory", "kafka"] = Field("memory", description="message bus backend")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    partitions: int = Field(3, ge=1, description="partitions per topic when we create topics")
+    configs_dir: Path = Field(ROOT / "configs", description="sources, taxonomy, gazetteer, ...")
+    console_host: str = Field("127.0.0.1", description="console bind address")
+    console_port: int = Field(8000, ge=0, le=65535, description="console port (0 = any free)")
+    sim_host: str = Field("127.0.0.1", description="simulators bind address")
+    sim_port: int = Field(0, ge=0, le=65535, description="simulators port (0 = any free)")
+    workorder_url: str | None = Field(
+        None, description="base URL of the city work-order API; default: the simulator"
+    )
+    workorder_timeout_s: float = Field(10.0, gt=0, description="per request, seconds")
+    retry_attempts: int = Field(
+        3, ge=0, description="retries of a transient handling error before dead-lettering"
+    )
+    retry_backoff_s: float = Field(0.2, ge=0, description="first retry delay, doubles each time")
+    poll_timeout_s: float = Field(0.5, gt=0, description="consumer poll wait, seconds")
+    batch_size: int = Field(200, ge=1, description="records per consumer poll")
+    log_level: str = Field("INFO", description="structlog level")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get("XIANBAN_CONFIG") or "xianban.yaml"
+        return (
+            init_settings,
+            env_settings,
+            YamlConfigSettingsSource(settings_cls, yaml_file=path),
+        )
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'xianban.db').as_posix()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation failures into one readable ConfigError."""
+    path = os.environ.get("XIANBAN_CONFIG")
+    if path and not Path(path).is_file():
+        raise ConfigError(f"XIANBAN_CONFIG={path}: no such file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        ]
+        raise ConfigError("invalid settings: " + "; ".join(lines)) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"settings file is not valid YAML: {exc}") from None
