@@ -9,9 +9,14 @@ that. ``handle`` must be idempotent (a record may arrive twice) and should raise
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from xianban.records import Record
+from xianban.settings import Settings
+
+if TYPE_CHECKING:
+    from xianban.store import Store
 
 In = TypeVar("In", bound=Record)
 
@@ -32,3 +37,15 @@ class Stage(Protocol[In]):
         ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What the wiring hands every stage at construction (Scrapy's ``from_crawler``)."""
+
+    settings: Settings
+    store: Store
+
+
+class StageFactory(Protocol):
+    def __call__(self, ctx: StageContext) -> Stage[Any]: ...
