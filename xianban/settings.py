@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     console_port: int = Field(8000, ge=0, le=65535, description="console port (0 = any free)")
     sim_host: str = Field("127.0.0.1", description="simulators bind address")
     sim_port: int = Field(0, ge=0, le=65535, description="simulators port (0 = any free)")
+    sim_url: str | None = Field(
+        None,
+        description="base URL of the running platform simulator; sources whose base_url "
+        "starts with {sim} resolve against it (set by the embedded wiring)",
+    )
     workorder_url: str | None = Field(
         None, description="base URL of the city work-order API; default: the simulator"
     )
