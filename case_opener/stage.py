@@ -1,0 +1,113 @@
+"""Case opener: a confirmed verdict becomes a case on the city work-order system.
+
+Idempotent by cluster: the case id is derived from the cluster id, so a verdict delivered
+twice (or two confirmations of one cluster) finds the case already there and files nothing.
+A case still ``pending`` (a crash or timeout before the work-order system accepted it) is
+queued again, which the outbox's key makes harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from case_opener.config import Routing, Sla, load_routing, load_sla
+from case_opener.filing import WorkOrderClient
+from case_opener.outbox import deliver, queue_filing
+from xianban.errors import ConfigError
+from xianban.records import Case, CaseEvent, Lead, Record, Verdict, stable_id
+from xianban.stage import StageContext
+
+CATEGORY_LABELS = {
+    "road_traffic": "道路交通",
+    "municipal_facilities": "市政设施",
+    "city_appearance": "市容环境",
+    "noise": "噪声扰民",
+    "construction_safety": "施工安全",
+    "fire_safety": "消防安全",
+    "public_transport": "公共交通",
+    "parks_greenery": "园林绿化",
+    "water_power_gas": "水电燃气",
+    "housing_rental": "房屋租赁",
+    "property_management": "物业管理",
+    "consumer_rights": "消费维权",
+    "market_regulation": "市场监管",
+    "ecology_environment": "生态环境",
+    "labor_social_security": "劳动社保",
+    "education": "教育",
+    "health": "卫生健康",
+    "public_security": "社会治安",
+}
+
+
+def case_id_for(cluster_id: str) -> str:
+    return "XB-" + stable_id("case", cluster_id, length=12).upper()
+
+
+def build_case(lead: Lead, verdict: Verdict, routing: Routing, sla: Sla) -> Case:
+    priority = "urgent" if lead.urgent else "ordinary"
+    place = lead.geo.road or lead.geo.poi or lead.geo.street or lead.geo.district or "深圳"
+    title = f"【{'加急' if lead.urgent else '一般'}】{place} {CATEGORY_LABELS[lead.category]}问题"
+    description = "\n".join(
+        [
+            lead.text.strip(),
+            "",
+            f"线索来源：{lead.platform} {lead.url or ''}".rstrip(),
+            f"研判：{verdict.by}（{verdict.reason}）",
+            "依据：" + "；".join(lead.reasons),
+        ]
+    )
+    opened = verdict.decided_at
+    return Case(
+        case_id=case_id_for(lead.cluster_id),
+        cluster_id=lead.cluster_id,
+        department=routing.department(lead.category, lead.geo),
+        category=lead.category,
+        priority=priority,
+        geo=lead.geo,
+        title=title,
+        description=description,
+        post_ids=lead.post_ids,
+        opened_at=opened,
+        dispatch_due=opened + sla.dispatch_within(priority),
+        history=[CaseEvent(at=opened, status="pending", note="立案，待报送工单系统")],
+    )
+
+
+class CaseOpenerStage:
+    name = "case-opener"
+    input = Verdict
+
+    def __init__(self, ctx: StageContext) -> None:
+        self.ctx = ctx
+        self.routing: Routing | None = None
+        self.sla: Sla | None = None
+        self.client: WorkOrderClient | None = None
+
+    async def start(self) -> None:
+        settings = self.ctx.settings
+        self.routing = load_routing(settings.configs_dir)
+        self.sla = load_sla(settings.configs_dir)
+        if not settings.workorder_url:
+            raise ConfigError("workorder_url is not set (XIANBAN_WORKORDER_URL)")
+        self.client = WorkOrderClient(
+            settings.workorder_url, timeout_s=settings.workorder_timeout_s
+        )
+
+    async def handle(self, record: Verdict) -> Sequence[Record]:
+        assert self.routing and self.sla and self.client, "start() first"
+        if record.decision != "confirmed":
+            return []
+        store = self.ctx.store
+        existing = await store.get_case_by_cluster(record.cluster_id)
+        if existing is not None and existing.status != "pending":
+            return []
+        case = existing or build_case(record.lead, record, self.routing, self.sla)
+        await queue_filing(store, case)
+        changed = await deliver(store, self.client)
+        if all(c.case_id != case.case_id for c in changed):
+            changed.append(case)  # not accepted yet: the outbox keeps trying
+        return changed
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()

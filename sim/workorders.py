@@ -1,0 +1,201 @@
+"""The city work-order system, simulated: an Open311 GeoReport v2 endpoint plus extensions.
+
+Real 12345 work-order platforms differ by city; Open311 GeoReport v2 is the public standard
+shape (``services.json``, ``requests.json``, ``requests/{id}.json``), so the case opener
+speaks it and the simulator serves it. Extensions the standard lacks are marked ``x_``.
+
+Behaviour that matters to the tests:
+
+* ``Idempotency-Key`` header on ``POST requests.json``: a repeated key returns the request
+  already made, so a filing retried after a timeout never creates a second work order.
+* Faults (``POST /_admin/faults``): ``timeout_after_accept`` stores the request and then
+  stalls past the client's timeout — the half-way failure a filing must survive — and
+  ``error_5xx`` answers 503 before storing anything.
+* Lifecycle: each request moves filed → dispatched → in_progress → resolved → closed, one
+  step per ``POST /_admin/advance`` or, if ``auto_advance_s`` is set, as time passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Request
+from pydantic import BaseModel, Field
+
+LIFECYCLE = ("filed", "dispatched", "in_progress", "resolved", "closed")
+
+
+class FaultSpec(BaseModel):
+    kind: str = Field(pattern="^(timeout_after_accept|error_5xx)$")
+    times: int = Field(1, ge=1)
+    delay_s: float = Field(30.0, ge=0)
+
+
+@dataclass
+class WorkOrder:
+    service_request_id: str
+    service_code: str
+    description: str
+    address_string: str
+    agency_responsible: str
+    priority: str
+    external_id: str
+    created: float
+    step: int = 0
+    escalations: list[str] = field(default_factory=list)
+    history: list[tuple[float, str]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return LIFECYCLE[self.step]
+
+    def as_open311(self) -> dict[str, Any]:
+        def iso(ts: float) -> str:
+            return datetime.fromtimestamp(ts, UTC).isoformat()
+
+        return {
+            "service_request_id": self.service_request_id,
+            "status": "closed" if self.status in ("resolved", "closed") else "open",
+            "status_notes": f"工单状态：{self.status}",
+            "service_code": self.service_code,
+            "description": self.description,
+            "agency_responsible": self.agency_responsible,
+            "address": self.address_string,
+            "requested_datetime": iso(self.created),
+            "updated_datetime": iso(self.history[-1][0] if self.history else self.created),
+            "x_status": self.status,
+            "x_priority": self.priority,
+            "x_external_id": self.external_id,
+            "x_escalations": len(self.escalations),
+            "x_history": [{"at": iso(t), "status": s} for t, s in self.history],
+        }
+
+
+class WorkOrderSystem:
+    """State of the simulated system; one per app so tests can inspect it directly."""
+
+    def __init__(self, *, auto_advance_s: float | None = None) -> None:
+        self.orders: dict[str, WorkOrder] = {}
+        self.by_key: dict[str, str] = {}
+        self.faults: list[FaultSpec] = []
+        self.auto_advance_s = auto_advance_s
+        self.posts_received = 0
+        self._ids = itertools.count(1)
+
+    def take_fault(self) -> FaultSpec | None:
+        if not self.faults:
+            return None
+        fault = self.faults[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            self.faults.pop(0)
+        return fault
+
+    def create(self, form: dict[str, str], key: str | None) -> tuple[WorkOrder, bool]:
+        if key and key in self.by_key:
+            return self.orders[self.by_key[key]], False
+        now = time.time()
+        order = WorkOrder(
+            service_request_id=f"SZ{datetime.now(UTC):%Y%m%d}{next(self._ids):06d}",
+            service_code=form["service_code"],
+            description=form.get("description", ""),
+            address_string=form.get("address_string", ""),
+            agency_responsible=form.get("attribute[department]", ""),
+            priority=form.get("attribute[priority]", "ordinary"),
+            external_id=form.get("attribute[case_id]", ""),
+            created=now,
+            history=[(now, "filed")],
+        )
+        self.orders[order.service_request_id] = order
+        if key:
+            self.by_key[key] = order.service_request_id
+        return order, True
+
+    def advance(self, order: WorkOrder, steps: int = 1) -> None:
+        for _ in range(steps):
+            if order.step < len(LIFECYCLE) - 1:
+                order.step += 1
+                order.history.append((time.time(), order.status))
+
+    def refresh(self, order: WorkOrder) -> None:
+        if self.auto_advance_s:
+            due = int((time.time() - order.created) // self.auto_advance_s)
+            self.advance(order, max(0, due - order.step))
+
+
+def create_workorder_app(system: WorkOrderSystem | None = None) -> FastAPI:
+    system = system or WorkOrderSystem()
+    app = FastAPI(title="工单系统模拟器", docs_url=None, redoc_url=None)
+    app.state.system = system
+    api = APIRouter(prefix="/open311/v2")
+
+    @api.get("/services.json")
+    async def services() -> list[dict[str, Any]]:
+        from xianban.records import CATEGORIES
+
+        return [
+            {"service_code": c, "service_name": c, "type": "realtime", "metadata": True}
+            for c in CATEGORIES
+        ]
+
+    @api.post("/requests.json")
+    async def create_request(
+        request: Request,
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    ) -> list[dict[str, Any]]:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        system.posts_received += 1
+        if not form.get("service_code"):
+            raise HTTPException(400, detail=[{"code": 400, "description": "service_code 缺失"}])
+        fault = system.take_fault()
+        if fault and fault.kind == "error_5xx":
+            raise HTTPException(503, detail="系统繁忙，请稍后再试")
+        order, _ = system.create(form, idempotency_key)
+        if fault and fault.kind == "timeout_after_accept":
+            await asyncio.sleep(fault.delay_s)
+        return [{"service_request_id": order.service_request_id, "service_notice": "已受理"}]
+
+    def find(request_id: str) -> WorkOrder:
+        order = system.orders.get(request_id)
+        if order is None:
+            raise HTTPException(404, detail=f"工单 {request_id} 不存在")
+        system.refresh(order)
+        return order
+
+    @api.get("/requests/{request_id}.json")
+    async def get_request(request_id: str) -> list[dict[str, Any]]:
+        return [find(request_id).as_open311()]
+
+    @api.post("/requests/{request_id}/x_escalations")
+    async def escalate(request_id: str, request: Request) -> dict[str, Any]:
+        order = find(request_id)
+        body = await request.json()
+        order.escalations.append(str(body.get("reason", "")))
+        return {"service_request_id": request_id, "x_escalations": len(order.escalations)}
+
+    @app.post("/_admin/faults")
+    async def add_fault(spec: FaultSpec) -> dict[str, int]:
+        system.faults.append(spec)
+        return {"pending_faults": len(system.faults)}
+
+    @app.post("/_admin/advance")
+    async def advance_all(steps: int = 1) -> dict[str, int]:
+        for order in system.orders.values():
+            system.advance(order, steps)
+        return {"orders": len(system.orders)}
+
+    @app.get("/_admin/stats")
+    async def stats() -> dict[str, Any]:
+        return {
+            "orders": len(system.orders),
+            "posts_received": system.posts_received,
+            "by_status": {s: sum(o.status == s for o in system.orders.values()) for s in LIFECYCLE},
+        }
+
+    app.include_router(api)
+    return app
