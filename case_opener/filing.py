@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 
-from xianban.errors import PermanentError, TransientError
+from xianban.errors import ConfigError, PermanentError, TransientError
 from xianban.records import Case
+from xianban.settings import Settings
 
 
 class WorkOrderClient:
@@ -22,6 +23,12 @@ class WorkOrderClient:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/open311/v2", timeout=timeout_s
         )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkOrderClient:
+        if not settings.workorder_url:
+            raise ConfigError("workorder_url is not set (XIANBAN_WORKORDER_URL)")
+        return cls(settings.workorder_url, timeout_s=settings.workorder_timeout_s)
 
     async def close(self) -> None:
         await self._client.aclose()

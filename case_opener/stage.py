@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from case_opener.config import Routing, Sla, load_routing, load_sla
 from case_opener.filing import WorkOrderClient
 from case_opener.outbox import deliver, queue_filing
-from xianban.errors import ConfigError
 from xianban.records import Case, CaseEvent, Lead, Record, Verdict, stable_id
 from xianban.stage import StageContext
 
@@ -87,11 +86,7 @@ class CaseOpenerStage:
         settings = self.ctx.settings
         self.routing = load_routing(settings.configs_dir)
         self.sla = load_sla(settings.configs_dir)
-        if not settings.workorder_url:
-            raise ConfigError("workorder_url is not set (XIANBAN_WORKORDER_URL)")
-        self.client = WorkOrderClient(
-            settings.workorder_url, timeout_s=settings.workorder_timeout_s
-        )
+        self.client = WorkOrderClient.from_settings(settings)
 
     async def handle(self, record: Verdict) -> Sequence[Record]:
         assert self.routing and self.sla and self.client, "start() first"

@@ -16,7 +16,7 @@ import structlog
 from case_opener.config import Sla, load_sla
 from case_opener.filing import WorkOrderClient
 from case_opener.outbox import deliver, with_status
-from xianban.errors import ConfigError, TransientError
+from xianban.errors import TransientError
 from xianban.records import Case, CaseStatus, utcnow
 from xianban.stage import StageContext
 
@@ -53,11 +53,7 @@ class Supervisor:
     async def start(self) -> None:
         settings = self.ctx.settings
         self.sla = load_sla(settings.configs_dir)
-        if not settings.workorder_url:
-            raise ConfigError("workorder_url is not set (XIANBAN_WORKORDER_URL)")
-        self.client = WorkOrderClient(
-            settings.workorder_url, timeout_s=settings.workorder_timeout_s
-        )
+        self.client = WorkOrderClient.from_settings(settings)
 
     async def close(self) -> None:
         if self.client is not None:
