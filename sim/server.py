@@ -1,0 +1,52 @@
+"""Serves the simulators (platforms and the work-order system) on one localhost port.
+
+Platforms are mounted under their own prefixes (``/weibo/...``) by ``sim.platforms``; the
+work-order system lives under ``/workorders``. The server runs on the caller's event loop,
+so ``xianban run`` and the tests start it in-process; ``xianban sim`` runs it alone.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from sim.workorders import WorkOrderSystem, create_workorder_app
+from xianban.asgi_server import EmbeddedServer
+
+
+def create_sim_app(*, seed: int = 7, workorders: WorkOrderSystem | None = None) -> Starlette:
+    from sim.platforms import create_platforms_app
+
+    return Starlette(
+        routes=[
+            Mount("/workorders", app=create_workorder_app(workorders)),
+            Mount("/", app=create_platforms_app(seed=seed)),
+        ]
+    )
+
+
+class SimServer(EmbeddedServer):
+    """The simulators on a free (or given) localhost port; ``workorders`` is inspectable."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 7,
+        workorders: WorkOrderSystem | None = None,
+    ) -> None:
+        self.workorders = workorders or WorkOrderSystem()
+        app = create_sim_app(seed=seed, workorders=self.workorders)
+        super().__init__(app, host=host, port=port, lifespan="off")
+
+    @property
+    def workorder_url(self) -> str:
+        return f"{self.url}/workorders"
+
+    async def __aenter__(self) -> SimServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

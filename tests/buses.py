@@ -1,0 +1,35 @@
+"""A fresh bus per test: memory, or Kafka on a broker of its own (topics start empty)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from xianban.bus import Bus, LocalBroker, make_bus
+from xianban.settings import KafkaSettings, Settings
+
+from .services import require_service
+
+
+@asynccontextmanager
+async def open_bus(kind: str, *, partitions: int = 3) -> AsyncIterator[Bus]:
+    if kind == "memory":
+        bus = make_bus(Settings(bus="memory", partitions=partitions))
+        await bus.start()
+        try:
+            yield bus
+        finally:
+            await bus.close()
+        return
+    require_service("kafka", LocalBroker.available())
+    async with LocalBroker() as broker:
+        bus = make_bus(
+            Settings(
+                bus="kafka", kafka=KafkaSettings(bootstrap=broker.bootstrap), partitions=partitions
+            )
+        )
+        await bus.start()
+        try:
+            yield bus
+        finally:
+            await bus.close()

@@ -1,0 +1,62 @@
+"""The whole loop, embedded: sim posts → leads → verdicts → cases, and what goes wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.server import SimServer
+from sim.workorders import FaultSpec
+from xianban.embedded import embedded_system, run_once, run_pipeline
+from xianban.records import CrawlTask, DeadLetter, Lead, Post, Verdict
+from xianban.settings import Settings
+
+
+def settings_in(tmp_path: Path, **over: object) -> Settings:
+    return Settings(data_dir=tmp_path, retry_backoff_s=0.01, poll_timeout_s=0.1, **over)  # type: ignore[arg-type]
+
+
+async def test_run_once_files_cases_and_a_second_run_adds_none(tmp_path: Path) -> None:
+    first = await run_once(settings_in(tmp_path))
+    assert first["posts"] > first["leads"] >= first["cases"] > 0, first
+    assert first["dlq"] == 0
+    assert first["store"]["cases"] == first["cases"]
+    second = await run_once(settings_in(tmp_path))
+    assert second["cases"] == 0, second
+    assert second["store"]["cases"] == first["store"]["cases"]
+    assert second["store"]["posts"] == first["store"]["posts"]
+
+
+async def test_a_malformed_record_in_each_topic_goes_to_dlq(tmp_path: Path) -> None:
+    garbage = {
+        CrawlTask.topic: b"{not json",
+        Post.topic: b'{"platform": "weibo", "native_id": "1"}',
+        Lead.topic: b'{"lead_id": "l", "category": "aliens"}',
+        Verdict.topic: b"\xff\xfe",
+    }
+    async with embedded_system(settings_in(tmp_path)) as system:
+        for topic, raw in garbage.items():
+            await system.bus.produce(topic, raw, key="bad")
+        await system.bus.flush()
+        summary = await run_pipeline(system)
+        letters = await system.store.list_dead_letters(limit=100)
+    assert summary["dlq"] == 4 and summary["cases"] > 0, summary
+    by_topic = {d.source_topic: d for d in letters}
+    assert set(by_topic) == set(garbage)
+    for topic, raw in garbage.items():
+        assert by_topic[topic].original == raw
+        assert by_topic[topic].reason
+    assert isinstance(by_topic[Post.topic], DeadLetter)
+    assert "text: Field required" in by_topic[Post.topic].reason
+
+
+async def test_filing_that_times_out_half_way_is_filed_once(tmp_path: Path) -> None:
+    async with SimServer() as sim:
+        sim.workorders.faults.append(FaultSpec(kind="timeout_after_accept", times=1, delay_s=3))
+        settings = settings_in(
+            tmp_path, sim_url=sim.url, workorder_url=sim.workorder_url, workorder_timeout_s=1.0
+        )
+        summary = await run_once(settings)
+        filed = list(sim.workorders.orders.values())
+        assert summary["store"]["cases"] == len(filed) > 0
+        assert len({o.external_id for o in filed}) == len(filed)
+        assert summary["store"]["outbox_pending"] == 0

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from xianban.records import (
+    CATEGORIES,
+    Case,
+    CaseEvent,
+    CrawlTask,
+    DeadLetter,
+    Geo,
+    Lead,
+    Post,
+    RecordError,
+    Verdict,
+    stable_id,
+)
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def make_lead(**over: object) -> Lead:
+    data: dict[str, object] = {
+        "lead_id": "l1",
+        "cluster_id": "c1",
+        "post_ids": ["weibo:1"],
+        "platform": "weibo",
+        "text": "龙华民治路灯冒火花",
+        "category": "municipal_facilities",
+        "urgent": True,
+        "geo": Geo(district="龙华区", street="民治街道"),
+        "score": 0.9,
+    }
+    data.update(over)
+    return Lead.model_validate(data)
+
+
+def test_every_record_round_trips_as_json() -> None:
+    lead = make_lead()
+    records = [
+        CrawlTask(task_id="t1", source="weibo", query="路灯"),
+        Post(platform="weibo", native_id="1", text="路灯坏了", created_at=NOW),
+        lead,
+        Verdict(
+            verdict_id="v1",
+            cluster_id="c1",
+            lead=lead,
+            decision="confirmed",
+            by="rule:x",
+            reason="r",
+        ),
+        Case(
+            case_id="XB-1",
+            cluster_id="c1",
+            department="龙华区城市管理和综合执法局",
+            category="municipal_facilities",
+            priority="urgent",
+            title="t",
+            description="d",
+            post_ids=["weibo:1"],
+            opened_at=NOW,
+            dispatch_due=NOW,
+            history=[CaseEvent(at=NOW, status="pending")],
+        ),
+        DeadLetter.for_bytes(
+            stage="s", source_topic="posts", original=b"\xff{", reason="bad", error_type="E"
+        ),
+    ]
+    for record in records:
+        raw = record.to_bytes()
+        assert json.loads(raw)["schema_version"] == 1
+        assert type(record).from_bytes(raw) == record
+
+
+def test_keys_are_natural_ids() -> None:
+    post = Post(platform="douyin", native_id="73", text="x")
+    assert post.post_id == "douyin:73" == post.key()
+    assert CrawlTask(task_id="t", source="zhihu").key() == "zhihu"
+    assert make_lead(cluster_id="c9").key() == "c9"
+
+
+def test_validation_errors_name_the_field() -> None:
+    with pytest.raises(RecordError) as err:
+        Post.from_bytes(b'{"platform": "weibo", "text": 5}')
+    message = str(err.value)
+    assert "native_id: Field required" in message
+    assert "text: Input should be a valid string" in message
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b'{"platform": "weibo", "native_id": "1", "text": "x", "surprise": 1}',
+        b'{"platform": "weibo", "native_id": "1", "text": "x", "created_at": "2026-11-22T10:00:00"}',
+        b'{"platform": "weibo", "native_id": "1", "text": "x", "schema_version": 2}',
+        b'{"platform": "", "native_id": "1", "text": "x"}',
+    ],
+    ids=["not-json", "unknown-field", "naive-datetime", "future-schema", "empty-platform"],
+)
+def test_malformed_posts_are_rejected(raw: bytes) -> None:
+    with pytest.raises(RecordError):
+        Post.from_bytes(raw)
+
+
+def test_lead_rejects_unknown_category_and_bad_score() -> None:
+    with pytest.raises(RecordError, match="category"):
+        Lead.from_dict(make_lead().model_dump() | {"category": "aliens"})
+    with pytest.raises(RecordError, match="score"):
+        Lead.from_dict(make_lead().model_dump() | {"score": 1.5})
+    assert len(CATEGORIES) == 18
+
+
+def test_dead_letter_keeps_original_bytes_exactly() -> None:
+    original = bytes(range(256))
+    letter = DeadLetter.for_bytes(
+        stage="leadfinder", source_topic="posts", original=original, reason="r", error_type="E"
+    )
+    assert DeadLetter.from_bytes(letter.to_bytes()).original == original
+
+
+def test_stable_id_is_deterministic_and_separates_parts() -> None:
+    assert stable_id("a", "b") == stable_id("a", "b")
+    assert stable_id("ab", "c") != stable_id("a", "bc")

@@ -1,0 +1,159 @@
+"""The worker runtime on both buses: DLQ, retries, redelivery, graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+
+from xianban.bus import Bus, Message
+from xianban.errors import PermanentError, TransientError
+from xianban.records import CrawlTask, DeadLetter, Post, Record
+from xianban.runtime import Worker, run_until_signalled
+from xianban.settings import Settings
+from xianban.stage import Stage
+
+from .buses import open_bus
+
+
+class EchoStage:
+    """Turns a crawl task into a post; the query says how to misbehave."""
+
+    name = "echo"
+    input = CrawlTask
+
+    def __init__(self, flaky_times: int = 0) -> None:
+        self.flaky_left = flaky_times
+        self.seen: list[str] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def handle(self, record: CrawlTask) -> Sequence[Record]:
+        query = record.query or ""
+        if query == "boom":
+            raise PermanentError("this task can never work")
+        if query == "bug":
+            raise KeyError("missing")
+        if query == "flaky" and self.flaky_left > 0:
+            self.flaky_left -= 1
+            raise TransientError("service briefly down")
+        self.seen.append(record.task_id)
+        return [Post(platform="echo", native_id=record.task_id, text=query)]
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.fixture(params=["memory", "kafka"])
+async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
+    async with open_bus(request.param) as b:
+        yield b
+
+
+SETTINGS = Settings(retry_attempts=3, retry_backoff_s=0.01, poll_timeout_s=0.2)
+
+
+async def produce(bus: Bus, records: Sequence[Record | bytes]) -> None:
+    for r in records:
+        if isinstance(r, bytes):
+            await bus.produce(CrawlTask.topic, r, key="garbage")
+        else:
+            await bus.produce(r.topic, r.to_bytes(), key=r.key())
+    await bus.flush()
+
+
+async def read_all(bus: Bus, topic: str, n: int, group: str = "reader") -> list[Message]:
+    consumer = bus.consumer(group, [topic])
+    await consumer.start()
+    got: list[Message] = []
+    try:
+        for _ in range(100):
+            got += await consumer.getmany(timeout_s=0.2, max_records=1000)
+            if len(got) >= n:
+                break
+    finally:
+        await consumer.stop()
+    return got
+
+
+def task(task_id: str, query: str) -> CrawlTask:
+    return CrawlTask(task_id=task_id, source="s", query=query)
+
+
+async def test_bad_records_go_to_dlq_and_the_stage_goes_on(bus: Bus) -> None:
+    garbage = b'{"task_id": "x", "source": 5'
+    await produce(
+        bus,
+        [task("t1", "路灯"), garbage, task("t2", "boom"), task("t3", "bug"), task("t4", "井盖")],
+    )
+    stage = EchoStage()
+    stats = await Worker(stage, bus, SETTINGS).run(until_idle=True)
+    assert sorted(stage.seen) == ["t1", "t4"]
+    assert stats.dead == 3 and stats.produced == {"posts": 2, "dlq": 3}
+    letters = [DeadLetter.from_bytes(m.value) for m in await read_all(bus, "dlq", 3)]
+    by_type = {d.error_type: d for d in letters}
+    assert set(by_type) == {"RecordError", "PermanentError", "KeyError"}
+    assert by_type["RecordError"].original == garbage
+    assert "invalid CrawlTask" in by_type["RecordError"].reason
+    assert by_type["PermanentError"].reason == "this task can never work"
+    assert all(d.stage == "echo" and d.source_topic == "crawl.tasks" for d in letters)
+
+
+async def test_transient_errors_are_retried(bus: Bus) -> None:
+    await produce(bus, [task("t1", "flaky")])
+    stage = EchoStage(flaky_times=2)
+    stats = await Worker(stage, bus, SETTINGS).run(until_idle=True)
+    assert stage.seen == ["t1"] and stats.retries == 2 and stats.dead == 0
+
+
+async def test_exhausted_retries_stop_the_worker_without_commit(bus: Bus) -> None:
+    await produce(bus, [task("t1", "ok"), task("t2", "flaky")])
+    with pytest.raises(TransientError):
+        await Worker(EchoStage(flaky_times=99), bus, SETTINGS).run(until_idle=True)
+    healthy = EchoStage()
+    await Worker(healthy, bus, SETTINGS).run(until_idle=True)
+    # the batch was not committed: both records come back to the next member
+    assert sorted(healthy.seen) == ["t1", "t2"]
+
+
+async def test_stop_finishes_the_batch_and_commits(bus: Bus) -> None:
+    stage = EchoStage()
+    worker = Worker(stage, bus, SETTINGS)
+    running = asyncio.create_task(worker.run())
+    await produce(bus, [task(f"t{i}", "x") for i in range(20)])
+    for _ in range(200):
+        if len(stage.seen) == 20:
+            break
+        await asyncio.sleep(0.05)
+    worker.stop()
+    await asyncio.wait_for(running, timeout=30)
+    again = EchoStage()
+    await Worker(again, bus, SETTINGS).run(until_idle=True)
+    assert len(stage.seen) == 20 and again.seen == []
+
+
+async def test_sigterm_drains_and_stops(bus: Bus) -> None:
+    stage = EchoStage()
+    await produce(bus, [task("t1", "x")])
+
+    async def terminate_when_done() -> None:
+        while not stage.seen:
+            await asyncio.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    killer = asyncio.create_task(terminate_when_done())
+    workers: list[Worker] = [Worker(stage, bus, SETTINGS)]
+    await asyncio.wait_for(run_until_signalled(workers), timeout=30)
+    await killer
+    assert stage.seen == ["t1"]
+
+
+async def test_a_dying_worker_fails_loudly(bus: Bus) -> None:
+    await produce(bus, [task("t1", "flaky")])
+    stage: Stage[CrawlTask] = EchoStage(flaky_times=99)
+    with pytest.raises(TransientError):
+        await asyncio.wait_for(run_until_signalled([Worker(stage, bus, SETTINGS)]), timeout=30)

@@ -1,0 +1,146 @@
+"""The embedded loop: simulators, memory bus and SQLite in one process.
+
+``run_once`` is ``xianban run --once``: schedule every source once, drain each stage in
+pipeline order, sweep supervision, and summarise. ``run_forever`` is ``xianban run``: all
+stages as concurrent workers, the scheduler and supervision on timers, and the console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import structlog
+
+from sim.server import SimServer
+from xianban.asgi_server import EmbeddedServer
+from xianban.records import Record
+from xianban.runtime import Worker, WorkerStats, run_until_signalled
+from xianban.settings import Settings
+from xianban.wiring import STAGES, System, load_stage, load_supervisor, open_system, schedule
+
+log = structlog.get_logger(__name__)
+
+
+@asynccontextmanager
+async def embedded_system(settings: Settings) -> AsyncIterator[System]:
+    """Start the simulators on localhost and point the settings at them, then open."""
+    async with AsyncExitStack() as stack:
+        if settings.sim_url is None or settings.workorder_url is None:
+            sim = SimServer(host=settings.sim_host, port=settings.sim_port)
+            await sim.start()
+            stack.push_async_callback(sim.stop)
+            settings = settings.model_copy(
+                update={
+                    "sim_url": settings.sim_url or sim.url,
+                    "workorder_url": settings.workorder_url or sim.workorder_url,
+                }
+            )
+        system = await stack.enter_async_context(open_system(settings))
+        yield system
+
+
+def publisher(system: System) -> Callable[[Record], Awaitable[None]]:
+    async def publish(record: Record) -> None:
+        await system.bus.produce(record.topic, record.to_bytes(), key=record.key())
+        await system.bus.flush()
+
+    return publish
+
+
+async def sweep_once(system: System) -> int:
+    """One supervision sweep; the changed cases go out on ``cases``."""
+    supervisor = load_supervisor()(system.ctx)
+    await supervisor.start()
+    try:
+        changed = await supervisor.sweep()
+    finally:
+        await supervisor.close()
+    publish = publisher(system)
+    for case in changed:
+        await publish(case)
+    return len(changed)
+
+
+async def run_once(settings: Settings) -> dict[str, Any]:
+    started = time.monotonic()
+    async with embedded_system(settings) as system:
+        summary = await run_pipeline(system)
+    return summary | {"elapsed_s": round(time.monotonic() - started, 2)}
+
+
+async def run_pipeline(system: System) -> dict[str, Any]:
+    """Schedule every source once, drain each stage in order, sweep; count what flowed."""
+    tasks = await schedule(system)
+    totals = WorkerStats()
+    for name in STAGES:
+        stage = load_stage(name)(system.ctx)
+        await stage.start()
+        try:
+            worker = Worker(stage, system.bus, system.settings, store=system.store)
+            stats = await worker.run(until_idle=True)
+        finally:
+            await stage.close()
+        totals.dead += stats.dead
+        for topic, n in stats.produced.items():
+            totals.produced[topic] = totals.produced.get(topic, 0) + n
+    swept = await sweep_once(system)
+    return {
+        "tasks": len(tasks),
+        "posts": totals.produced.get("posts", 0),
+        "leads": totals.produced.get("leads", 0),
+        "verdicts": totals.produced.get("verdicts", 0),
+        "cases": totals.produced.get("cases", 0),
+        "dlq": totals.dead,
+        "cases_updated_by_supervision": swept,
+        "store": await system.store.counts(),
+    }
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[Any]], name: str) -> None:
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.exception("periodic.failed", job=name)
+        await asyncio.sleep(seconds)
+
+
+async def run_forever(
+    settings: Settings, *, schedule_every_s: float = 300, sweep_every_s: float = 60
+) -> None:
+    from console.app import create_app
+
+    started = time.monotonic()
+    async with embedded_system(settings) as system:
+        workers = []
+        for name in STAGES:
+            stage = load_stage(name)(system.ctx)
+            await stage.start()
+            workers.append(Worker(stage, system.bus, system.settings, store=system.store))
+        app = create_app(store=system.store, publish=publisher(system), settings=system.settings)
+        console = EmbeddedServer(app, host=settings.console_host, port=settings.console_port)
+        await console.start()
+        timers = [
+            asyncio.create_task(_every(schedule_every_s, lambda: schedule(system), "schedule")),
+            asyncio.create_task(_every(sweep_every_s, lambda: sweep_once(system), "sweep")),
+        ]
+        log.info(
+            "xianban.running",
+            console=f"http://{settings.console_host}:{settings.console_port}",
+            sim=system.settings.sim_url,
+        )
+        try:
+            await run_until_signalled(workers, started=started)
+        finally:
+            for task in timers:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            for worker in workers:
+                await worker.stage.close()
+            await console.stop()

@@ -1,0 +1,77 @@
+"""The only place that knows every stage: the registry and how a system is assembled.
+
+Stages are named by ``"module:Class"`` strings and imported only when used (faust's
+driver table, Scrapy's spider loader), so a broken import in one stage cannot take the
+others down, and ``xianban worker verifier`` never imports the crawler.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from xianban.bus import Bus, make_bus
+from xianban.errors import ConfigError
+from xianban.records import Case, CrawlTask, DeadLetter, Lead, Post, Verdict
+from xianban.settings import Settings
+from xianban.stage import Stage, StageContext
+from xianban.store import Store
+
+STAGES: dict[str, str] = {
+    "crawler": "crawlers.stage:CrawlerStage",
+    "leadfinder": "leadfinder.stage:LeadfinderStage",
+    "verifier": "verifier.stage:VerifierStage",
+    "case-opener": "case_opener.stage:CaseOpenerStage",
+}
+"""Consumer stages in pipeline order; each reads one topic and writes the next."""
+
+SUPERVISOR = "case_opener.supervision:Supervisor"
+TOPICS = tuple(r.topic for r in (CrawlTask, Post, Lead, Verdict, Case, DeadLetter))
+
+
+def load_stage(name: str) -> type[Stage[Any]]:
+    """The stage class registered under ``name``; a clear error for unknown names."""
+    try:
+        target = STAGES[name]
+    except KeyError:
+        known = ", ".join([*STAGES, "supervisor"])
+        raise ConfigError(f"unknown stage {name!r}; known stages: {known}") from None
+    return _import(target)  # type: ignore[no-any-return]
+
+
+def _import(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def load_supervisor() -> Any:
+    return _import(SUPERVISOR)
+
+
+@dataclass
+class System:
+    """Everything a running loop shares: settings, store, bus and the stage context."""
+
+    settings: Settings
+    store: Store
+    bus: Bus
+
+    @property
+    def ctx(self) -> StageContext:
+        return StageContext(settings=self.settings, store=self.store)
+
+
+@asynccontextmanager
+async def open_system(settings: Settings) -> AsyncIterator[System]:
+    """Open the store and the bus (creating the topics), and close both on exit."""
+    async with AsyncExitStack() as stack:
+        store = await Store.open(settings.db_url)
+        stack.push_async_callback(store.close)
+        bus = make_bus(settings)
+        await bus.start()
+        stack.push_async_callback(bus.close)
+        await bus.ensure_topics(TOPICS, partitions=settings.partitions)
+        yield System(settings=settings, store=store, bus=bus)
