@@ -95,7 +95,8 @@ def test_validation_errors_name_the_field() -> None:
     [
         b"not json",
         b'{"platform": "weibo", "native_id": "1", "text": "x", "surprise": 1}',
-        b'{"platform": "weibo", "native_id": "1", "text": "x", "created_at": "2026-11-22T10:00:00"}',
+        b'{"platform": "weibo", "native_id": "1", "text": "x", '
+        b'"created_at": "2026-11-22T10:00:00"}',
         b'{"platform": "weibo", "native_id": "1", "text": "x", "schema_version": 2}',
         b'{"platform": "", "native_id": "1", "text": "x"}',
     ],

@@ -28,6 +28,7 @@ class EchoStage:
     def __init__(self, flaky_times: int = 0) -> None:
         self.flaky_left = flaky_times
         self.seen: list[str] = []
+        self.handled = asyncio.Event()
 
     async def start(self) -> None:
         return None
@@ -42,6 +43,7 @@ class EchoStage:
             self.flaky_left -= 1
             raise TransientError("service briefly down")
         self.seen.append(record.task_id)
+        self.handled.set()
         return [Post(platform="echo", native_id=record.task_id, text=query)]
 
     async def close(self) -> None:
@@ -141,8 +143,7 @@ async def test_sigterm_drains_and_stops(bus: Bus) -> None:
     await produce(bus, [task("t1", "x")])
 
     async def terminate_when_done() -> None:
-        while not stage.seen:
-            await asyncio.sleep(0.05)
+        await stage.handled.wait()
         os.kill(os.getpid(), signal.SIGTERM)
 
     killer = asyncio.create_task(terminate_when_done())

@@ -1,11 +1,11 @@
 """The spine's error hierarchy; stages translate their own failures into these at the boundary.
 
-    XianbanError
-    ├── RecordError        (xianban.records) a record failed validation: dead-letter it
-    ├── PermanentError     handling can never succeed for this record: dead-letter it
-    ├── TransientError     try again later (timeouts, a service briefly down): retry with backoff
-    ├── ConfigError        settings or a config file is wrong: fail at start-up, say which
-    └── NotBuiltError      a CLI command whose stage does not exist yet
+XianbanError
+├── RecordError        (xianban.records) a record failed validation: dead-letter it
+├── PermanentError     handling can never succeed for this record: dead-letter it
+├── TransientError     try again later (timeouts, a service briefly down): retry with backoff
+├── ConfigError        settings or a config file is wrong: fail at start-up, say which
+└── NotBuiltError      a CLI command whose stage does not exist yet
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ when sweeps are idempotent, which they are).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import socket
 import time
@@ -58,9 +59,7 @@ async def _supervise(ctx: StageContext, bus: Bus, every_s: float) -> None:
             for case in await supervisor.sweep():
                 await bus.produce(case.topic, case.to_bytes(), key=case.key())
             await bus.flush()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every_s)
-            except TimeoutError:
-                pass
     finally:
         await supervisor.close()
