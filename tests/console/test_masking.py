@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+from markupsafe import Markup
+
+from console.masking import mask_bytes, mask_data, mask_for_template, mask_text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("联系我13812341234谢谢", "联系我138****1234谢谢"),
+        ("电话 139-8765-4321 或 150 1111 2222", "电话 139****4321 或 150****2222"),
+        ("+8618612345678", "+86186****5678"),
+        ("008618612345678", "0086186****5678"),
+        ("身份证440301199001011234", "身份证4403**********1234"),
+        ("证件号 44030119900101123X 号", "证件号 4403**********123X 号"),
+        ("440301199001011234和13912345678", "4403**********1234和139****5678"),
+    ],
+)
+def test_masks_phone_and_id_numbers(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "订单号 20231381234123456789",  # a longer number that contains a phone-like run
+        "座机 0755-83001234",
+        "11012341234",  # 11 digits but not a mobile prefix
+        "12345",
+        "",
+    ],
+)
+def test_leaves_other_numbers_alone(text: str) -> None:
+    assert mask_text(text) == text
+
+
+def test_masks_every_string_in_nested_data() -> None:
+    data = {"a": ["13812341234", {"b": "x440301199001011234"}], "n": 13812341234, "ok": True}
+    assert mask_data(data) == {
+        "a": ["138****1234", {"b": "x4403**********1234"}],
+        "n": 13812341234,
+        "ok": True,
+    }
+
+
+def test_masks_raw_bytes_and_keeps_undecodable_bytes() -> None:
+    raw = b"\xff\xfe tel 13812341234 \x00"
+    assert mask_bytes(raw) == b"\xff\xfe tel 138****1234 \x00"
+
+
+def test_template_hook_keeps_markup_safe_and_masks_it() -> None:
+    out = mask_for_template(Markup("<b>13812341234</b>"))
+    assert isinstance(out, Markup)
+    assert out == Markup("<b>138****1234</b>")
+    assert mask_for_template(42) == 42
