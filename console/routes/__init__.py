@@ -1,0 +1,1 @@
+"""One router per area of the console; ``console.app`` includes them all."""

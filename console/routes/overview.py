@@ -1,0 +1,28 @@
+"""概览: how much is in each stage, what is stuck, the latest cases."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from console.deps import PagesDep, StoreDep, Viewer
+
+router = APIRouter()
+
+QUEUE_PEEK = 500
+
+
+@router.get("/")
+async def overview(request: Request, user: Viewer, store: StoreDep, pages: PagesDep) -> Response:
+    counts = await store.counts()
+    waiting = len(await store.review_queue(limit=QUEUE_PEEK))
+    latest = await store.list_cases(limit=10)
+    return pages.render(
+        request,
+        "overview.html",
+        user=user,
+        counts=counts,
+        waiting=waiting,
+        waiting_capped=waiting >= QUEUE_PEEK,
+        latest=latest,
+    )
