@@ -1,0 +1,51 @@
+"""The platform simulator: every platform under its own prefix, one corpus, one fault board.
+
+``create_platforms_app()`` is what the lead's ``sim.server`` mounts; tests drive it in
+process through ``httpx.ASGITransport``. Routes, shapes and fault switches are documented
+in ``sim/platforms/README.md``. The corpus (with its ground truth) and the fault board are
+reachable as ``app.state.sim``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
+
+from sim.platforms import admin, weibo
+from sim.platforms.corpus import Corpus, Item, Truth, generate
+from sim.platforms.faults import FAULT_KINDS, FaultSpec
+from sim.platforms.state import SimState
+
+__all__ = [
+    "FAULT_KINDS",
+    "PLATFORMS",
+    "Corpus",
+    "FaultSpec",
+    "Item",
+    "SimState",
+    "Truth",
+    "create_platforms_app",
+    "generate",
+]
+
+DEFAULT_CORPUS_SIZE = 3000
+
+PLATFORMS: dict[str, Callable[[SimState], list[BaseRoute]]] = {
+    "weibo": weibo.routes,
+}
+
+
+def create_platforms_app(
+    *, seed: int = 7, corpus_size: int = DEFAULT_CORPUS_SIZE, result_cap: int = 200
+) -> Starlette:
+    """An ASGI app serving every simulated platform from the corpus of ``seed``.
+
+    ``result_cap`` is how many results a search serves at most, however many match.
+    """
+    state = SimState(corpus=generate(seed, corpus_size), result_cap=result_cap)
+    mounts = [Mount(f"/{name}", routes=make(state)) for name, make in PLATFORMS.items()]
+    app = Starlette(routes=[*mounts, Mount("/_admin", routes=admin.routes(state, PLATFORMS))])
+    app.state.sim = state
+    return app

@@ -1,0 +1,93 @@
+"""The simulator's control panel: queue and clear faults, read counters, move the clock.
+
+Only tests, benches and ops demos call these; no platform route ever exposes the corpus
+ground truth, which stays reachable from Python alone (``app.state.sim.corpus``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sim.platforms.faults import FaultSpec
+from sim.platforms.pages import json_response
+from sim.platforms.state import SimState
+
+
+class ClockMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    advance_s: float = Field(0.0, ge=0, description="seconds to move the simulated clock forward")
+    reset: bool = Field(False, description="back to the corpus anchor before advancing")
+
+
+def _invalid(message: str) -> Response:
+    return json_response({"error": message}, 422)
+
+
+async def _body(request: Request) -> object:
+    try:
+        return json.loads(await request.body() or b"{}")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"请求体不是合法的 JSON：{exc.msg}（第 {exc.pos} 个字符）") from None
+
+
+def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
+    board = state.faults
+
+    async def add_fault(request: Request) -> Response:
+        try:
+            spec = FaultSpec.model_validate(await _body(request))
+        except ValueError as exc:
+            errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else None
+            return _invalid(
+                str(exc)
+                if errors is None
+                else "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            )
+        if spec.platform != "*" and spec.platform not in platforms:
+            return _invalid(f"未知平台 {spec.platform!r}，可用：{', '.join(sorted(platforms))}")
+        board.add(spec)
+        return json_response({"queued": len(board.queue)})
+
+    async def list_faults(_: Request) -> Response:
+        return json_response({"faults": [s.model_dump() for s in board.queue]})
+
+    async def clear_faults(request: Request) -> Response:
+        return json_response({"cleared": board.clear(request.query_params.get("platform"))})
+
+    async def stats(_: Request) -> Response:
+        return json_response(board.stats())
+
+    async def reset_stats(_: Request) -> Response:
+        board.reset_stats()
+        return json_response({"reset": True})
+
+    async def clock(_: Request) -> Response:
+        return json_response({"now": state.now().isoformat()})
+
+    async def move_clock(request: Request) -> Response:
+        try:
+            move = ClockMove.model_validate(await _body(request))
+        except ValueError as exc:
+            return _invalid(str(exc))
+        if move.reset:
+            state.elapsed = timedelta(0)
+        state.elapsed += timedelta(seconds=move.advance_s)
+        return json_response({"now": state.now().isoformat()})
+
+    return [
+        Route("/faults", add_fault, methods=["POST"]),
+        Route("/faults", list_faults, methods=["GET"]),
+        Route("/faults", clear_faults, methods=["DELETE"]),
+        Route("/stats", stats, methods=["GET"]),
+        Route("/stats", reset_stats, methods=["DELETE"]),
+        Route("/clock", clock, methods=["GET"]),
+        Route("/clock", move_clock, methods=["POST"]),
+    ]

@@ -1,0 +1,25 @@
+"""What every platform module shares: the corpus, the fault board and the simulated clock.
+
+The clock is simulated so that tests control what "new" means: it starts at the corpus
+anchor, platforms only show posts created before it, and ``POST /_admin/clock`` moves it
+forward to make the next batch of posts appear, as time passing would on a real platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sim.platforms.corpus import ANCHOR, Corpus
+from sim.platforms.faults import FaultBoard
+
+
+@dataclass
+class SimState:
+    corpus: Corpus
+    faults: FaultBoard = field(default_factory=FaultBoard)
+    result_cap: int = 200
+    elapsed: timedelta = timedelta(0)
+
+    def now(self) -> datetime:
+        return ANCHOR + self.elapsed

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from sim.platforms import SimState, create_platforms_app
+
+SEARCH = "/weibo/api/container/getIndex"
+CREATED_AT = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d \+0800 \d{4}$"
+)
+
+
+def search_params(q: str, page: int = 1, **extra: Any) -> dict[str, Any]:
+    return {"containerid": f"100103type=1&q={q}", "page_type": "searchall", "page": page, **extra}
+
+
+async def crawl(client: httpx.AsyncClient, q: str, **extra: Any) -> list[dict[str, Any]]:
+    blogs: list[dict[str, Any]] = []
+    page: int | None = 1
+    while page is not None:
+        body = (await client.get(SEARCH, params=search_params(q, page, **extra))).json()
+        if body["ok"] != 1:
+            break
+        blogs += [card["mblog"] for card in body["data"]["cards"]]
+        page = body["data"]["cardlistInfo"]["page"]
+    return blogs
+
+
+async def test_search_answers_in_the_m_weibo_cn_shape(client: httpx.AsyncClient) -> None:
+    response = await client.get(SEARCH, params=search_params("井盖"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] == 1
+    assert body["data"]["cardlistInfo"]["page"] in (2, None)
+    for card in body["data"]["cards"]:
+        assert card["card_type"] == 9
+        blog = card["mblog"]
+        assert blog["id"] == blog["mid"] and blog["id"].isdigit()
+        assert CREATED_AT.match(blog["created_at"])
+        assert blog["region_name"].startswith("发布于 ")
+        assert {"screen_name", "followers_count", "verified"} <= blog["user"].keys()
+        assert "井盖" in re.sub(r"<[^>]+>", "", blog["text"])
+        assert len(blog["pics"]) == blog["pic_num"]
+
+
+async def test_text_is_html_with_topics_emoticons_and_mentions(client: httpx.AsyncClient) -> None:
+    blogs = await crawl(client, "深圳")
+    texts = [b["text"] for b in blogs]
+    assert any('<span class="surl-text">#' in t for t in texts)
+    assert any('<span class="url-icon"><img alt=[' in t for t in texts)
+    assert any("<a href='/n/" in t for t in texts)
+
+
+async def test_pages_hold_each_post_once_newest_first(
+    client: httpx.AsyncClient, state: SimState
+) -> None:
+    blogs = await crawl(client, "路灯")
+    ids = [b["id"] for b in blogs]
+    expected = state.corpus.search("weibo", "路灯", now=state.now())
+    assert ids == [i.native_id for i in expected]
+    assert len(set(ids)) == len(ids) > 10
+
+
+async def test_nothing_found_is_ok_0_with_the_real_message(client: httpx.AsyncClient) -> None:
+    body = (await client.get(SEARCH, params=search_params("量子计算机"))).json()
+    assert body == {"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}
+
+
+async def test_reposts_carry_the_original(client: httpx.AsyncClient, state: SimState) -> None:
+    blogs = await crawl(client, "//@")
+    reposts = [b for b in blogs if "retweeted_status" in b]
+    assert reposts
+    for blog in reposts:
+        item = state.corpus.get(blog["id"])
+        assert item is not None and blog["retweeted_status"]["id"] == item.repost_of
+
+
+async def test_big_accounts_show_followers_as_wan(client: httpx.AsyncClient) -> None:
+    users = [b["user"] for b in await crawl(client, "深圳")]
+    big = [u["followers_count"] for u in users if isinstance(u["followers_count"], str)]
+    assert big and all(re.fullmatch(r"\d+\.\d万", f) for f in big)
+
+
+async def test_long_posts_are_cut_and_extend_gives_the_full_text(client: httpx.AsyncClient) -> None:
+    blogs = [b for b in await crawl(client, "深圳") if b["isLongText"]]
+    assert blogs
+    blog = blogs[0]
+    assert blog["text"].endswith(">全文</a>")
+    body = (await client.get("/weibo/statuses/extend", params={"id": blog["id"]})).json()
+    full = re.sub(r"<[^>]+>", "", body["data"]["longTextContent"])
+    assert len(full) > len(re.sub(r"<[^>]+>|\.\.\.全文", "", blog["text"]))
+
+
+async def test_ground_truth_never_leaves_python(client: httpx.AsyncClient) -> None:
+    raw = (await client.get(SEARCH, params=search_params("深圳"))).text
+    for word in ("truth", "is_problem", "incident", "category", "urgent"):
+        assert word not in raw
+
+
+async def test_results_are_capped_per_query() -> None:
+    app = create_platforms_app(seed=7, result_cap=25)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
+        first = (await c.get(SEARCH, params=search_params("深圳"))).json()
+        blogs = await crawl(c, "深圳")
+    assert first["data"]["cardlistInfo"]["total"] > 25
+    assert len(blogs) == 25
+
+
+async def test_time_windows_filter_and_get_past_the_cap() -> None:
+    app = create_platforms_app(seed=7, result_cap=25)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
+        capped = {b["id"] for b in await crawl(c, "深圳")}
+        now = int(app.state.sim.now().timestamp())
+        day = 86_400
+        split: set[str] = set()
+        for start in range(now - 30 * day, now, 3 * day):
+            window = await crawl(c, "深圳", starttime=start, endtime=start + 3 * day - 1)
+            for blog in window:
+                at = datetime.strptime(blog["created_at"], "%a %b %d %H:%M:%S %z %Y")
+                assert start <= at.timestamp() <= start + 3 * day - 1
+            split |= {b["id"] for b in window}
+    assert capped < split
+    assert len(split) > 100
+
+
+async def test_bad_parameters_get_a_clear_error(client: httpx.AsyncClient) -> None:
+    response = await client.get(SEARCH, params=search_params("深圳", starttime="yesterday"))
+    assert response.status_code == 400
+    assert "starttime" in response.json()["msg"]
+    response = await client.get(SEARCH, params=search_params("深圳", page=0))
+    assert response.status_code == 400 and "page" in response.json()["msg"]
+
+
+async def test_advancing_the_clock_reveals_newer_posts(
+    client: httpx.AsyncClient, state: SimState
+) -> None:
+    before = {b["id"] for b in await crawl(client, "深圳")}
+    moved = await client.post("/_admin/clock", json={"advance_s": 2 * 86_400})
+    assert moved.status_code == 200
+    after = await crawl(client, "深圳")
+    new = [b["id"] for b in after if b["id"] not in before]
+    assert new
+    newest = max(i.created_at for i in state.corpus.items if i.native_id in before)
+    assert all(state.corpus.get(n).created_at > newest for n in new)  # type: ignore[union-attr]
