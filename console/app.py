@@ -68,7 +68,10 @@ def create_app(
         grants, login_url = start_up_token(login_base=base)
     gate = Gate(grants, secret=secret_from_env(os.environ))
 
-    app = FastAPI(title="先办 xianban 控制台与工单接口", docs_url=None, redoc_url=None)
+    # No public schema or docs pages: every route but three requires a role.
+    app = FastAPI(
+        title="先办 xianban 控制台与工单接口", docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.store = store
     app.state.publish = publish
     app.state.settings = settings

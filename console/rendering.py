@@ -35,6 +35,16 @@ DECISION_LABELS: Mapping[str, str] = {
     "needs_review": "待审核",
 }
 PRIORITY_LABELS: Mapping[str, str] = {"urgent": "加急", "ordinary": "一般"}
+SOURCE_STATE_LABELS: Mapping[str, str] = {
+    "healthy": "正常",
+    "running": "采集中",
+    "idle": "空闲",
+    "slow": "缓慢",
+    "failing": "异常",
+    "banned": "被封禁",
+    "logged_out": "登录失效",
+    "paused": "已暂停",
+}
 
 
 def local_time(value: datetime | None) -> str:
@@ -63,6 +73,7 @@ def _environment() -> Environment:
         decision=lambda code: DECISION_LABELS.get(code, code),
         priority=lambda code: PRIORITY_LABELS.get(code, code),
         role=lambda code: ROLE_LABELS.get(code, code),
+        source_state=lambda code: SOURCE_STATE_LABELS.get(code, code),
         as_json=lambda value: json.dumps(value, ensure_ascii=False, default=str),
     )
     env.globals.update(CATEGORY_LABELS=CATEGORY_LABELS, STATUS_LABELS=STATUS_LABELS)

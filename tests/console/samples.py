@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from xianban.records import Case, CaseEvent, DeadLetter, Geo, Lead, Verdict
+from xianban.records import Case, CaseEvent, CaseStatus, DeadLetter, Geo, Lead, Verdict
 
 HOSTILE = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
 PHONE = "13812345678"
@@ -20,8 +20,7 @@ def lead(n: int = 1, *, text: str | None = None, urgent: bool = True) -> Lead:
         platform="weibo",
         url=f"https://weibo.example/{1000 + n}",
         title="龙华汽车站天桥台阶破损",
-        text=text
-        or f"龙观大道龙华汽车站天桥台阶断了一块，一脚就能踩空！联系我 {PHONE} {HOSTILE}",
+        text=text or f"龙观大道龙华汽车站天桥台阶断了一块，一脚就能踩空！联系我 {PHONE} {HOSTILE}",
         category="municipal_facilities",
         urgent=urgent,
         urgency_triggers=["一脚就能踩空"],
@@ -33,8 +32,8 @@ def lead(n: int = 1, *, text: str | None = None, urgent: bool = True) -> Lead:
     )
 
 
-def needs_review(n: int = 1, **kwargs: object) -> Verdict:
-    subject = lead(n, **kwargs)  # type: ignore[arg-type]
+def needs_review(n: int = 1, *, urgent: bool = True) -> Verdict:
+    subject = lead(n, urgent=urgent)
     return Verdict(
         verdict_id=f"verdict-{n}",
         cluster_id=subject.cluster_id,
@@ -46,7 +45,7 @@ def needs_review(n: int = 1, **kwargs: object) -> Verdict:
     )
 
 
-def case(n: int = 1, *, status: str = "dispatched", escalations: int = 1) -> Case:
+def case(n: int = 1, *, status: CaseStatus = "dispatched", escalations: int = 1) -> Case:
     subject = lead(n)
     return Case(
         case_id=f"XB-CASE{n:04d}",
@@ -61,7 +60,7 @@ def case(n: int = 1, *, status: str = "dispatched", escalations: int = 1) -> Cas
         post_ids=subject.post_ids,
         opened_at=OPENED,
         dispatch_due=OPENED + timedelta(minutes=30),
-        status=status,  # type: ignore[arg-type]
+        status=status,
         escalations=escalations,
         history=[
             CaseEvent(at=OPENED, status="pending", note="立案，待报送工单系统"),

@@ -1,0 +1,114 @@
+"""The pages: hostile post text is escaped, personal numbers masked, stores shown as they are."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.console import samples
+from tests.console.conftest import bearer
+from xianban.store import Store
+
+HTML = {"Accept": "text/html"}
+
+
+@pytest.fixture
+async def filled(store: Store) -> Store:
+    await store.upsert_lead(samples.lead(1))
+    await store.record_verdict(samples.needs_review(1))
+    await store.save_case(samples.case(1))
+    await store.save_case(samples.case(2, status="closed", escalations=0))
+    await store.add_dead_letter(samples.dead_letter())
+    await store.set_source_state("weibo", state="healthy", posts_total=120)
+    await store.set_source_state(
+        "douyin", state="banned", last_error="HTTP 403 需要验证码", error_counts={"banned": 3}
+    )
+    await store.audit(actor="zhangwei", action="lead.confirmed", target="cluster-9")
+    return store
+
+
+PAGES = ["/", "/review", "/cases", "/cases/XB-CASE0001", "/sources", "/dead-letters", "/audit"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+async def test_pages_escape_hostile_text_and_mask_numbers(
+    client: httpx.AsyncClient, filled: Store, path: str
+) -> None:
+    response = await client.get(path, headers={**bearer("admin"), **HTML})
+    assert response.status_code == 200
+    page = response.text
+    assert "<script>alert" not in page
+    assert "onerror=alert(1)>" not in page
+    assert samples.PHONE not in page
+    assert samples.ID_NUMBER not in page
+    assert samples.PHONE.encode().hex() not in page.replace(" ", "")
+    assert "script-src 'none'" in response.headers["content-security-policy"]
+
+
+async def test_review_queue_shows_the_evidence(client: httpx.AsyncClient, filled: Store) -> None:
+    page = (await client.get("/review", headers=bearer("analyst"))).text
+    assert "&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;" in page
+    assert "138****5678" in page
+    for expected in ["市政设施", "紧急", "weibo", "0.87", "同类报告 2 条", "龙华区 · 龙华街道"]:
+        assert expected in page
+    assert "命中市政设施关键词：台阶、天桥" in page
+    assert 'action="/review/cluster-1/confirm"' in page
+
+
+async def test_case_page_shows_status_deadline_escalations_and_history(
+    client: httpx.AsyncClient, filled: Store
+) -> None:
+    page = (await client.get("/cases/XB-CASE0001", headers=bearer("viewer"))).text
+    for expected in [
+        "已派单",
+        "龙华区城市管理和综合执法局",
+        "2026-11-20 10:00",  # dispatch due, in Shenzhen time
+        "已督办 1 次",
+        "督办：超时未派单，已提醒承办部门",
+        "4403**********1234",
+    ]:
+        assert expected in page
+
+
+async def test_case_list_filters_by_status(client: httpx.AsyncClient, filled: Store) -> None:
+    closed = (await client.get("/cases?status=closed", headers=bearer("viewer"))).text
+    assert "XB-CASE0002" in closed
+    assert "XB-CASE0001" not in closed
+    everything = (await client.get("/cases?status=", headers=bearer("viewer"))).text
+    assert "XB-CASE0001" in everything and "XB-CASE0002" in everything
+    bad = await client.get("/cases?status=lost", headers=bearer("viewer"))
+    assert bad.status_code == 400
+    assert "未知的工单状态：lost" in bad.json()["detail"]
+
+
+async def test_a_missing_case_is_a_chinese_404_page(
+    client: httpx.AsyncClient, filled: Store
+) -> None:
+    response = await client.get("/cases/XB-NOPE", headers={**bearer("viewer"), **HTML})
+    assert response.status_code == 404
+    assert "没有找到工单 XB-NOPE" in response.text
+
+
+async def test_overview_counts(client: httpx.AsyncClient, filled: Store) -> None:
+    page = (await client.get("/", headers=bearer("viewer"))).text
+    counts = await filled.counts()
+    assert counts["cases"] == 2
+    assert counts["dead_letters"] == 1
+    assert '<div class="num">2</div><div class="label">工单</div>' in page
+    assert '<div class="num">1</div><div class="label">死信</div>' in page
+    assert '<div class="num">1</div><div class="label">待人工审核</div>' in page
+
+
+async def test_sources_and_dead_letters_for_ops(client: httpx.AsyncClient, filled: Store) -> None:
+    sources = (await client.get("/sources", headers=bearer("ops"))).text
+    assert "被封禁" in sources and "HTTP 403 需要验证码" in sources and "120" in sources
+    letters = (await client.get("/dead-letters", headers=bearer("ops"))).text
+    assert "invalid Post: platform: Field required" in letters
+    assert "RecordError" in letters
+    assert "ff fe" in letters  # the undecodable tail, shown as hex
+    assert "&lt;script&gt;" in letters
+
+
+async def test_audit_log_lists_actions(client: httpx.AsyncClient, filled: Store) -> None:
+    page = (await client.get("/audit", headers=bearer("admin"))).text
+    assert "zhangwei" in page and "lead.confirmed" in page and "cluster-9" in page
