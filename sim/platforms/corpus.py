@@ -13,6 +13,7 @@ advancing the clock makes new posts appear for incremental crawls.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -47,6 +48,9 @@ KIND_WEIGHTS: dict[str, int] = {
     "repost": 9,
 }
 NEAR_DUPLICATE_SHARE = 0.3
+LEADING_TOPICS = re.compile(r"^(#[^#]+#)+")
+CLAUSE_BREAK = re.compile(r"[，！。？：,!?\n]+")
+OPENER_CLAUSES = frozenset(o.strip("，！：") for o in phrases.OPENERS)
 NAME_HEADS = ("深漂", "龙华", "南山", "宝安", "福田", "打工人", "吃货", "小", "阿", "老")
 NAME_TAILS = ("小李", "阿强", "大王", "二狗", "喵喵", "不加班", "日记", "观察员", "住户", "妈妈")
 
@@ -88,12 +92,13 @@ class Item:
 
     @property
     def title(self) -> str:
-        """A headline the way forums and complaint sites derive one: the first clause."""
-        for stop in ("，", "！", "。", "？", ","):
-            head = self.text.split(stop, 1)[0]
-            if 6 <= len(head) <= 30:
-                return head
-        return self.text[:24]
+        """A headline the way forums and complaint sites derive one: the first real clause."""
+        body = LEADING_TOPICS.sub("", self.text)
+        for clause in CLAUSE_BREAK.split(body):
+            clause = clause.strip()
+            if len(clause) >= 6 and clause not in OPENER_CLAUSES:
+                return clause[:30]
+        return body[:24]
 
 
 class Corpus:
