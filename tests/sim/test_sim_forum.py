@@ -5,10 +5,17 @@ from urllib.parse import urljoin
 
 import httpx
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode
 
 from sim.platforms import SimState
 
 LIST = "http://sim/forum/forum-2-1.html"
+
+
+def one(tree: HTMLParser | LexborNode, selector: str) -> LexborNode:
+    node = tree.css_first(selector)
+    assert node is not None, f"no {selector}"
+    return node
 
 
 async def crawl_board(client: httpx.AsyncClient, url: str) -> list[str]:
@@ -36,25 +43,25 @@ async def test_list_rows_show_title_author_and_time(client: httpx.AsyncClient) -
     rows = tree.css("tbody[id^=normalthread_]")
     assert len(rows) == 20
     for row in rows:
-        assert row.css_first("a.xst").text().strip()
-        assert row.css_first("td.by cite a").text().strip()
-        stamp = row.css_first("td.by em span")
+        assert one(row, "a.xst").text().strip()
+        assert one(row, "td.by cite a").text().strip()
+        stamp = one(row, "td.by em span")
         exact = stamp.attributes.get("title") or stamp.text()
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", exact or "")
-    assert "共" in tree.css_first("div.pg label span").attributes["title"]  # type: ignore[operator]
+    assert "共" in (one(tree, "div.pg label span").attributes["title"] or "")
 
 
 async def test_thread_page_holds_the_post(client: httpx.AsyncClient, state: SimState) -> None:
     tree = HTMLParser((await client.get(LIST)).text)
-    href = tree.css_first("a.xst").attributes["href"] or ""
+    href = one(tree, "a.xst").attributes["href"] or ""
     page = HTMLParser((await client.get(urljoin(LIST, href))).text)
     tid = re.findall(r"\d+", href)[0]
     item = state.corpus.get(tid)
     assert item is not None
-    assert page.css_first("#thread_subject").text() == item.title
-    assert page.css_first(f"td.t_f#postmessage_{tid}").text().replace("\r", "") == item.text
+    assert one(page, "#thread_subject").text() == item.title
+    assert one(page, f"td.t_f#postmessage_{tid}").text().replace("\r", "") == item.text
     assert len(page.css("div.pattl img")) == item.images
-    assert "IP属地：" in page.css_first("span.ip-location").text()
+    assert "IP属地：" in one(page, "span.ip-location").text()
 
 
 async def test_unknown_board_and_thread_are_404_with_the_forum_message(
