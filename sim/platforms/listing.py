@@ -30,16 +30,16 @@ def paginate(items: Sequence[Item], page: int, size: int, *, cap: int, overlap: 
     return Page(list(reachable[first:end]), end < len(reachable))
 
 
-def parse_positive_int(raw: str | None, name: str, default: int) -> int:
-    """A 1-based page number or similar; ``ValueError`` names the parameter."""
+def parse_int(raw: str | None, name: str, default: int, *, minimum: int = 1) -> int:
+    """A page number, offset or limit from a query parameter; ``ValueError`` names it."""
     if raw is None or raw == "":
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"参数 {name} 应为正整数，收到 {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"参数 {name} 应为正整数，收到 {raw!r}")
+        value = minimum - 1
+    if value < minimum:
+        raise ValueError(f"参数 {name} 应为不小于 {minimum} 的整数，收到 {raw!r}")
     return value
 
 

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from sim.platforms.corpus import SHANGHAI, Item
 from sim.platforms.faults import Active, guarded
-from sim.platforms.listing import parse_epoch, parse_positive_int
+from sim.platforms.listing import parse_epoch, parse_int
 from sim.platforms.pages import json_pages, json_response
 from sim.platforms.state import SimState
 
@@ -74,7 +74,7 @@ def routes(state: SimState) -> list[BaseRoute]:
     async def search(request: Request, active: Active) -> Response:
         params = request.query_params
         try:
-            limit = parse_positive_int(params.get("limit"), "limit", DEFAULT_LIMIT)
+            limit = parse_int(params.get("limit"), "limit", DEFAULT_LIMIT)
             since = parse_epoch(params.get("since"), "since")
             until = parse_epoch(params.get("until"), "until")
             after = decode_cursor(params["cursor"]) if params.get("cursor") else None

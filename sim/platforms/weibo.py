@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from sim.platforms.corpus import SHANGHAI, Item
 from sim.platforms.faults import Active, guarded
-from sim.platforms.listing import paginate, parse_epoch, parse_positive_int
+from sim.platforms.listing import paginate, parse_epoch, parse_int
 from sim.platforms.pages import json_pages, json_response, login_page
 from sim.platforms.state import SimState
 
@@ -148,7 +148,7 @@ def routes(state: SimState) -> list[BaseRoute]:
         params = request.query_params
         query = _search_query(params.get("containerid", ""))
         try:
-            page = parse_positive_int(params.get("page"), "page", 1)
+            page = parse_int(params.get("page"), "page", 1)
             since = parse_epoch(params.get("starttime"), "starttime")
             until = parse_epoch(params.get("endtime"), "endtime")
         except ValueError as exc:
