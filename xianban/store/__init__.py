@@ -1,0 +1,25 @@
+"""The store: SQLAlchemy 2 async over SQLite or PostgreSQL, migrations shipped inside."""
+
+from __future__ import annotations
+
+from xianban.store.rows import AuditRow, ClusterRow, OutboxItem, SourceState, TaskRow
+from xianban.store.store import Store
+
+__all__ = [
+    "AuditRow",
+    "ClusterRow",
+    "OutboxItem",
+    "SourceState",
+    "Store",
+    "TaskRow",
+    "upgrade",
+]
+
+
+async def upgrade(url: str) -> str:
+    """Apply every migration to the database at ``url``; returns the head revision."""
+    store = await Store.open(url)
+    try:
+        return await store.revision()
+    finally:
+        await store.close()

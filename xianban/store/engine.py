@@ -1,0 +1,105 @@
+"""Turning a database URL into an engine, and database failures into our errors.
+
+This is the store's boundary: a URL that cannot work is a ``ConfigError`` (fix the
+settings), a database that does not answer is a ``TransientError`` (retry later). Messages
+name the host, never the password.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from xianban.errors import ConfigError, TransientError
+
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another writer's lock
+PG_CONNECT_TIMEOUT_S = 10
+
+# Failures that retrying cannot fix: wrong database name, user or password.
+_CONFIG_FAILURES = frozenset(
+    {
+        "InvalidCatalogNameError",
+        "InvalidPasswordError",
+        "InvalidAuthorizationSpecificationError",
+    }
+)
+
+
+def parse_url(url: str) -> URL:
+    """The URL with its async driver; plain ``sqlite://`` and ``postgresql://`` are accepted."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"database URL is not valid: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgres":
+        backend = "postgresql"
+    if backend not in ASYNC_DRIVERS:
+        raise ConfigError(
+            f"database URL {describe(parsed)}: unsupported backend {backend!r} "
+            "(use sqlite+aiosqlite:/// or postgresql+asyncpg://)"
+        )
+    driver = ASYNC_DRIVERS[backend]
+    if parsed.drivername not in (backend, driver):
+        raise ConfigError(f"database URL {describe(parsed)}: use the driver {driver}")
+    return parsed.set(drivername=driver)
+
+
+def describe(url: URL) -> str:
+    """How a URL appears in messages: backend, host and database, no credentials."""
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:{url.database or ':memory:'}"
+    return f"{url.get_backend_name()}://{url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+
+
+def create_engine(url: URL) -> AsyncEngine:
+    """An engine tuned per backend: SQLite in WAL mode with a busy timeout, its folder made."""
+    if url.get_backend_name() == "postgresql":
+        return create_async_engine(
+            url, pool_pre_ping=True, connect_args={"timeout": PG_CONNECT_TIMEOUT_S}
+        )
+    options: dict[str, Any] = {}
+    if url.database in (None, "", ":memory:"):
+        options["poolclass"] = StaticPool  # one connection, or every session sees a new DB
+    else:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **options)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def translate(url: URL, exc: BaseException) -> Exception:
+    """Our error for a failure talking to the database (the caller raises it ``from exc``)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    reason = _scrub(f"{type(cause).__name__}: {cause}", url)
+    cause_names = {type(cause).__name__, type(getattr(cause, "__cause__", None)).__name__}
+    if cause_names & _CONFIG_FAILURES:
+        return ConfigError(f"database {describe(url)} refused us: {reason}")
+    if isinstance(exc, NoSuchModuleError):
+        return ConfigError(f"database {describe(url)}: driver missing: {reason}")
+    return TransientError(f"database {describe(url)} unavailable: {reason}")
+
+
+def _scrub(message: str, url: URL) -> str:
+    if url.password:
+        message = message.replace(str(url.password), "***")
+    return message

@@ -1,0 +1,45 @@
+"""Alembic, driven from code: the migrations ship inside the package, no alembic.ini needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Any constant works; it only has to be the same for every process migrating this database.
+PG_MIGRATION_LOCK = 0x58_42_44_42
+
+
+def _config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None, "the package ships at least one migration"
+    return head
+
+
+def upgrade_to_head(connection: Connection) -> str:
+    """Bring the schema to head inside the caller's transaction; returns the revision.
+
+    On PostgreSQL, workers starting together would race to create the same tables, so they
+    queue on an advisory lock held until the transaction ends.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+    command.upgrade(_config(connection), "head")
+    return current_revision(connection) or ""
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,628 @@
+"""The Store: every record the stages keep, on SQLite (embedded) or PostgreSQL (production).
+
+Writes are upserts by natural id (``INSERT ... ON CONFLICT``), so a record delivered twice
+changes nothing the second time. Each write starts with its INSERT, which on SQLite takes
+the write lock at once (waiting up to the busy timeout) instead of failing when a read
+transaction tries to upgrade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
+from datetime import datetime
+from enum import Enum
+from typing import Any, Self
+
+from sqlalchemy import ColumnElement, Insert, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from xianban.records import Case, CaseEvent, DeadLetter, Lead, Post, Verdict, stable_id, utcnow
+from xianban.store.engine import create_engine, parse_url, translate
+from xianban.store.migrate import current_revision, upgrade_to_head
+from xianban.store.rows import (
+    TASK_STATUSES,
+    AuditRow,
+    ClusterRow,
+    OutboxItem,
+    SourceState,
+    TaskRow,
+)
+from xianban.store.tables import (
+    AuditLog,
+    Base,
+    CaseEvents,
+    Cases,
+    Clusters,
+    DeadLetters,
+    Leads,
+    Outbox,
+    Posts,
+    SourceStates,
+    Tasks,
+    Verdicts,
+)
+
+# What talking to the database can raise when the database, not our query, is the problem.
+UNAVAILABLE = (DBAPIError, NoSuchModuleError, OSError, TimeoutError)
+
+
+class _Unset(Enum):
+    UNSET = "unset"
+
+
+UNSET = _Unset.UNSET
+
+
+def _larger(current: Any, new: Any) -> ColumnElement[Any]:
+    """GREATEST on every backend (SQLite has no GREATEST, PostgreSQL no two-argument MAX)."""
+    return case((new > current, new), else_=current)
+
+
+def _smaller(current: Any, new: Any) -> ColumnElement[Any]:
+    return case((new < current, new), else_=current)
+
+
+class Store:
+    """One database, shared by every stage of a process; open it once, close it at exit."""
+
+    def __init__(self, engine: AsyncEngine, url: URL) -> None:
+        self._engine = engine
+        self._url = url
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Self:
+        """Connect (and bring the schema to head); a bad URL or a dead database fails here."""
+        parsed = parse_url(url)
+        store = cls(create_engine(parsed), parsed)
+        try:
+            async with store._tx() as conn:
+                if migrate:
+                    await conn.run_sync(upgrade_to_head)
+                else:
+                    await conn.execute(select(1))
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def revision(self) -> str:
+        """The schema revision the database is at ("" before any migration)."""
+        async with self._tx() as conn:
+            return await conn.run_sync(current_revision) or ""
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.begin() as conn:
+                yield conn
+        except UNAVAILABLE as exc:
+            raise translate(self._url, exc) from exc
+
+    def _insert(self, table: type[Base]) -> Any:
+        """The dialect's INSERT, the one that knows ON CONFLICT."""
+        if self._url.get_backend_name() == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    @staticmethod
+    async def _inserted(conn: AsyncConnection, stmt: Insert) -> bool:
+        return (await conn.execute(stmt)).first() is not None
+
+    # -- posts, leads, clusters -------------------------------------------------------
+
+    async def upsert_post(self, post: Post) -> bool:
+        """Keep the latest crawl of a post; True if the post is new."""
+        values = {
+            "platform": post.platform,
+            "source": post.source,
+            "created_at": post.created_at,
+            "fetched_at": post.fetched_at,
+            "data": post.model_dump(mode="json"),
+        }
+        insert = self._insert(Posts).values(post_id=post.post_id, **values)
+        async with self._tx() as conn:
+            if await self._inserted(
+                conn,
+                insert.on_conflict_do_nothing(index_elements=["post_id"]).returning(Posts.post_id),
+            ):
+                return True
+            await conn.execute(update(Posts).where(Posts.post_id == post.post_id).values(values))
+            return False
+
+    async def has_post(self, post_id: str) -> bool:
+        async with self._tx() as conn:
+            found = await conn.execute(select(Posts.post_id).where(Posts.post_id == post_id))
+            return found.first() is not None
+
+    async def get_post(self, post_id: str) -> Post | None:
+        async with self._tx() as conn:
+            data = await conn.scalar(select(Posts.data).where(Posts.post_id == post_id))
+        return None if data is None else Post.model_validate(data)
+
+    async def upsert_lead(self, lead: Lead) -> bool:
+        """Keep the lead and fold it into its cluster's row; True if the lead is new.
+
+        The cluster keeps the highest score and corroboration and the widest time span, and
+        takes category and place from its most recent lead, so replaying any lead (even an
+        old one, out of order) leaves the row as it was.
+        """
+        values = {
+            "cluster_id": lead.cluster_id,
+            "category": lead.category,
+            "urgent": lead.urgent,
+            "score": lead.score,
+            "found_at": lead.found_at,
+            "data": lead.model_dump(mode="json"),
+        }
+        insert = self._insert(Leads).values(lead_id=lead.lead_id, **values)
+        async with self._tx() as conn:
+            new = await self._inserted(
+                conn,
+                insert.on_conflict_do_nothing(index_elements=["lead_id"]).returning(Leads.lead_id),
+            )
+            if not new:
+                await conn.execute(
+                    update(Leads).where(Leads.lead_id == lead.lead_id).values(values)
+                )
+            await conn.execute(self._fold_into_cluster(lead, new=new))
+        return new
+
+    def _fold_into_cluster(self, lead: Lead, *, new: bool) -> Any:
+        insert = self._insert(Clusters).values(
+            cluster_id=lead.cluster_id,
+            category=lead.category,
+            geo=lead.geo.model_dump(mode="json"),
+            urgent=lead.urgent,
+            max_score=lead.score,
+            corroboration=lead.corroboration,
+            leads=1,
+            first_seen=lead.found_at,
+            last_seen=lead.found_at,
+        )
+        incoming = insert.excluded
+        newest = incoming.last_seen >= Clusters.last_seen
+        return insert.on_conflict_do_update(
+            index_elements=["cluster_id"],
+            set_={
+                "category": case((newest, incoming.category), else_=Clusters.category),
+                "geo": case((newest, incoming.geo), else_=Clusters.geo),
+                "urgent": or_(Clusters.urgent, incoming.urgent),
+                "max_score": _larger(Clusters.max_score, incoming.max_score),
+                "corroboration": _larger(Clusters.corroboration, incoming.corroboration),
+                "leads": Clusters.leads + (1 if new else 0),
+                "first_seen": _smaller(Clusters.first_seen, incoming.first_seen),
+                "last_seen": _larger(Clusters.last_seen, incoming.last_seen),
+            },
+        )
+
+    async def get_lead(self, lead_id: str) -> Lead | None:
+        async with self._tx() as conn:
+            data = await conn.scalar(select(Leads.data).where(Leads.lead_id == lead_id))
+        return None if data is None else Lead.model_validate(data)
+
+    async def leads_in_cluster(self, cluster_id: str) -> list[Lead]:
+        """Oldest first: the order the reports came in."""
+        query = (
+            select(Leads.data)
+            .where(Leads.cluster_id == cluster_id)
+            .order_by(Leads.found_at, Leads.lead_id)
+        )
+        async with self._tx() as conn:
+            rows = await conn.scalars(query)
+            return [Lead.model_validate(data) for data in rows]
+
+    async def recent_leads(self, *, since: datetime, limit: int = 1000) -> list[Lead]:
+        """Leads found at or after ``since``, newest first."""
+        query = (
+            select(Leads.data)
+            .where(Leads.found_at >= since)
+            .order_by(Leads.found_at.desc(), Leads.lead_id)
+            .limit(limit)
+        )
+        async with self._tx() as conn:
+            rows = await conn.scalars(query)
+            return [Lead.model_validate(data) for data in rows]
+
+    async def get_cluster(self, cluster_id: str) -> ClusterRow | None:
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(select(Clusters).where(Clusters.cluster_id == cluster_id))
+            ).first()
+        if row is None:
+            return None
+        return ClusterRow(
+            cluster_id=row.cluster_id,
+            category=row.category,
+            geo=row.geo,
+            urgent=bool(row.urgent),
+            max_score=row.max_score,
+            corroboration=row.corroboration,
+            leads=row.leads,
+            first_seen=row.first_seen,
+            last_seen=row.last_seen,
+        )
+
+    # -- verdicts and the review queue --------------------------------------------------
+
+    async def record_verdict(self, verdict: Verdict) -> bool:
+        """Verdicts are facts: the first one recorded under an id stays. True if new."""
+        insert = self._insert(Verdicts).values(
+            verdict_id=verdict.verdict_id,
+            cluster_id=verdict.cluster_id,
+            decision=verdict.decision,
+            decided_at=verdict.decided_at,
+            data=verdict.model_dump(mode="json"),
+        )
+        async with self._tx() as conn:
+            return await self._inserted(
+                conn,
+                insert.on_conflict_do_nothing(index_elements=["verdict_id"]).returning(
+                    Verdicts.seq
+                ),
+            )
+
+    async def latest_verdict(self, cluster_id: str) -> Verdict | None:
+        query = (
+            select(Verdicts.data)
+            .where(Verdicts.cluster_id == cluster_id)
+            .order_by(Verdicts.seq.desc())
+            .limit(1)
+        )
+        async with self._tx() as conn:
+            data = await conn.scalar(query)
+        return None if data is None else Verdict.model_validate(data)
+
+    async def review_queue(self, *, limit: int = 100) -> list[Verdict]:
+        """Clusters whose latest verdict is ``needs_review``, most recently queued first."""
+        latest = (
+            select(func.max(Verdicts.seq).label("seq")).group_by(Verdicts.cluster_id).subquery()
+        )
+        query = (
+            select(Verdicts.data)
+            .join(latest, Verdicts.seq == latest.c.seq)
+            .where(Verdicts.decision == "needs_review")
+            .order_by(Verdicts.seq.desc())
+            .limit(limit)
+        )
+        async with self._tx() as conn:
+            rows = await conn.scalars(query)
+            return [Verdict.model_validate(data) for data in rows]
+
+    # -- cases ---------------------------------------------------------------------------
+
+    async def save_case(self, case: Case) -> None:
+        """Upsert the case; its history events become rows once each, by position."""
+        values = {
+            "cluster_id": case.cluster_id,
+            "status": case.status,
+            "opened_at": case.opened_at,
+            "updated_at": case.history[-1].at if case.history else case.opened_at,
+            "data": case.model_dump(mode="json"),
+        }
+        insert = self._insert(Cases).values(case_id=case.case_id, **values)
+        async with self._tx() as conn:
+            await conn.execute(
+                insert.on_conflict_do_update(index_elements=["case_id"], set_=values)
+            )
+            if case.history:
+                events = self._insert(CaseEvents).values(
+                    [
+                        {
+                            "case_id": case.case_id,
+                            "position": position,
+                            "at": event.at,
+                            "status": event.status,
+                            "note": event.note,
+                            "by": event.by,
+                        }
+                        for position, event in enumerate(case.history)
+                    ]
+                )
+                await conn.execute(
+                    events.on_conflict_do_nothing(index_elements=["case_id", "position"])
+                )
+
+    async def get_case(self, case_id: str) -> Case | None:
+        async with self._tx() as conn:
+            data = await conn.scalar(select(Cases.data).where(Cases.case_id == case_id))
+        return None if data is None else Case.model_validate(data)
+
+    async def get_case_by_cluster(self, cluster_id: str) -> Case | None:
+        query = (
+            select(Cases.data)
+            .where(Cases.cluster_id == cluster_id)
+            .order_by(Cases.opened_at.desc())
+            .limit(1)
+        )
+        async with self._tx() as conn:
+            data = await conn.scalar(query)
+        return None if data is None else Case.model_validate(data)
+
+    async def list_cases(
+        self, *, statuses: Collection[str] | None = None, limit: int = 100
+    ) -> list[Case]:
+        """Newest first; ``statuses`` narrows to cases in any of them."""
+        query = select(Cases.data).order_by(Cases.opened_at.desc(), Cases.case_id).limit(limit)
+        if statuses is not None:
+            query = query.where(Cases.status.in_(list(statuses)))
+        async with self._tx() as conn:
+            rows = await conn.scalars(query)
+            return [Case.model_validate(data) for data in rows]
+
+    async def case_history(self, case_id: str) -> list[CaseEvent]:
+        """The stored event rows of a case, in order (what reports and SLA figures read)."""
+        query = (
+            select(CaseEvents).where(CaseEvents.case_id == case_id).order_by(CaseEvents.position)
+        )
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [CaseEvent(at=r.at, status=r.status, note=r.note, by=r.by) for r in rows]
+
+    # -- outbox --------------------------------------------------------------------------
+
+    async def outbox_put(self, *, key: str, kind: str, payload: dict[str, Any]) -> bool:
+        """Queue an item unless one with this key exists (pending or done); True if new."""
+        now = utcnow()
+        insert = self._insert(Outbox).values(
+            key=key,
+            kind=kind,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._tx() as conn:
+            return await self._inserted(
+                conn, insert.on_conflict_do_nothing(index_elements=["key"]).returning(Outbox.key)
+            )
+
+    async def outbox_pending(self, *, limit: int = 100) -> list[OutboxItem]:
+        """Items still to deliver, oldest first (failed ones stay pending and come again)."""
+        query = (
+            select(Outbox)
+            .where(Outbox.status == "pending")
+            .order_by(Outbox.created_at, Outbox.key)
+            .limit(limit)
+        )
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            OutboxItem(
+                key=r.key,
+                kind=r.kind,
+                payload=r.payload,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    async def outbox_done(self, key: str, *, result: dict[str, Any]) -> None:
+        await self._outbox_update(key, status="done", result=result, updated_at=utcnow())
+
+    async def outbox_failed(self, key: str, *, error: str) -> None:
+        """Count a failed attempt; the item stays pending for the next delivery round."""
+        await self._outbox_update(
+            key, attempts=Outbox.attempts + 1, last_error=error, updated_at=utcnow()
+        )
+
+    async def _outbox_update(self, key: str, **values: Any) -> None:
+        async with self._tx() as conn:
+            changed = await conn.execute(
+                update(Outbox).where(Outbox.key == key).values(values).returning(Outbox.key)
+            )
+            if changed.first() is None:
+                raise LookupError(f"no outbox item with key {key!r}")
+
+    # -- crawling: per-source state and the task ledger ------------------------------------
+
+    async def get_source_state(self, source: str) -> SourceState | None:
+        query = select(SourceStates).where(SourceStates.source == source)
+        async with self._tx() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _source_state(row)
+
+    async def set_source_state(
+        self,
+        source: str,
+        *,
+        state: str | _Unset = UNSET,
+        cursor: str | _Unset | None = UNSET,
+        paused: bool | _Unset = UNSET,
+        last_success: datetime | _Unset | None = UNSET,
+        last_error: str | _Unset | None = UNSET,
+        error_counts: dict[str, int] | _Unset = UNSET,
+        posts_total: int | _Unset = UNSET,
+    ) -> None:
+        """Create or update a source's state; only the fields given change."""
+        given = {
+            name: value
+            for name, value in {
+                "state": state,
+                "cursor": cursor,
+                "paused": paused,
+                "last_success": last_success,
+                "last_error": last_error,
+                "error_counts": error_counts,
+                "posts_total": posts_total,
+            }.items()
+            if value is not UNSET
+        }
+        given["updated_at"] = utcnow()
+        defaults: dict[str, Any] = {
+            "state": "idle",
+            "cursor": None,
+            "paused": False,
+            "last_success": None,
+            "last_error": None,
+            "error_counts": {},
+            "posts_total": 0,
+        }
+        insert = self._insert(SourceStates).values(source=source, **{**defaults, **given})
+        async with self._tx() as conn:
+            await conn.execute(insert.on_conflict_do_update(index_elements=["source"], set_=given))
+
+    async def list_source_states(self) -> list[SourceState]:
+        async with self._tx() as conn:
+            rows = (await conn.execute(select(SourceStates).order_by(SourceStates.source))).all()
+        return [_source_state(row) for row in rows]
+
+    async def record_task(
+        self,
+        *,
+        task_id: str,
+        source: str,
+        status: str,
+        reason: str | None = None,
+        attempt: int = 0,
+        posts: int = 0,
+    ) -> None:
+        """Write where a crawl task stands now (queued → running → done | failed | retried)."""
+        if status not in TASK_STATUSES:
+            raise ValueError(f"task status {status!r} is not one of {', '.join(TASK_STATUSES)}")
+        now = utcnow()
+        values = {
+            "source": source,
+            "status": status,
+            "reason": reason,
+            "attempt": attempt,
+            "posts": posts,
+            "updated_at": now,
+        }
+        insert = self._insert(Tasks).values(task_id=task_id, created_at=now, **values)
+        async with self._tx() as conn:
+            await conn.execute(
+                insert.on_conflict_do_update(index_elements=["task_id"], set_=values)
+            )
+
+    async def get_task(self, task_id: str) -> TaskRow | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(Tasks).where(Tasks.task_id == task_id))).first()
+        return None if row is None else _task_row(row)
+
+    async def list_tasks(
+        self,
+        *,
+        source: str | None = None,
+        statuses: Collection[str] | None = None,
+        limit: int = 100,
+    ) -> list[TaskRow]:
+        """Most recently updated first; e.g. the tasks still ``running`` after a crash."""
+        query = select(Tasks).order_by(Tasks.updated_at.desc(), Tasks.task_id).limit(limit)
+        if source is not None:
+            query = query.where(Tasks.source == source)
+        if statuses is not None:
+            query = query.where(Tasks.status.in_(list(statuses)))
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_task_row(row) for row in rows]
+
+    # -- dead letters, audit, counts ------------------------------------------------------
+
+    async def add_dead_letter(self, dl: DeadLetter) -> None:
+        """Keep a dead letter once per failing record, however often it is replayed."""
+        letter_id = stable_id(
+            dl.stage,
+            dl.source_topic,
+            str(dl.partition),
+            str(dl.offset),
+            dl.record_key or "",
+            dl.original_b64,
+            length=32,
+        )
+        insert = self._insert(DeadLetters).values(
+            letter_id=letter_id,
+            stage=dl.stage,
+            source_topic=dl.source_topic,
+            error_type=dl.error_type,
+            failed_at=dl.failed_at,
+            data=dl.model_dump(mode="json"),
+        )
+        async with self._tx() as conn:
+            await conn.execute(insert.on_conflict_do_nothing(index_elements=["letter_id"]))
+
+    async def list_dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
+        """Newest first."""
+        query = (
+            select(DeadLetters.data)
+            .order_by(DeadLetters.failed_at.desc(), DeadLetters.letter_id)
+            .limit(limit)
+        )
+        async with self._tx() as conn:
+            rows = await conn.scalars(query)
+            return [DeadLetter.model_validate(data) for data in rows]
+
+    async def audit(
+        self, *, actor: str, action: str, target: str, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Append to the audit log; every entry is kept, a repeated action included."""
+        async with self._tx() as conn:
+            await conn.execute(
+                self._insert(AuditLog).values(
+                    at=utcnow(), actor=actor, action=action, target=target, detail=detail
+                )
+            )
+
+    async def list_audit(self, *, limit: int = 100) -> list[AuditRow]:
+        """Newest first."""
+        query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            AuditRow(at=r.at, actor=r.actor, action=r.action, target=r.target, detail=r.detail)
+            for r in rows
+        ]
+
+    async def counts(self) -> dict[str, int]:
+        """Rows per kind, for the run summary and the console overview."""
+        tables: dict[str, Any] = {
+            "posts": select(func.count()).select_from(Posts),
+            "leads": select(func.count()).select_from(Leads),
+            "clusters": select(func.count()).select_from(Clusters),
+            "verdicts": select(func.count()).select_from(Verdicts),
+            "cases": select(func.count()).select_from(Cases),
+            "dead_letters": select(func.count()).select_from(DeadLetters),
+            "outbox_pending": select(func.count())
+            .select_from(Outbox)
+            .where(Outbox.status == "pending"),
+        }
+        query = select(*(q.scalar_subquery().label(name) for name, q in tables.items()))
+        async with self._tx() as conn:
+            row = (await conn.execute(query)).one()
+        return {name: int(value) for name, value in row._mapping.items()}
+
+
+def _source_state(row: Any) -> SourceState:
+    return SourceState(
+        source=row.source,
+        state=row.state,
+        cursor=row.cursor,
+        paused=bool(row.paused),
+        last_success=row.last_success,
+        last_error=row.last_error,
+        error_counts=dict(row.error_counts),
+        posts_total=row.posts_total,
+        updated_at=row.updated_at,
+    )
+
+
+def _task_row(row: Any) -> TaskRow:
+    return TaskRow(
+        task_id=row.task_id,
+        source=row.source,
+        status=row.status,
+        reason=row.reason,
+        attempt=row.attempt,
+        posts=row.posts,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
