@@ -13,7 +13,7 @@ from collections.abc import Callable
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
-from sim.platforms import admin, douyin, forum, rss_news, tousu, weibo
+from sim.platforms import admin, douyin, forum, rss_news, tousu, weibo, xhs
 from sim.platforms.corpus import Corpus, Item, Truth, generate
 from sim.platforms.faults import FAULT_KINDS, FaultSpec
 from sim.platforms.state import SimState
@@ -38,6 +38,7 @@ PLATFORMS: dict[str, Callable[[SimState], list[BaseRoute]]] = {
     "forum": forum.routes,
     "tousu": tousu.routes,
     "douyin": douyin.routes,
+    "xhs": xhs.routes,
 }
 
 

@@ -20,6 +20,15 @@ from sim.platforms.pages import json_response
 from sim.platforms.state import SimState
 
 
+class SessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    platform: str
+    lifetime_requests: int | None = Field(
+        None, ge=1, description="requests the session serves before it expires; null = no limit"
+    )
+
+
 class ClockMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -82,7 +91,32 @@ def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
         state.elapsed += timedelta(seconds=move.advance_s)
         return json_response({"now": state.now().isoformat()})
 
+    async def issue_session(request: Request) -> Response:
+        try:
+            wanted = SessionRequest.model_validate(await _body(request))
+        except ValueError as exc:
+            return _invalid(str(exc))
+        if wanted.platform not in platforms:
+            return _invalid(f"未知平台 {wanted.platform!r}，可用：{', '.join(sorted(platforms))}")
+        session = state.sessions.issue(wanted.platform, lifetime_requests=wanted.lifetime_requests)
+        return json_response({"platform": session.platform, "token": session.token})
+
+    async def expire_sessions(request: Request) -> Response:
+        platform = request.query_params.get("platform", "")
+        token = request.query_params.get("token")
+        return json_response({"expired": state.sessions.expire(platform, token)})
+
+    async def scan_qr(request: Request) -> Response:
+        qr_id = request.path_params["qr_id"]
+        if qr_id not in state.sessions.qr_logins:
+            return json_response({"error": f"二维码 {qr_id} 不存在"}, 404)
+        login = state.sessions.scan(qr_id)
+        return json_response({"qr_id": qr_id, "status": login.status})
+
     return [
+        Route("/sessions", issue_session, methods=["POST"]),
+        Route("/sessions", expire_sessions, methods=["DELETE"]),
+        Route("/qrcode/{qr_id}/scan", scan_qr, methods=["POST"]),
         Route("/faults", add_fault, methods=["POST"]),
         Route("/faults", list_faults, methods=["GET"]),
         Route("/faults", clear_faults, methods=["DELETE"]),

@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 
 from sim.platforms.corpus import ANCHOR, Corpus
 from sim.platforms.faults import FaultBoard
+from sim.platforms.sessions import SessionStore
 
 
 @dataclass
 class SimState:
     corpus: Corpus
     faults: FaultBoard = field(default_factory=FaultBoard)
+    sessions: SessionStore = field(default_factory=SessionStore)
     result_cap: int = 200
     elapsed: timedelta = timedelta(0)
 
