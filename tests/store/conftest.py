@@ -1,0 +1,2 @@
+# Temporary: until the root tests/conftest.py loads this plugin for every package.
+pytest_plugins = ["tests.fixtures.postgres"]
