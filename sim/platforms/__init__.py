@@ -13,7 +13,7 @@ from collections.abc import Callable
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
-from sim.platforms import admin, douyin, forum, rss_news, tousu, weibo, xhs
+from sim.platforms import admin, bilibili, douyin, forum, rss_news, tousu, weibo, xhs
 from sim.platforms.corpus import Corpus, Item, Truth, generate
 from sim.platforms.faults import FAULT_KINDS, FaultSpec
 from sim.platforms.state import SimState
@@ -39,6 +39,7 @@ PLATFORMS: dict[str, Callable[[SimState], list[BaseRoute]]] = {
     "tousu": tousu.routes,
     "douyin": douyin.routes,
     "xhs": xhs.routes,
+    "bilibili": bilibili.routes,
 }
 
 
