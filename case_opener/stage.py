@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from case_opener.config import Routing, Sla, load_routing, load_sla
 from case_opener.filing import WorkOrderClient
 from case_opener.outbox import deliver, queue_filing
-from xianban.records import Case, CaseEvent, Lead, Record, Verdict, stable_id
+from xianban.records import Case, CaseEvent, Lead, Priority, Record, Verdict, stable_id
 from xianban.stage import StageContext
 
 CATEGORY_LABELS = {
@@ -43,7 +43,7 @@ def case_id_for(cluster_id: str) -> str:
 
 
 def build_case(lead: Lead, verdict: Verdict, routing: Routing, sla: Sla) -> Case:
-    priority = "urgent" if lead.urgent else "ordinary"
+    priority: Priority = "urgent" if lead.urgent else "ordinary"
     place = lead.geo.road or lead.geo.poi or lead.geo.street or lead.geo.district or "深圳"
     title = f"【{'加急' if lead.urgent else '一般'}】{place} {CATEGORY_LABELS[lead.category]}问题"
     description = "\n".join(

@@ -11,9 +11,12 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Generator
+from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
+
+Lifespan = Literal["auto", "on", "off"]
 
 
 class _Server(uvicorn.Server):
@@ -26,7 +29,7 @@ class EmbeddedServer:
     """Serve an ASGI app on host:port (0 = a free port) until ``stop()``."""
 
     def __init__(
-        self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, lifespan: str = "auto"
+        self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, lifespan: Lifespan = "auto"
     ) -> None:
         self.host = host
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

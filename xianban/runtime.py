@@ -192,17 +192,22 @@ async def run_until_signalled(workers: Sequence[Worker], *, started: float | Non
     re-raised, so the process exits non-zero instead of limping on.
     """
     loop = asyncio.get_running_loop()
+
+    def stop_all() -> None:
+        for w in workers:
+            w.stop()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: [w.stop() for w in workers])
+        loop.add_signal_handler(sig, stop_all)
     tasks = [asyncio.create_task(w.run(), name=f"worker:{w.stage.name}") for w in workers]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                for w in workers:
-                    w.stop()
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                stop_all()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                raise task.exception()  # type: ignore[misc]
+                raise error
         await asyncio.gather(*tasks)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):

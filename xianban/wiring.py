@@ -17,7 +17,7 @@ from xianban.bus import Bus, make_bus
 from xianban.errors import ConfigError
 from xianban.records import Case, CrawlTask, DeadLetter, Lead, Post, Verdict
 from xianban.settings import Settings
-from xianban.stage import Stage, StageContext
+from xianban.stage import StageContext, StageFactory
 from xianban.store import Store
 
 STAGES: dict[str, str] = {
@@ -32,14 +32,15 @@ SUPERVISOR = "case_opener.supervision:Supervisor"
 TOPICS = tuple(r.topic for r in (CrawlTask, Post, Lead, Verdict, Case, DeadLetter))
 
 
-def load_stage(name: str) -> type[Stage[Any]]:
+def load_stage(name: str) -> StageFactory:
     """The stage class registered under ``name``; a clear error for unknown names."""
     try:
         target = STAGES[name]
     except KeyError:
         known = ", ".join([*STAGES, "supervisor"])
         raise ConfigError(f"unknown stage {name!r}; known stages: {known}") from None
-    return _import(target)  # type: ignore[no-any-return]
+    factory: StageFactory = _import(target)
+    return factory
 
 
 def _import(target: str) -> Any:

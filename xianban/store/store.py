@@ -17,7 +17,7 @@ from typing import Any, Self
 from sqlalchemy import ColumnElement, Insert, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from xianban.records import Case, CaseEvent, DeadLetter, Lead, Post, Verdict, stable_id, utcnow
@@ -104,6 +104,10 @@ class Store:
                 yield conn
         except UNAVAILABLE as exc:
             raise translate(self._url, exc) from exc
+        except StatementError as exc:
+            if isinstance(exc.orig, ValueError):  # a value we refused to bind: say which
+                raise exc.orig from None
+            raise
 
     def _insert(self, table: type[Base]) -> Any:
         """The dialect's INSERT, the one that knows ON CONFLICT."""
