@@ -48,6 +48,7 @@ KIND_WEIGHTS: dict[str, int] = {
     "repost": 9,
 }
 NEAR_DUPLICATE_SHARE = 0.3
+SEARCH_CACHE_SIZE = 4096
 LEADING_TOPICS = re.compile(r"^(#[^#]+#)+")
 CLAUSE_BREAK = re.compile(r"[，！。？：,!?\n]+")
 OPENER_CLAUSES = frozenset(o.strip("，！：") for o in phrases.OPENERS)
@@ -113,6 +114,7 @@ class Corpus:
         by_platform: dict[str, list[Item]] = {p: [] for p in PLATFORM_WEIGHTS}
         for item in self.items:
             by_platform[item.platform].append(item)
+        self._searches: dict[tuple[str, str, datetime | None, datetime], tuple[Item, ...]] = {}
         self._newest_first = {
             p: sorted(lst, key=lambda i: (i.created_at, i.native_id), reverse=True)
             for p, lst in by_platform.items()
@@ -141,10 +143,18 @@ class Corpus:
         now: datetime,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> list[Item]:
-        """Visible posts of a platform matching every word of ``query``, newest first."""
-        terms = query.split()
+    ) -> tuple[Item, ...]:
+        """Visible posts of a platform matching every word of ``query``, newest first.
+
+        Answers are cached: a crawler pages through the same query many times, and the
+        simulator must not be the bottleneck of the crawler benchmark.
+        """
         newest = until if until is not None and until < now else now
+        key = (platform, query, since, newest)
+        cached = self._searches.get(key)
+        if cached is not None:
+            return cached
+        terms = query.split()
         out = []
         for item in self._newest_first[platform]:
             if item.created_at > newest:
@@ -153,7 +163,10 @@ class Corpus:
                 break
             if all(t in item.text for t in terms):
                 out.append(item)
-        return out
+        if len(self._searches) >= SEARCH_CACHE_SIZE:
+            self._searches.clear()
+        self._searches[key] = found = tuple(out)
+        return found
 
 
 def generate(seed: int = 7, size: int = 3000) -> Corpus:

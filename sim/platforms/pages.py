@@ -20,10 +20,16 @@ from sim.platforms.faults import Active, FaultPages, PageMaker
 GATEWAY_REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def compact_json(body: Any) -> str:
+    """Compact JSON with Chinese left readable, the way the platforms' APIs send it."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """Compact UTF-8 JSON, the way the platforms' APIs send it."""
-    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(raw, status, headers, media_type="application/json; charset=utf-8")
+    return Response(compact_json(body).encode(), status, headers, media_type=JSON_TYPE)
 
 
 def _retry_after(active: Active) -> dict[str, str]:

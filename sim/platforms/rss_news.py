@@ -96,7 +96,7 @@ def routes(state: SimState) -> list[BaseRoute]:
     def latest(active: Active) -> list[Item]:
         if active.silent_block:
             return []
-        items = state.corpus.search(PREFIX, now=state.now())[:FEED_SIZE]
+        items = list(state.corpus.search(PREFIX, now=state.now())[:FEED_SIZE])
         return items + items[: active.overlap]
 
     def base(request: Request) -> str:

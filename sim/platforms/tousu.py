@@ -97,7 +97,7 @@ def routes(state: SimState) -> list[BaseRoute]:
                 len(found),
             )
         end = max(start, min(start + limit, state.result_cap))
-        served = [] if active.silent_block else found[max(0, start - active.overlap) : end]
+        served = [] if active.silent_block else list(found[max(0, start - active.overlap) : end])
         has_more = not active.silent_block and end < min(len(found), state.result_cap)
         next_cursor = encode_cursor(found[end - 1]) if has_more else ""
         records = [complaint(i) for i in served]

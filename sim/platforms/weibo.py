@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from sim.platforms.corpus import SHANGHAI, Item
 from sim.platforms.faults import Active, guarded
 from sim.platforms.listing import paginate, parse_epoch, parse_int
-from sim.platforms.pages import json_pages, json_response, login_page
+from sim.platforms.pages import JSON_TYPE, compact_json, json_pages, json_response, login_page
 from sim.platforms.state import SimState
 
 PREFIX = "weibo"
@@ -143,6 +143,7 @@ def _search_query(containerid: str) -> str | None:
 
 def routes(state: SimState) -> list[BaseRoute]:
     corpus = state.corpus
+    rendered: dict[tuple[str, bool], str] = {}
 
     async def get_index(request: Request, active: Active) -> Response:
         params = request.query_params
@@ -159,16 +160,6 @@ def routes(state: SimState) -> list[BaseRoute]:
         listing = paginate(found, page, PAGE_SIZE, cap=state.result_cap, overlap=active.overlap)
         if not listing.items:
             return json_response(EMPTY)
-        blogs = [mblog(item, corpus.get) for item in listing.items]
-        if active.layout_changed:
-            cards: list[dict[str, Any]] = [
-                {"card_type": 11, "card_group": [{"card_type": 9, "status": b}]} for b in blogs
-            ]
-        else:
-            cards = [
-                {"card_type": 9, "scheme": f"https://m.weibo.cn/status/{b['mid']}", "mblog": b}
-                for b in blogs
-            ]
         info = {
             "containerid": params.get("containerid"),
             "v_p": 42,
@@ -176,7 +167,29 @@ def routes(state: SimState) -> list[BaseRoute]:
             "total": len(found),
             "page": page + 1 if listing.has_more else None,
         }
-        return json_response({"ok": 1, "data": {"cardlistInfo": info, "cards": cards}})
+        cards = ",".join(card_json(item, active.layout_changed) for item in listing.items)
+        body = f'{{"ok":1,"data":{{"cardlistInfo":{compact_json(info)},"cards":[{cards}]}}}}'
+        return Response(body.encode(), media_type=JSON_TYPE)
+
+    def card_json(item: Item, layout_changed: bool) -> str:
+        """One card as JSON text, rendered once per post: pages are re-read constantly."""
+        key = (item.native_id, layout_changed)
+        text = rendered.get(key)
+        if text is None:
+            blog = mblog(item, corpus.get)
+            if layout_changed:
+                card: dict[str, Any] = {
+                    "card_type": 11,
+                    "card_group": [{"card_type": 9, "status": blog}],
+                }
+            else:
+                card = {
+                    "card_type": 9,
+                    "scheme": f"https://m.weibo.cn/status/{item.native_id}",
+                    "mblog": blog,
+                }
+            rendered[key] = text = compact_json(card)
+        return text
 
     async def extend(request: Request, active: Active) -> Response:
         item = corpus.get(request.query_params.get("id", ""))
