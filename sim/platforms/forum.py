@@ -26,6 +26,7 @@ PREFIX = "forum"
 SITE = "深圳论坛"
 PAGE_SIZE = 20
 BOARDS = {2: "深圳民生", 36: "生活杂谈"}
+RENDER_CACHE_SIZE = 2048  # board pages kept rendered; crawlers re-read the first pages often
 CLASSES = {"title": "s xst", "by": "by", "pager": "pg", "next": "nxt", "body": "t_f"}
 CHANGED = {
     "title": "thread-title",
@@ -127,17 +128,25 @@ def _missing(message: str) -> Response:
 
 
 def routes(state: SimState) -> list[BaseRoute]:
+    rendered: dict[tuple[int, int, datetime, str | None, int], str] = {}
+
     async def board(request: Request, active: Active) -> Response:
         fid, page = int(request.path_params["fid"]), int(request.path_params["page"])
         if fid not in BOARDS or page < 1:
             return _missing("抱歉，指定的版块不存在")
         now = state.now()
-        threads = [i for i in state.corpus.search(PREFIX, now=now) if board_of(i) == fid]
-        pages = max(1, -(-len(threads) // PAGE_SIZE))
-        listing = paginate(threads, page, PAGE_SIZE, cap=len(threads), overlap=active.overlap)
-        shown = [] if active.silent_block else listing.items
-        css = CHANGED if active.layout_changed else CLASSES
-        return HTMLResponse(list_page(fid, page, pages, shown, now, css))
+        key = (fid, page, now, active.kind, active.overlap)
+        html = rendered.get(key)
+        if html is None:
+            threads = [i for i in state.corpus.search(PREFIX, now=now) if board_of(i) == fid]
+            pages = max(1, -(-len(threads) // PAGE_SIZE))
+            listing = paginate(threads, page, PAGE_SIZE, cap=len(threads), overlap=active.overlap)
+            shown = [] if active.silent_block else listing.items
+            css = CHANGED if active.layout_changed else CLASSES
+            if len(rendered) >= RENDER_CACHE_SIZE:
+                rendered.clear()
+            rendered[key] = html = list_page(fid, page, pages, shown, now, css)
+        return HTMLResponse(html)
 
     async def thread(request: Request, active: Active) -> Response:
         item = state.corpus.get(str(request.path_params["tid"]))

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from sim.platforms.corpus import SHANGHAI, Item
 from sim.platforms.faults import Active, guarded
 from sim.platforms.listing import parse_epoch, parse_int
-from sim.platforms.pages import json_pages, json_response
+from sim.platforms.pages import JSON_TYPE, compact_json, json_pages, json_response
 from sim.platforms.state import SimState
 
 PREFIX = "tousu"
@@ -70,6 +70,7 @@ def _error(message: str, status: int = 400) -> Response:
 
 def routes(state: SimState) -> list[BaseRoute]:
     corpus = state.corpus
+    rendered: dict[str, str] = {}
 
     async def search(request: Request, active: Active) -> Response:
         params = request.query_params
@@ -100,20 +101,26 @@ def routes(state: SimState) -> list[BaseRoute]:
         served = [] if active.silent_block else list(found[max(0, start - active.overlap) : end])
         has_more = not active.silent_block and end < min(len(found), state.result_cap)
         next_cursor = encode_cursor(found[end - 1]) if has_more else ""
-        records = [complaint(i) for i in served]
+        records = ",".join(record_json(i) for i in served)
+        more = "true" if has_more else "false"
         if active.layout_changed:
-            body = {
-                "code": 0,
-                "msg": "success",
-                "result": {"records": records, "cursor": {"next": next_cursor, "more": has_more}},
-            }
+            payload = (
+                f'"result":{{"records":[{records}],'
+                f'"cursor":{{"next":"{next_cursor}","more":{more}}}}}'
+            )
         else:
-            body = {
-                "code": 0,
-                "msg": "success",
-                "data": {"list": records, "next_cursor": next_cursor, "has_more": has_more},
-            }
-        return json_response(body)
+            payload = (
+                f'"data":{{"list":[{records}],"next_cursor":"{next_cursor}","has_more":{more}}}'
+            )
+        body = f'{{"code":0,"msg":"success",{payload}}}'
+        return Response(body.encode(), media_type=JSON_TYPE)
+
+    def record_json(item: Item) -> str:
+        """A record as JSON text, rendered once per post: pages are re-read constantly."""
+        text = rendered.get(item.native_id)
+        if text is None:
+            rendered[item.native_id] = text = compact_json(complaint(item))
+        return text
 
     async def detail(request: Request, active: Active) -> Response:
         item = corpus.get(request.path_params["native_id"])
