@@ -14,8 +14,9 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
 from sim.platforms import admin, bilibili, douyin, forum, rss_news, tousu, weibo, xhs
-from sim.platforms.corpus import Corpus, Item, Truth, generate
+from sim.platforms.corpus import Corpus, generate
 from sim.platforms.faults import FAULT_KINDS, FaultSpec
+from sim.platforms.items import Item, Truth
 from sim.platforms.state import SimState
 
 __all__ = [

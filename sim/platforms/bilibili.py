@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sim.platforms.corpus import Item
 from sim.platforms.faults import Active, FaultPages, guarded
+from sim.platforms.items import Item
 from sim.platforms.listing import paginate, parse_epoch, parse_int
 from sim.platforms.pages import gateway_error, json_response
 from sim.platforms.state import SimState

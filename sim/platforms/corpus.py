@@ -13,15 +13,14 @@ advancing the clock makes new posts appear for incremental crawls.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sim.platforms import phrases
+from sim.platforms.items import SHANGHAI, Author, Item, Truth, native_id
 from sim.platforms.places import DISTRICTS, OTHER_CITIES, District, place_phrase
 
-SHANGHAI = timezone(timedelta(hours=8))
 ANCHOR = datetime(2026, 11, 22, 12, 0, tzinfo=SHANGHAI)
 HISTORY = timedelta(days=30)
 FUTURE = timedelta(days=2)
@@ -49,57 +48,6 @@ KIND_WEIGHTS: dict[str, int] = {
 }
 NEAR_DUPLICATE_SHARE = 0.3
 SEARCH_CACHE_SIZE = 4096
-LEADING_TOPICS = re.compile(r"^(#[^#]+#)+")
-CLAUSE_BREAK = re.compile(r"[，！。？：,!?\n]+")
-OPENER_CLAUSES = frozenset(o.strip("，！：") for o in phrases.OPENERS)
-NAME_HEADS = ("深漂", "龙华", "南山", "宝安", "福田", "打工人", "吃货", "小", "阿", "老")
-NAME_TAILS = ("小李", "阿强", "大王", "二狗", "喵喵", "不加班", "日记", "观察员", "住户", "妈妈")
-
-
-@dataclass(frozen=True)
-class Truth:
-    """What a post really is; only tests and the end-to-end evaluation read this."""
-
-    kind: str
-    is_problem: bool
-    category: str | None
-    urgent: bool
-    district: str | None
-    incident: str | None
-
-
-@dataclass(frozen=True)
-class Author:
-    id: int
-    name: str
-    followers: int
-    verified: bool
-
-
-@dataclass(frozen=True)
-class Item:
-    platform: str
-    native_id: str
-    text: str
-    created_at: datetime
-    author: Author
-    likes: int
-    comments: int
-    shares: int
-    images: int
-    ip_region: str
-    repost_of: str | None
-    truth: Truth
-
-    @property
-    def title(self) -> str:
-        """A headline the way forums and complaint sites derive one: the first real clause."""
-        body = LEADING_TOPICS.sub("", self.text)
-        for clause in CLAUSE_BREAK.split(body):
-            clause = clause.strip()
-            if len(clause) >= 6 and clause not in OPENER_CLAUSES:
-                return clause[:30]
-        return body[:24]
 
 
 class Corpus:
@@ -310,8 +258,8 @@ class _Generator:
         if self.rng.random() < 0.3:
             return f"用户{self.rng.randint(1_000_000_000, 9_999_999_999)}"
         return (
-            self.rng.choice(NAME_HEADS)
-            + self.rng.choice(NAME_TAILS)
+            self.rng.choice(phrases.NAME_HEADS)
+            + self.rng.choice(phrases.NAME_TAILS)
             + str(self.rng.randint(1, 999))
         )
 
@@ -322,7 +270,7 @@ class _Generator:
         for index in order:
             platform = self.drafts[index].platform
             ranks[platform] = ranks.get(platform, 0) + 1
-            ids[index] = _native_id(platform, ranks[platform], self.rng)
+            ids[index] = native_id(platform, ranks[platform], self.rng)
         items = []
         for index in order:
             draft = self.drafts[index]
@@ -352,23 +300,3 @@ class _Generator:
                 )
             )
         return items
-
-
-def _native_id(platform: str, rank: int, rng: random.Random) -> str:
-    """Ids in each platform's own format, increasing with time as real ones do."""
-    if platform == "weibo":
-        return str(5_230_000_000_000_000 + rank * 104_729 + rng.randrange(1000))
-    if platform == "forum":
-        return str(88_000_000 + rank * 17)
-    if platform == "tousu":
-        return str(17_380_000_000 + rank * 31)
-    if platform == "news":
-        return f"content_{31_200_000 + rank * 7}"
-    if platform == "douyin":
-        return str(7_430_000_000_000_000_000 + rank * 1_000_003 + rng.randrange(1000))
-    if platform == "xhs":
-        return f"6{rng.getrandbits(92):023x}"
-    return "BV1" + "".join(rng.choice(_BV_ALPHABET) for _ in range(9))
-
-
-_BV_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

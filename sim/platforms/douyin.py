@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sim.platforms.corpus import Item
 from sim.platforms.faults import Active, guarded
+from sim.platforms.items import Item
 from sim.platforms.listing import paginate, parse_int
 from sim.platforms.pages import html_pages, json_response, login_page
 from sim.platforms.state import SimState

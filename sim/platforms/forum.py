@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sim.platforms.corpus import SHANGHAI, Item
 from sim.platforms.faults import Active, guarded
+from sim.platforms.items import SHANGHAI, Item
 from sim.platforms.listing import paginate
 from sim.platforms.pages import html_pages, login_page
 from sim.platforms.state import SimState

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sim.platforms.corpus import Item
+from sim.platforms.items import Item
 
 
 @dataclass(frozen=True)

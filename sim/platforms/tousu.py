@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sim.platforms.corpus import SHANGHAI, Item
 from sim.platforms.faults import Active, guarded
+from sim.platforms.items import SHANGHAI, Item
 from sim.platforms.listing import parse_epoch, parse_int
 from sim.platforms.pages import JSON_TYPE, compact_json, json_pages, json_response
 from sim.platforms.state import SimState

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sim.platforms.corpus import Item
 from sim.platforms.faults import Active, FaultPages, guarded
+from sim.platforms.items import Item
 from sim.platforms.listing import paginate
 from sim.platforms.pages import ban_page, gateway_error, json_response, login_page
 from sim.platforms.sessions import QR_CONFIRMED

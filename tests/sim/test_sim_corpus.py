@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
 from collections import defaultdict
 
 import pytest
@@ -86,3 +90,24 @@ def test_ids_are_unique_and_times_span_the_anchor() -> None:
 def test_truth_of_an_unknown_id_names_it() -> None:
     with pytest.raises(KeyError, match="nope"):
         generate(7, 50).truth("nope")
+
+
+DIGEST = (
+    "import hashlib; from sim.platforms import generate; "
+    "print(hashlib.sha256(repr(generate(7, 800).items).encode()).hexdigest())"
+)
+
+
+def test_the_corpus_is_identical_across_processes_and_hash_seeds() -> None:
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", DIGEST],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for hash_seed in ("1", "2")
+    }
+    here = hashlib.sha256(repr(generate(7, 800).items).encode()).hexdigest()
+    assert digests == {here}

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import httpx
+
+from sim.platforms import SimState
+from xianban.records import CATEGORIES
+
+FIRST_PAGES = [
+    ("GET", "/weibo/api/container/getIndex?containerid=100103type%3D1%26q%3D%E6%B7%B1%E5%9C%B3"),
+    ("GET", "/news/rss.xml"),
+    ("GET", "/news/atom.xml"),
+    ("GET", "/forum/forum-2-1.html"),
+    ("GET", "/tousu/api/complaints?limit=50"),
+    ("GET", "/douyin/search/%E6%B7%B1%E5%9C%B3"),
+    ("POST", "/xhs/api/sns/web/v1/search/notes"),
+    ("GET", "/bilibili/x/web-interface/search/type?search_type=video&keyword=%E6%B7%B1%E5%9C%B3"),
+]
+LEAKS = ("is_problem", "truth", "inc-", "out_of_city", *CATEGORIES)
+
+
+async def test_no_platform_serves_the_ground_truth(
+    client: httpx.AsyncClient, state: SimState
+) -> None:
+    client.cookies.set("web_session", state.sessions.issue("xhs").token)
+    for method, path in FIRST_PAGES:
+        response = await client.request(method, path, json={"keyword": "深圳"})
+        assert response.status_code == 200, path
+        assert len(response.content) > 500, path
+        for leak in LEAKS:
+            assert leak not in response.text, (path, leak)
