@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sim.platforms.faults import FaultSpec
+from sim.platforms.faults import FAULT_KINDS, FaultSpec
 from sim.platforms.pages import json_response
 from sim.platforms.state import SimState
 
@@ -71,6 +71,15 @@ def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
     async def clear_faults(request: Request) -> Response:
         return json_response({"cleared": board.clear(request.query_params.get("platform"))})
 
+    async def describe(_: Request) -> Response:
+        return json_response(
+            {
+                "platforms": sorted(platforms),
+                "faults": list(FAULT_KINDS),
+                "now": state.now().isoformat(),
+            }
+        )
+
     async def stats(_: Request) -> Response:
         return json_response(board.stats())
 
@@ -117,6 +126,7 @@ def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
         Route("/sessions", issue_session, methods=["POST"]),
         Route("/sessions", expire_sessions, methods=["DELETE"]),
         Route("/qrcode/{qr_id}/scan", scan_qr, methods=["POST"]),
+        Route("/platforms", describe, methods=["GET"]),
         Route("/faults", add_fault, methods=["POST"]),
         Route("/faults", list_faults, methods=["GET"]),
         Route("/faults", clear_faults, methods=["DELETE"]),

@@ -129,6 +129,7 @@ class _Draft:
     created_at: datetime
     truth: Truth
     repost_of: int | None = None
+    poi: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ class _Generator:
             p=place_phrase(self.rng, district), n=self.rng.randint(1000, 9999)
         )
         truth = Truth("chatter" if kind == "repost" else kind, False, None, False, None, None)
-        return _Draft(self._platform(), text, self._when(), truth)
+        return _Draft(self._platform(), text, self._when(), truth, poi=self._poi(district, 0.15))
 
     def _problem(self) -> _Draft:
         if self.incidents and self.rng.random() < NEAR_DUPLICATE_SHARE:
@@ -236,7 +237,15 @@ class _Generator:
             incident.district.name,
             incident.key,
         )
-        return _Draft(platform, text, at, truth)
+        return _Draft(platform, text, at, truth, poi=self._poi(incident.district, 0.2))
+
+    def _poi(self, district: District, share: float) -> str | None:
+        """The location tag some users attach: a landmark or just city and district."""
+        if self.rng.random() >= share:
+            return None
+        if self.rng.random() < 0.5:
+            return f"深圳·{district.name}"
+        return self.rng.choice(district.pois)
 
     def _decorate(self, body: str, district: District | None) -> str:
         rng = self.rng
@@ -297,6 +306,7 @@ class _Generator:
                     ip_region=region,
                     repost_of=ids[draft.repost_of] if draft.repost_of is not None else None,
                     truth=draft.truth,
+                    poi=draft.poi,
                 )
             )
         return items

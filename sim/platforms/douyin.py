@@ -54,6 +54,7 @@ SEARCH_JS = """(function () {
       var t = text("span", "publish-time", new Date(a.create_time * 1000).toLocaleString("zh-CN"));
       t.setAttribute("data-ts", a.create_time); li.appendChild(t);
       li.appendChild(text("span", "like-count", a.statistics.digg_count));
+      if (a.poi_info) li.appendChild(text("span", "poi-name", a.poi_info.poi_name));
       list.appendChild(li);
     });
     offset = page.cursor; more = page.has_more === 1;
@@ -105,6 +106,7 @@ def aweme(item: Item) -> dict[str, Any]:
                 "share_count": item.shares,
             },
             "share_url": f"https://www.iesdouyin.com/share/video/{item.native_id}/",
+            **({"poi_info": {"poi_name": item.poi}} if item.poi else {}),
         },
     }
 

@@ -53,6 +53,7 @@ class Item:
     ip_region: str
     repost_of: str | None
     truth: Truth
+    poi: str | None = None
 
     @property
     def title(self) -> str:

@@ -107,7 +107,7 @@ def html_pages(site: str, prefix: str) -> FaultPages:
             f"<html><head><title>{site}</title></head>"
             "<body><p>操作太频繁，请稍后再试</p></body></html>"
         )
-        return HTMLResponse(body, 429, _retry_after(active))
+        return HTMLResponse(body, _status(active, 429), _retry_after(active))
 
     return FaultPages(
         rate_limited=rate_limited,
@@ -124,7 +124,7 @@ def json_pages(
     """Refusals of a JSON API: its own JSON for throttling and login, HTML for the rest."""
 
     def rate_limited(_: Request, active: Active) -> Response:
-        return json_response(throttled, 429, _retry_after(active))
+        return json_response(throttled, _status(active, 429), _retry_after(active))
 
     return FaultPages(
         rate_limited=rate_limited,

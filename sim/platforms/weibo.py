@@ -72,6 +72,16 @@ def render_text(text: str) -> str:
     return MENTION.sub(lambda m: f"<a href='/n/{m.group(1)}'>@{m.group(1)}</a>", html)
 
 
+def location_link(poi: str) -> str:
+    """The check-in link Weibo appends to a post's HTML when the author tags a place."""
+    return (
+        f'<a  href="https://m.weibo.cn/p/index?containerid=2306570042{quote(poi)}" >'
+        "<span class='url-icon'><img style='width: 1rem;height: 1rem' "
+        "src='https://h5.sinaimg.cn/upload/2015/09/25/3/timeline_card_small_location_default.png'>"
+        f'</span><span class="surl-text">{poi}</span></a>'
+    )
+
+
 def _followers(count: int) -> int | str:
     return count if count < 10_000 else f"{count / 10_000:.1f}万"
 
@@ -87,6 +97,8 @@ def mblog(
     text = render_text(item.text[:LONG_TEXT] if is_long else item.text)
     if is_long:
         text += f'...<a href="/status/{item.native_id}">全文</a>'
+    if item.poi:
+        text += location_link(item.poi)
     pids = [_pid(item, k) for k in range(item.images)]
     user = item.author
     out: dict[str, Any] = {
@@ -195,7 +207,7 @@ def routes(state: SimState) -> list[BaseRoute]:
         item = corpus.get(request.query_params.get("id", ""))
         if item is None or item.platform != PREFIX or item.created_at > state.now():
             return json_response({"ok": 0, "msg": "内容不存在或已被删除"}, 200)
-        content = render_text(item.text)
+        content = render_text(item.text) + (location_link(item.poi) if item.poi else "")
         return json_response({"ok": 1, "data": {"ok": 1, "longTextContent": content}})
 
     def login_wall(request: Request, _: Active) -> Response:

@@ -182,3 +182,16 @@ async def test_every_fault_kind_is_counted(client: httpx.AsyncClient) -> None:
     assert [r["fault"] for r in stats["recent"]] == list(FAULT_KINDS)
     assert (await client.delete("/_admin/stats")).status_code == 200
     assert (await client.get("/_admin/stats")).json()["total"] == 0
+
+
+async def test_rate_limit_can_answer_with_another_status(client: httpx.AsyncClient) -> None:
+    response = await search(client, _fault="rate_limit;status=418;retry_after=1")
+    assert response.status_code == 418 and response.headers["retry-after"] == "1"
+
+
+async def test_admin_lists_platforms_and_fault_kinds(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/_admin/platforms")).json()
+    assert body["platforms"] == sorted(
+        ["weibo", "news", "forum", "tousu", "douyin", "xhs", "bilibili"]
+    )
+    assert body["faults"] == list(FAULT_KINDS)

@@ -79,20 +79,35 @@ async def test_reposts_carry_the_original(client: httpx.AsyncClient, state: SimS
         assert item is not None and blog["retweeted_status"]["id"] == item.repost_of
 
 
+async def test_tagged_places_show_as_a_location_link(
+    client: httpx.AsyncClient, state: SimState
+) -> None:
+    tagged = [b for b in await crawl(client, "深圳") if "timeline_card_small_location" in b["text"]]
+    assert tagged
+    for blog in tagged:
+        item = state.corpus.get(blog["id"])
+        assert item is not None and item.poi
+        assert blog["text"].endswith(f'<span class="surl-text">{item.poi}</span></a>')
+
+
 async def test_big_accounts_show_followers_as_wan(client: httpx.AsyncClient) -> None:
     users = [b["user"] for b in await crawl(client, "深圳")]
     big = [u["followers_count"] for u in users if isinstance(u["followers_count"], str)]
     assert big and all(re.fullmatch(r"\d+\.\d万", f) for f in big)
 
 
-async def test_long_posts_are_cut_and_extend_gives_the_full_text(client: httpx.AsyncClient) -> None:
+async def test_long_posts_are_cut_and_extend_gives_the_full_text(
+    client: httpx.AsyncClient, state: SimState
+) -> None:
     blogs = [b for b in await crawl(client, "深圳") if b["isLongText"]]
     assert blogs
     blog = blogs[0]
-    assert blog["text"].endswith(">全文</a>")
+    assert f'<a href="/status/{blog["id"]}">全文</a>' in blog["text"]
     body = (await client.get("/weibo/statuses/extend", params={"id": blog["id"]})).json()
     full = re.sub(r"<[^>]+>", "", body["data"]["longTextContent"])
     assert len(full) > len(re.sub(r"<[^>]+>|\.\.\.全文", "", blog["text"]))
+    item = state.corpus.get(blog["id"])
+    assert item is not None and full.startswith(item.text.replace("\n", ""))
 
 
 async def test_ground_truth_never_leaves_python(client: httpx.AsyncClient) -> None:
