@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from datetime import timedelta
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -18,6 +19,8 @@ from starlette.routing import BaseRoute, Route
 from sim.platforms.faults import FAULT_KINDS, FaultSpec
 from sim.platforms.pages import json_response
 from sim.platforms.state import SimState
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class SessionRequest(BaseModel):
@@ -40,11 +43,20 @@ def _invalid(message: str) -> Response:
     return json_response({"error": message}, 422)
 
 
-async def _body(request: Request) -> object:
+async def _parse(request: Request, model: type[M]) -> M:
+    """The request body as ``model``; ``ValueError`` says what is wrong, field by field."""
     try:
-        return json.loads(await request.body() or b"{}")
+        body = json.loads(await request.body() or b"{}")
     except json.JSONDecodeError as exc:
         raise ValueError(f"请求体不是合法的 JSON：{exc.msg}（第 {exc.pos} 个字符）") from None
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        problems = (
+            f"{'.'.join(map(str, e['loc'])) or '(body)'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise ValueError("; ".join(problems)) from None
 
 
 def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
@@ -52,14 +64,9 @@ def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
 
     async def add_fault(request: Request) -> Response:
         try:
-            spec = FaultSpec.model_validate(await _body(request))
+            spec = await _parse(request, FaultSpec)
         except ValueError as exc:
-            errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else None
-            return _invalid(
-                str(exc)
-                if errors is None
-                else "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-            )
+            return _invalid(str(exc))
         if spec.platform != "*" and spec.platform not in platforms:
             return _invalid(f"未知平台 {spec.platform!r}，可用：{', '.join(sorted(platforms))}")
         board.add(spec)
@@ -92,7 +99,7 @@ def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
 
     async def move_clock(request: Request) -> Response:
         try:
-            move = ClockMove.model_validate(await _body(request))
+            move = await _parse(request, ClockMove)
         except ValueError as exc:
             return _invalid(str(exc))
         if move.reset:
@@ -102,7 +109,7 @@ def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
 
     async def issue_session(request: Request) -> Response:
         try:
-            wanted = SessionRequest.model_validate(await _body(request))
+            wanted = await _parse(request, SessionRequest)
         except ValueError as exc:
             return _invalid(str(exc))
         if wanted.platform not in platforms:

@@ -19,7 +19,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
@@ -37,7 +37,7 @@ FaultKind = Literal[
     "silent_block",
     "ban",
 ]
-FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 CONTENT_FAULTS = frozenset({"layout_changed", "duplicates", "silent_block"})
 RECENT_REQUESTS = 1000
 
