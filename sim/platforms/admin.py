@@ -32,6 +32,13 @@ class SessionRequest(BaseModel):
     )
 
 
+class BanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    platform: str
+    token: str
+
+
 class ClockMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -122,6 +129,15 @@ def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
         token = request.query_params.get("token")
         return json_response({"expired": state.sessions.expire(platform, token)})
 
+    async def ban_session(request: Request) -> Response:
+        try:
+            wanted = await _parse(request, BanRequest)
+        except ValueError as exc:
+            return _invalid(str(exc))
+        if not state.sessions.ban(wanted.platform, wanted.token):
+            return json_response({"error": f"{wanted.platform} 没有会话 {wanted.token}"}, 404)
+        return json_response({"banned": True})
+
     async def scan_qr(request: Request) -> Response:
         qr_id = request.path_params["qr_id"]
         if qr_id not in state.sessions.qr_logins:
@@ -132,6 +148,7 @@ def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
     return [
         Route("/sessions", issue_session, methods=["POST"]),
         Route("/sessions", expire_sessions, methods=["DELETE"]),
+        Route("/sessions/ban", ban_session, methods=["POST"]),
         Route("/qrcode/{qr_id}/scan", scan_qr, methods=["POST"]),
         Route("/platforms", describe, methods=["GET"]),
         Route("/faults", add_fault, methods=["POST"]),

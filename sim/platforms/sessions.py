@@ -5,6 +5,10 @@ requests, when ops expire it through the admin API, or when the ``login_expired`
 hits a request carrying it. Expiry is permanent, so a crawler that keeps presenting the
 same cookie keeps meeting the login wall until it logs in again: the loop the crawl
 runtime must detect and mark rather than retry.
+
+A banned account is different from an expired one: its cookie still identifies a logged-in
+user, but the platform refuses to serve it, so a session pool must quarantine the account
+and rotate to another instead of logging in again.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class Session:
     nickname: str
     remaining: int | None
     expired: bool = False
+    banned: bool = False
 
 
 @dataclass
@@ -81,6 +86,14 @@ class SessionStore:
         for session in hit:
             session.expired = True
         return len(hit)
+
+    def ban(self, platform: str, token: str) -> bool:
+        """Ban one account: its session stays logged in but every call is refused."""
+        session = self.sessions.get(token)
+        if session is None or session.platform != platform:
+            return False
+        session.banned = True
+        return True
 
     def start_qr(self, platform: str) -> QrLogin:
         login = QrLogin(

@@ -31,6 +31,7 @@ COOKIE = "web_session"
 MAX_PAGE_SIZE = 20
 API = "/api/sns/web"
 LOGIN_EXPIRED = {"code": -100, "success": False, "msg": "登录已过期", "data": {}}
+ACCOUNT_BANNED = {"code": -104, "success": False, "msg": "账号异常，已被限制访问", "data": {}}
 
 
 def count(n: int) -> str:
@@ -102,8 +103,14 @@ async def json_body(request: Request) -> dict[str, Any]:
 def routes(state: SimState) -> list[BaseRoute]:
     sessions = state.sessions
 
-    def logged_in(request: Request) -> bool:
-        return sessions.use(PREFIX, request.cookies.get(COOKIE)) is not None
+    def refused(request: Request) -> Response | None:
+        """The login wall or the banned-account answer, or None if the session may proceed."""
+        session = sessions.use(PREFIX, request.cookies.get(COOKIE))
+        if session is None:
+            return json_response(LOGIN_EXPIRED)
+        if session.banned:
+            return json_response(ACCOUNT_BANNED)
+        return None
 
     async def me(request: Request, _: Active) -> Response:
         session = sessions.find(PREFIX, request.cookies.get(COOKIE))
@@ -112,8 +119,8 @@ def routes(state: SimState) -> list[BaseRoute]:
         return ok({"guest": False, "user_id": session.user_id, "nickname": session.nickname})
 
     async def search(request: Request, active: Active) -> Response:
-        if not logged_in(request):
-            return json_response(LOGIN_EXPIRED)
+        if refusal := refused(request):
+            return refusal
         try:
             body = await json_body(request)
             keyword = str(body.get("keyword", "")).strip()
@@ -130,8 +137,8 @@ def routes(state: SimState) -> list[BaseRoute]:
         return ok({"has_more": listing.has_more, "items": items})
 
     async def feed(request: Request, _: Active) -> Response:
-        if not logged_in(request):
-            return json_response(LOGIN_EXPIRED)
+        if refusal := refused(request):
+            return refusal
         try:
             note_id = str((await json_body(request)).get("source_note_id", ""))
         except ValueError as exc:

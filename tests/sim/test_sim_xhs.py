@@ -131,3 +131,18 @@ async def test_admin_refuses_unknown_platforms_and_qr_ids(client: httpx.AsyncCli
     response = await client.post("/_admin/sessions", json={"platform": "friendster"})
     assert response.status_code == 422 and "friendster" in response.json()["error"]
     assert (await client.post("/_admin/qrcode/nope/scan")).status_code == 404
+
+
+async def test_a_banned_account_is_refused_but_others_still_work(
+    client: httpx.AsyncClient,
+) -> None:
+    banned = await login(client)
+    response = await client.post("/_admin/sessions/ban", json={"platform": "xhs", "token": banned})
+    assert response.json() == {"banned": True}
+    refused = await search(client)
+    assert refused["code"] == -104 and "账号异常" in refused["msg"]
+    assert (await client.get(ME)).json()["data"]["guest"] is False
+    await login(client)
+    assert (await search(client))["code"] == 0
+    unknown = await client.post("/_admin/sessions/ban", json={"platform": "xhs", "token": "nope"})
+    assert unknown.status_code == 404
