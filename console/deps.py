@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, get_args
+from typing import Annotated, get_args
 
 from fastapi import Depends, HTTPException, Request
 
@@ -11,9 +11,7 @@ from console.auth import Gate, Principal, require, require_form
 from console.rendering import Pages
 from xianban.records import CaseStatus, Record
 from xianban.settings import Settings
-
-if TYPE_CHECKING:
-    from xianban.store import Store
+from xianban.store import Store
 
 Publish = Callable[[Record], Awaitable[None]]
 CASE_STATUSES: tuple[CaseStatus, ...] = get_args(CaseStatus)
@@ -44,7 +42,7 @@ def _pages(request: Request) -> Pages:
     return pages
 
 
-StoreDep = Annotated["Store", Depends(_store)]
+StoreDep = Annotated[Store, Depends(_store)]
 PublishDep = Annotated[Publish | None, Depends(_publish)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 GateDep = Annotated[Gate, Depends(_gate)]

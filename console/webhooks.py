@@ -198,7 +198,7 @@ class WebhookDispatcher:
                 raise
             except Exception as exc:
                 # A bug here must not kill the subscriber's queue; it is logged and audited.
-                log.exception("webhook.crashed", url=sub.url, event=item.event_id)
+                log.exception("webhook.crashed", url=sub.url, event_id=item.event_id)
                 await self._give_up(sub, item, f"{type(exc).__name__}: {exc}", attempts=0)
             finally:
                 queue.task_done()
@@ -238,15 +238,19 @@ class WebhookDispatcher:
         self, sub: Subscriber, item: _Delivery, error: str, *, attempts: int
     ) -> None:
         WEBHOOK_DELIVERIES.labels(outcome="failed").inc()
-        log.error("webhook.failed", url=sub.url, event=item.event_id, error=error)
-        await self._store.audit(
-            actor="webhooks",
-            action="webhook.failed",
-            target=item.case_id,
-            detail={
-                "url": sub.url,
-                "event_id": item.event_id,
-                "error": error,
-                "attempts": attempts,
-            },
-        )
+        log.error("webhook.failed", url=sub.url, event_id=item.event_id, error=error)
+        try:
+            await self._store.audit(
+                actor="webhooks",
+                action="webhook.failed",
+                target=item.case_id,
+                detail={
+                    "url": sub.url,
+                    "event_id": item.event_id,
+                    "error": error,
+                    "attempts": attempts,
+                },
+            )
+        except Exception:
+            # The store is down too: the log line above is all that is left to keep.
+            log.exception("webhook.audit_failed", url=sub.url, event_id=item.event_id)
