@@ -20,6 +20,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
@@ -51,6 +52,11 @@ class FaultSpec(BaseModel):
     fault: FaultKind
     times: int | None = Field(1, ge=1, description="requests it applies to; null = until cleared")
     params: dict[str, float | int | str] = Field(default_factory=dict)
+    match: str | None = Field(
+        None,
+        description="only requests whose decoded path?query contains this text, e.g. q=井盖: "
+        "one source among several on the same platform",
+    )
 
 
 @dataclass(frozen=True)
@@ -120,13 +126,20 @@ class FaultBoard:
         override = request.query_params.get("_fault") or request.headers.get("x-sim-fault")
         if override:
             return parse_override(override)
+        target: str | None = None
         for spec in self.queue:
-            if spec.platform in (platform, "*"):
-                if spec.times is not None:
-                    spec.times -= 1
-                    if spec.times <= 0:
-                        self.queue.remove(spec)
-                return Active(spec.fault, dict(spec.params))
+            if spec.platform not in (platform, "*"):
+                continue
+            if spec.match is not None:
+                if target is None:
+                    target = unquote(f"{request.url.path}?{request.url.query}")
+                if spec.match not in target:
+                    continue
+            if spec.times is not None:
+                spec.times -= 1
+                if spec.times <= 0:
+                    self.queue.remove(spec)
+            return Active(spec.fault, dict(spec.params))
         return NO_FAULT
 
     def record(self, platform: str, path: str, fault: str | None, status: int) -> None:

@@ -122,7 +122,9 @@ async def test_a_fault_without_times_stays_until_deleted(client: httpx.AsyncClie
     await queue(client, "ban", times=None)
     assert [(await search(client)).status_code for _ in range(4)] == [403] * 4
     listed = (await client.get("/_admin/faults")).json()["faults"]
-    assert listed == [{"platform": "weibo", "fault": "ban", "times": None, "params": {}}]
+    assert listed == [
+        {"platform": "weibo", "fault": "ban", "times": None, "params": {}, "match": None}
+    ]
     assert (await client.delete("/_admin/faults")).json() == {"cleared": 1}
     assert (await search(client)).status_code == 200
 
@@ -195,3 +197,11 @@ async def test_admin_lists_platforms_and_fault_kinds(client: httpx.AsyncClient) 
         ["weibo", "news", "forum", "tousu", "douyin", "xhs", "bilibili"]
     )
     assert body["faults"] == list(FAULT_KINDS)
+
+
+async def test_a_fault_can_target_one_source_on_a_platform(client: httpx.AsyncClient) -> None:
+    await queue(client, "ban", times=None, match="q=井盖")
+    assert (await search(client)).status_code == 200
+    wells = await client.get(SEARCH, params={**PARAMS, "containerid": "100103type=1&q=井盖"})
+    assert wells.status_code == 403
+    assert (await search(client)).status_code == 200
