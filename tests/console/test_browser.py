@@ -1,0 +1,85 @@
+"""The console in a real browser: log in, see the queue, confirm a lead, see it confirmed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from playwright.async_api import async_playwright
+
+from console import create_app
+from tests.console import samples
+from tests.console.conftest import TOKEN_OF, TOKENS
+from tests.services import require_service
+from xianban.asgi_server import EmbeddedServer
+from xianban.records import Record, Verdict
+from xianban.settings import Settings
+from xianban.store import Store
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+async def test_an_analyst_confirms_a_lead_in_chromium(store: Store, tmp_path: Path) -> None:
+    require_service("Chromium", os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing")
+    await store.record_verdict(samples.needs_review(1))
+    await store.record_verdict(samples.needs_review(2, urgent=False))
+    published: list[Record] = []
+
+    async def publish(record: Record) -> None:
+        published.append(record)
+
+    app = create_app(
+        store=store, publish=publish, settings=Settings(data_dir=tmp_path), tokens=TOKENS
+    )
+    server = EmbeddedServer(app)
+    await server.start()
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 900})
+                await page.goto(f"{server.url}/review")
+                assert await page.title() == "登录 · 先办控制台"
+                await page.fill("input[name=name]", "zhangwei")
+                await page.fill("input[name=token]", TOKEN_OF["analyst"])
+                async with page.expect_navigation():
+                    await page.click("button:has-text('登录')")
+                assert page.url == f"{server.url}/review"
+                assert "2 条待审核" in await page.inner_text("h1")
+                first = page.locator("article.lead").first
+                post = await first.locator("blockquote.post").inner_text()
+                assert '<script>alert("xss")</script>' in post  # shown as text, not run
+                assert "138****5678" in post
+                await page.screenshot(path=tmp_path / "queue.png", full_page=True)
+
+                await page.locator("#lead-cluster-1 button", has_text="确认").click()
+                await page.wait_for_url(f"{server.url}/review?done=confirmed")
+                await page.screenshot(path=tmp_path / "confirmed.png", full_page=True)
+                shown = await page.inner_text("main")
+                assert "已确认，线索将立案并报送工单系统" in shown
+                assert "1 条待审核" in shown
+                assert await page.locator("#lead-cluster-1").count() == 0
+                assert await page.locator("#lead-cluster-2").count() == 1
+            finally:
+                await browser.close()
+    finally:
+        await server.stop()
+
+    assert (tmp_path / "confirmed.png").stat().st_size > 10_000
+    [verdict] = published
+    assert isinstance(verdict, Verdict)
+    assert (verdict.cluster_id, verdict.decision, verdict.by) == (
+        "cluster-1",
+        "confirmed",
+        "analyst:zhangwei",
+    )
