@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
 from sim.platforms import admin, bilibili, douyin, forum, rss_news, tousu, weibo, xhs
 from sim.platforms.corpus import Corpus, generate
 from sim.platforms.faults import FAULT_KINDS, FaultSpec
 from sim.platforms.items import Item, Truth
+from sim.platforms.proxies import ProxyGate
 from sim.platforms.state import SimState
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "Corpus",
     "FaultSpec",
     "Item",
+    "ProxyGate",
     "SimState",
     "Truth",
     "create_platforms_app",
@@ -53,6 +56,9 @@ def create_platforms_app(
     """
     state = SimState(corpus=generate(seed, corpus_size), result_cap=result_cap)
     mounts = [Mount(f"/{name}", routes=make(state)) for name, make in PLATFORMS.items()]
-    app = Starlette(routes=[*mounts, Mount("/_admin", routes=admin.routes(state, PLATFORMS))])
+    app = Starlette(
+        routes=[*mounts, Mount("/_admin", routes=admin.routes(state, PLATFORMS))],
+        middleware=[Middleware(ProxyGate, pool=state.proxies)],
+    )
     app.state.sim = state
     return app

@@ -39,6 +39,15 @@ class BanRequest(BaseModel):
     token: str
 
 
+class ProxyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(1, ge=1, le=100, description="how many proxies to hand out")
+    lifetime_requests: int | None = Field(
+        None, ge=1, description="requests each relays before it dies; null = until killed"
+    )
+
+
 class ClockMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -138,6 +147,23 @@ def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
             return json_response({"error": f"{wanted.platform} 没有会话 {wanted.token}"}, 404)
         return json_response({"banned": True})
 
+    async def issue_proxies(request: Request) -> Response:
+        try:
+            wanted = await _parse(request, ProxyRequest)
+        except ValueError as exc:
+            return _invalid(str(exc))
+        fresh = state.proxies.issue(wanted.count, lifetime_requests=wanted.lifetime_requests)
+        where = f"{request.url.hostname}:{request.url.port}"
+        return json_response(
+            {"proxies": [{"id": p.id, "url": f"http://{p.id}:{p.password}@{where}"} for p in fresh]}
+        )
+
+    async def list_proxies(_: Request) -> Response:
+        return json_response({"proxies": [p.as_dict() for p in state.proxies.proxies.values()]})
+
+    async def kill_proxies(request: Request) -> Response:
+        return json_response({"killed": state.proxies.kill(request.query_params.get("id"))})
+
     async def scan_qr(request: Request) -> Response:
         qr_id = request.path_params["qr_id"]
         if qr_id not in state.sessions.qr_logins:
@@ -150,6 +176,9 @@ def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
         Route("/sessions", expire_sessions, methods=["DELETE"]),
         Route("/sessions/ban", ban_session, methods=["POST"]),
         Route("/qrcode/{qr_id}/scan", scan_qr, methods=["POST"]),
+        Route("/proxies", issue_proxies, methods=["POST"]),
+        Route("/proxies", list_proxies, methods=["GET"]),
+        Route("/proxies", kill_proxies, methods=["DELETE"]),
         Route("/platforms", describe, methods=["GET"]),
         Route("/faults", add_fault, methods=["POST"]),
         Route("/faults", list_faults, methods=["GET"]),

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sim.platforms.corpus import ANCHOR, Corpus
 from sim.platforms.faults import FaultBoard
+from sim.platforms.proxies import ProxyPool
 from sim.platforms.sessions import SessionStore
 
 
@@ -20,6 +21,7 @@ class SimState:
     corpus: Corpus
     faults: FaultBoard = field(default_factory=FaultBoard)
     sessions: SessionStore = field(default_factory=SessionStore)
+    proxies: ProxyPool = field(default_factory=ProxyPool)
     result_cap: int = 200
     elapsed: timedelta = timedelta(0)
 
