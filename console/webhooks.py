@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from console.masking import mask_data
 from console.metrics import WEBHOOK_DELIVERIES
 from xianban.errors import ConfigError
-from xianban.records import Case, stable_id, utcnow
+from xianban.records import Case, Record, stable_id, utcnow
+from xianban.stage import StageContext
 
 if TYPE_CHECKING:
     from xianban.store import Store
@@ -175,7 +177,11 @@ class WebhookDispatcher:
         """Wait until every queued event has been delivered or given up on."""
         await asyncio.gather(*(q.join() for q in self._queues))
 
-    async def close(self) -> None:
+    async def close(self, *, grace_s: float = 5.0) -> None:
+        """Give queued events ``grace_s`` to go out, then stop; what is left is audited."""
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.drain(), grace_s)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -254,3 +260,27 @@ class WebhookDispatcher:
         except Exception:
             # The store is down too: the log line above is all that is left to keep.
             log.exception("webhook.audit_failed", url=sub.url, event_id=item.event_id)
+
+
+class WebhookStage:
+    """The dispatcher as a stage on ``cases`` (group ``webhooks``), for the wiring's registry.
+
+    Subscribers come from ``XIANBAN_CONSOLE_WEBHOOKS``; with none, cases are read and
+    nothing is sent.
+    """
+
+    name = "webhooks"
+    input = Case
+
+    def __init__(self, ctx: StageContext) -> None:
+        self._dispatcher = WebhookDispatcher(subscribers_from_env(os.environ), store=ctx.store)
+
+    async def start(self) -> None:
+        await self._dispatcher.start()
+
+    async def handle(self, record: Case) -> Sequence[Record]:
+        self._dispatcher.notify(record)
+        return []
+
+    async def close(self) -> None:
+        await self._dispatcher.close()

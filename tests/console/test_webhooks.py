@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -16,12 +17,16 @@ from console.webhooks import (
     SignatureError,
     Subscriber,
     WebhookDispatcher,
+    WebhookStage,
     sign,
     subscribers_from_env,
     verify,
 )
 from tests.console import samples
 from xianban.errors import ConfigError
+from xianban.records import Case
+from xianban.settings import Settings
+from xianban.stage import Stage, StageContext
 from xianban.store import Store
 
 SECRET = "whsec_test_0123456789"
@@ -185,3 +190,21 @@ async def test_events_queued_at_close_are_audited_not_dropped(
     [row] = await store.list_audit()
     assert row.detail is not None
     assert row.detail["error"] == "console stopped before delivery"
+
+
+async def test_the_stage_on_cases_delivers_to_configured_subscribers(
+    store: Store, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    subscribers = [{"url": receiver.url, "secret": SECRET}]
+    monkeypatch.setenv(WEBHOOKS_ENV, json.dumps(subscribers))
+    stage: Stage[Case] = WebhookStage(
+        StageContext(settings=Settings(data_dir=tmp_path), store=store)
+    )
+    await stage.start()
+    try:
+        assert await stage.handle(samples.case(1)) == []
+    finally:
+        await stage.close()  # gives queued events their grace period first
+    [body] = receiver.bodies
+    assert json.loads(body)["data"]["case"]["case_id"] == "XB-CASE0001"
+    assert await store.list_audit() == []
