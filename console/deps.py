@@ -54,6 +54,7 @@ Viewer = Annotated[Principal, Depends(require("view"))]
 Analyst = Annotated[Principal, Depends(require("review"))]
 AnalystForm = Annotated[Principal, Depends(require_form("review"))]
 Operator = Annotated[Principal, Depends(require("operate"))]
+OperatorForm = Annotated[Principal, Depends(require_form("operate"))]
 Auditor = Annotated[Principal, Depends(require("audit"))]
 ApiClient = Annotated[Principal, Depends(require("api"))]
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.console import samples
-from tests.console.conftest import bearer
+from tests.console.conftest import bearer, log_in
 from xianban.store import Store
 
 HTML = {"Accept": "text/html"}
@@ -112,3 +112,25 @@ async def test_sources_and_dead_letters_for_ops(client: httpx.AsyncClient, fille
 async def test_audit_log_lists_actions(client: httpx.AsyncClient, filled: Store) -> None:
     page = (await client.get("/audit", headers=bearer("admin"))).text
     assert "zhangwei" in page and "lead.confirmed" in page and "cluster-9" in page
+
+
+async def test_ops_pause_and_resume_a_source(client: httpx.AsyncClient, filled: Store) -> None:
+    csrf = await log_in(client, "ops", name="wangops")
+    page = (await client.get("/sources")).text
+    assert 'action="/sources/weibo/pause"' in page
+    assert (await client.post("/sources/weibo/pause")).status_code == 403  # no CSRF token
+    response = await client.post("/sources/weibo/pause", data={"csrf": csrf})
+    assert response.headers["location"] == "/sources?done=paused"
+    state = await filled.get_source_state("weibo")
+    assert state is not None and state.paused
+    assert state.posts_total == 120  # nothing else changed
+    page = (await client.get("/sources?done=paused")).text
+    assert "已暂停该采集源" in page and 'action="/sources/weibo/resume"' in page
+    await client.post("/sources/weibo/pause", data={"csrf": csrf})  # again: no change
+    await client.post("/sources/weibo/resume", data={"csrf": csrf})
+    state = await filled.get_source_state("weibo")
+    assert state is not None and not state.paused
+    rows = [(r.action, r.target) for r in await filled.list_audit() if r.actor == "wangops"]
+    assert rows == [("source.resumed", "weibo"), ("source.paused", "weibo"), ("login", "console")]
+    missing = await client.post("/sources/nowhere/pause", data={"csrf": csrf})
+    assert missing.status_code == 404

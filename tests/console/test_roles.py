@@ -31,6 +31,8 @@ ROUTES: dict[tuple[str, str], Permission | str] = {
     ("POST", "/review/{cluster_id}/reject"): "review",
     ("POST", "/review/{cluster_id}/amend"): "review",
     ("GET", "/sources"): "operate",
+    ("POST", "/sources/{source}/pause"): "operate",
+    ("POST", "/sources/{source}/resume"): "operate",
     ("GET", "/dead-letters"): "operate",
     ("GET", "/metrics"): "operate",
     ("GET", "/audit"): "audit",
