@@ -53,7 +53,7 @@ async def test_a_session_pages_through_search_and_reads_notes(
     card = note["note_card"]
     assert card["desc"] == expected[0].text
     assert card["time"] == int(expected[0].created_at.timestamp() * 1000)
-    assert card["ip_location"] == "广东"
+    assert card["ip_location"] == expected[0].ip_region in ("广东", "香港")
 
 
 async def test_qr_login_sets_the_cookie_once_ops_scan(client: httpx.AsyncClient) -> None:
