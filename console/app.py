@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
@@ -22,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from console.auth import AuthError, Gate, Role, secret_from_env, start_up_token, tokens_from_env
 from console.deps import Publish
 from console.rendering import Pages
+from console.responses import MaskedJSONResponse
 from console.routes import (
     api,
     audit,
@@ -96,6 +98,7 @@ def create_app(
     app.middleware("http")(_security_headers)
     app.add_exception_handler(AuthError, _refuse)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     return app
 
 
@@ -143,4 +146,19 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
         status_code=exc.status_code,
         code=exc.status_code,
         message=str(exc.detail),
+    )
+
+
+async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+    """422 naming each bad field, without echoing the input back (it may hold a phone number)."""
+    problems = [
+        {"field": ".".join(str(p) for p in err["loc"]), "problem": err["msg"]}
+        for err in exc.errors()
+    ]
+    message = "请求参数不正确：" + "；".join(f"{p['field']}：{p['problem']}" for p in problems)
+    if wants_json(request):
+        return MaskedJSONResponse({"detail": message, "problems": problems}, status_code=422)
+    pages: Pages = request.app.state.pages
+    return pages.render(
+        request, "error.html", user=None, status_code=422, code=422, message=message
     )

@@ -128,3 +128,14 @@ async def test_metrics_exposition_for_ops(client: httpx.AsyncClient) -> None:
     response = await client.get("/metrics", headers=bearer("ops"))
     assert response.headers["content-type"].startswith("text/plain")
     assert "# TYPE xianban_console_analyst_actions_total counter" in response.text
+
+
+async def test_invalid_parameters_are_named_without_echoing_the_input(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(f"/api/v1/cases?limit={samples.PHONE}9", headers=API)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["detail"].startswith("请求参数不正确：query.limit")
+    assert body["problems"][0]["field"] == "query.limit"
+    assert samples.PHONE not in response.text
