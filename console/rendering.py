@@ -35,6 +35,17 @@ DECISION_LABELS: Mapping[str, str] = {
     "needs_review": "待审核",
 }
 PRIORITY_LABELS: Mapping[str, str] = {"urgent": "加急", "ordinary": "一般"}
+AUDIT_ACTION_LABELS: Mapping[str, str] = {
+    "login": "登录",
+    "login_failed": "登录失败",
+    "logout": "退出",
+    "lead.confirmed": "确认线索",
+    "lead.rejected": "驳回线索",
+    "lead.amended": "修改分类或地点",
+    "source.paused": "暂停采集源",
+    "source.resumed": "恢复采集源",
+    "webhook.failed": "推送失败",
+}
 SOURCE_STATE_LABELS: Mapping[str, str] = {
     "healthy": "正常",
     "running": "采集中",
@@ -74,6 +85,7 @@ def _environment() -> Environment:
         priority=lambda code: PRIORITY_LABELS.get(code, code),
         role=lambda code: ROLE_LABELS.get(code, code),
         source_state=lambda code: SOURCE_STATE_LABELS.get(code, code),
+        audit_action=lambda code: AUDIT_ACTION_LABELS.get(code, code),
         as_json=lambda value: json.dumps(value, ensure_ascii=False, default=str),
     )
     env.globals.update(CATEGORY_LABELS=CATEGORY_LABELS, STATUS_LABELS=STATUS_LABELS)

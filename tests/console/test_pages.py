@@ -112,6 +112,7 @@ async def test_sources_and_dead_letters_for_ops(client: httpx.AsyncClient, fille
 async def test_audit_log_lists_actions(client: httpx.AsyncClient, filled: Store) -> None:
     page = (await client.get("/audit", headers=bearer("admin"))).text
     assert "zhangwei" in page and "lead.confirmed" in page and "cluster-9" in page
+    assert "确认线索" in page
 
 
 async def test_ops_pause_and_resume_a_source(client: httpx.AsyncClient, filled: Store) -> None:
