@@ -15,6 +15,7 @@ is counted per platform, fault and status so tests can assert what a crawler did
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
@@ -67,11 +68,12 @@ class Active:
     params: dict[str, float | int | str] = field(default_factory=dict)
 
     def number(self, name: str, default: float) -> float:
-        value = self.params.get(name, default)
+        """A numeric parameter; anything unusable (text, nan, inf, negative) means the default."""
         try:
-            return float(value)
+            value = float(self.params.get(name, default))
         except ValueError:
             return default
+        return value if math.isfinite(value) and value >= 0 else default
 
     @property
     def layout_changed(self) -> bool:
@@ -92,7 +94,8 @@ NO_FAULT = Active()
 
 def parse_override(value: str) -> Active:
     """``kind;key=value;...`` from a query parameter or header; unknown kinds are an error."""
-    kind, *pairs = [part.strip() for part in value.split(";") if part.strip()]
+    parts = [part.strip() for part in value.split(";") if part.strip()]
+    kind, pairs = (parts[0], parts[1:]) if parts else ("", [])
     if kind not in FAULT_KINDS:
         raise ValueError(f"未知的故障类型 {kind!r}，可用：{', '.join(FAULT_KINDS)}")
     params: dict[str, float | int | str] = {}

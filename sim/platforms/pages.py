@@ -37,7 +37,9 @@ def _retry_after(active: Active) -> dict[str, str]:
 
 
 def _status(active: Active, default: int) -> int:
-    return int(active.number("status", default))
+    """The asked error status if it is one (400–599); a refusal must never look like success."""
+    status = int(active.number("status", default))
+    return status if 400 <= status <= 599 else default
 
 
 def gateway_error(_: Request, active: Active) -> Response:

@@ -205,3 +205,11 @@ async def test_a_fault_can_target_one_source_on_a_platform(client: httpx.AsyncCl
     wells = await client.get(SEARCH, params={**PARAMS, "containerid": "100103type=1&q=井盖"})
     assert wells.status_code == 403
     assert (await search(client)).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-3", "soon", "200", "1000"])
+async def test_unusable_fault_parameters_fall_back_to_defaults(
+    client: httpx.AsyncClient, value: str
+) -> None:
+    response = await search(client, _fault=f"rate_limit;retry_after={value};status={value}")
+    assert response.status_code == 429 and response.headers["retry-after"] == "5"
