@@ -207,9 +207,18 @@ async def test_a_fault_can_target_one_source_on_a_platform(client: httpx.AsyncCl
     assert (await search(client)).status_code == 200
 
 
-@pytest.mark.parametrize("value", ["inf", "nan", "-3", "soon", "200", "1000"])
-async def test_unusable_fault_parameters_fall_back_to_defaults(
+@pytest.mark.parametrize("value", ["inf", "nan", "-3", "soon"])
+async def test_unusable_retry_after_falls_back_to_the_default(
     client: httpx.AsyncClient, value: str
 ) -> None:
-    response = await search(client, _fault=f"rate_limit;retry_after={value};status={value}")
+    response = await search(client, _fault=f"rate_limit;retry_after={value}")
     assert response.status_code == 429 and response.headers["retry-after"] == "5"
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-3", "soon", "200", "1000"])
+async def test_a_refusal_never_gets_a_non_error_status(
+    client: httpx.AsyncClient, value: str
+) -> None:
+    for fault, default in (("rate_limit", 429), ("server_error", 503), ("ban", 403)):
+        response = await search(client, _fault=f"{fault};status={value}")
+        assert response.status_code == default
