@@ -80,9 +80,6 @@ class Corpus:
     def get(self, native_id: str) -> Item | None:
         return self._by_id.get(native_id)
 
-    def platform_items(self, platform: str) -> tuple[Item, ...]:
-        return tuple(self._newest_first[platform])
-
     def search(
         self,
         platform: str,

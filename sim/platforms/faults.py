@@ -40,7 +40,6 @@ FaultKind = Literal[
     "ban",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
-CONTENT_FAULTS = frozenset({"layout_changed", "duplicates", "silent_block"})
 RECENT_REQUESTS = 1000
 
 

@@ -17,7 +17,7 @@ import itertools
 import secrets
 from dataclasses import dataclass
 
-QR_WAITING, QR_SCANNED, QR_CONFIRMED = 0, 1, 2
+QR_WAITING, QR_CONFIRMED = 0, 2  # the app's codes; 1 (scanned, not confirmed) is skipped
 
 
 @dataclass
