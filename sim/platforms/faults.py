@@ -41,6 +41,7 @@ FaultKind = Literal[
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 RECENT_REQUESTS = 1000
+CLIENT_GONE = 499  # nginx's code for a request the client gave up on (counted all the same)
 
 
 class FaultSpec(BaseModel):
@@ -208,9 +209,13 @@ def guarded(platform: str, board: FaultBoard, pages: FaultPages, handler: Handle
             response = Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
             board.record(platform, request.url.path, "invalid_override", 400)
             return response
-        response = await _serve(request, active, pages, handler)
-        board.record(platform, request.url.path, active.kind, response.status_code)
-        return response
+        status = CLIENT_GONE
+        try:
+            response = await _serve(request, active, pages, handler)
+            status = response.status_code
+            return response
+        finally:
+            board.record(platform, request.url.path, active.kind, status)
 
     return endpoint
 

@@ -222,3 +222,17 @@ async def test_a_refusal_never_gets_a_non_error_status(
     for fault, default in (("rate_limit", 429), ("server_error", 503), ("ban", 403)):
         response = await search(client, _fault=f"{fault};status={value}")
         assert response.status_code == default
+
+
+async def test_a_request_given_up_during_a_slow_answer_is_still_counted(
+    client: httpx.AsyncClient,
+) -> None:
+    pending = asyncio.create_task(search(client, _fault="slow;delay_s=30"))
+    for _ in range(100):  # in-process transport: only yields separate us from the sleep
+        await asyncio.sleep(0)
+    assert not pending.done()
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    stats = (await client.get("/_admin/stats")).json()["platforms"]["weibo"]
+    assert stats["by_fault"] == {"slow": 1} and stats["by_status"] == {"499": 1}
