@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -145,12 +146,31 @@ def mblog(
     return out
 
 
-def _search_query(containerid: str) -> str | None:
-    """The ``q`` of a search containerid (``100103type=1&q=路灯``), or None if not a search."""
+def _search(containerid: str) -> tuple[str | None, datetime | None, datetime | None]:
+    """Query and ``timescope`` window of a search containerid, or no query if not a search.
+
+    ``100103type=1&q=路灯&timescope=custom:2026-11-01-0:2026-11-10-23`` is how Weibo's
+    advanced search encodes a window (Beijing time, whole hours, end hour included).
+    """
     if not containerid.startswith(SEARCH_CONTAINER):
-        return None
+        return None, None, None
     fields = parse_qs(containerid[len(SEARCH_CONTAINER) :])
-    return fields.get("q", [""])[0].strip() or None
+    query = fields.get("q", [""])[0].strip() or None
+    scope = fields.get("timescope", [""])[0]
+    if not scope:
+        return query, None, None
+    kind, _, window = scope.partition(":")
+    start, _, end = window.partition(":")
+    try:
+        if kind != "custom":
+            raise ValueError(scope)
+        since = datetime.strptime(start, "%Y-%m-%d-%H").replace(tzinfo=SHANGHAI)
+        until = datetime.strptime(end, "%Y-%m-%d-%H").replace(tzinfo=SHANGHAI)
+    except ValueError:
+        raise ValueError(
+            f"timescope 应为 custom:YYYY-MM-DD-H:YYYY-MM-DD-H，收到 {scope!r}"
+        ) from None
+    return query, since, until + timedelta(hours=1, seconds=-1)
 
 
 def routes(state: SimState) -> list[BaseRoute]:
@@ -159,11 +179,11 @@ def routes(state: SimState) -> list[BaseRoute]:
 
     async def get_index(request: Request, active: Active) -> Response:
         params = request.query_params
-        query = _search_query(params.get("containerid", ""))
         try:
+            query, since, until = _search(params.get("containerid", ""))
             page = parse_int(params.get("page"), "page", 1)
-            since = parse_epoch(params.get("starttime"), "starttime")
-            until = parse_epoch(params.get("endtime"), "endtime")
+            since = parse_epoch(params.get("starttime"), "starttime") or since
+            until = parse_epoch(params.get("endtime"), "endtime") or until
         except ValueError as exc:
             return json_response({"ok": 0, "msg": str(exc)}, 400)
         if query is None or active.silent_block:

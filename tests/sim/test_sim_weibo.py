@@ -161,3 +161,14 @@ async def test_advancing_the_clock_reveals_newer_posts(
     assert new
     newest = max(i.created_at for i in state.corpus.items if i.native_id in before)
     assert all(state.corpus.get(n).created_at > newest for n in new)  # type: ignore[union-attr]
+
+
+async def test_timescope_in_the_containerid_is_a_window_too(client: httpx.AsyncClient) -> None:
+    q = "深圳&timescope=custom:2026-11-10-0:2026-11-14-23"
+    blogs = await crawl(client, q)
+    assert blogs
+    for blog in blogs:
+        at = datetime.strptime(blog["created_at"], "%a %b %d %H:%M:%S %z %Y")
+        assert "2026-11-10 00:00" <= f"{at:%Y-%m-%d %H:%M}" <= "2026-11-14 23:59"
+    bad = await client.get(SEARCH, params=search_params("深圳&timescope=last-week"))
+    assert bad.status_code == 400 and "timescope" in bad.json()["msg"]
