@@ -10,6 +10,7 @@ page or field cannot forget it.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from markupsafe import Markup
@@ -34,21 +35,47 @@ def mask_bytes(raw: bytes) -> bytes:
     return mask_text(text).encode("utf-8", errors="surrogateescape")
 
 
-def mask_data(value: Any) -> Any:
-    """Mask every string in a JSON-like structure (dict keys included)."""
+# Identifiers are ours or the platforms' (hex digests, numeric post ids), not personal
+# numbers: masking a digit run inside one would break the link or lookup that uses it.
+IDENTIFIER_KEYS: frozenset[str] = frozenset(
+    {
+        "id",
+        "case_id",
+        "cluster_id",
+        "lead_id",
+        "verdict_id",
+        "event_id",
+        "external_id",
+        "post_ids",
+        "service_request_id",
+        "service_code",
+    }
+)
+
+
+class Identifier(str):
+    """A string the template hook must not mask (``{{ case.case_id | ident }}``)."""
+
+    __slots__ = ()
+
+
+def mask_data(value: Any, *, keep: Collection[str] = IDENTIFIER_KEYS) -> Any:
+    """Mask every string in a JSON-like structure, except the values of identifier keys."""
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):
-        return {mask_data(k): mask_data(v) for k, v in value.items()}
+        return {mask_text(k): v if k in keep else mask_data(v, keep=keep) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [mask_data(v) for v in value]
+        return [mask_data(v, keep=keep) for v in value]
     return value
 
 
 def mask_for_template(value: Any) -> Any:
-    """Jinja ``finalize`` hook: runs on every ``{{ expression }}`` before autoescaping."""
-    if isinstance(value, Markup):
-        return Markup(mask_text(str(value)))
-    if isinstance(value, str):
+    """Jinja ``finalize`` hook: runs on every ``{{ expression }}`` before autoescaping.
+
+    ``Markup`` passes as it is: in our templates it is a macro's output, whose expressions
+    were each finalized already (Jinja's ``join`` of plain strings returns a plain string).
+    """
+    if isinstance(value, str) and not isinstance(value, Identifier | Markup):
         return mask_text(value)
     return value

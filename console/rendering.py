@@ -22,7 +22,7 @@ from starlette.responses import Response
 from case_opener.stage import CATEGORY_LABELS
 from case_opener.supervision import STATUS_LABELS
 from console.auth import ROLE_LABELS, Gate, Principal
-from console.masking import mask_for_template
+from console.masking import Identifier, mask_for_template
 from xianban.records import Geo
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -84,6 +84,7 @@ def _environment() -> Environment:
         decision=lambda code: DECISION_LABELS.get(code, code),
         priority=lambda code: PRIORITY_LABELS.get(code, code),
         role=lambda code: ROLE_LABELS.get(code, code),
+        ident=Identifier,
         source_state=lambda code: SOURCE_STATE_LABELS.get(code, code),
         audit_action=lambda code: AUDIT_ACTION_LABELS.get(code, code),
         as_json=lambda value: json.dumps(value, ensure_ascii=False, default=str),

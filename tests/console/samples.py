@@ -26,7 +26,7 @@ def lead(n: int = 1, *, text: str | None = None, urgent: bool = True) -> Lead:
         urgency_triggers=["一脚就能踩空"],
         geo=Geo(district="龙华区", street="龙华街道", road="龙观大道", poi="龙华汽车站"),
         score=0.87,
-        reasons=["命中市政设施关键词：台阶、天桥", "地点解析到道路与地标"],
+        reasons=["命中市政设施关键词：台阶、天桥", "地点解析到道路与地标", f"留有电话 {PHONE}"],
         corroboration=2,
         found_at=OPENED,
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from markupsafe import Markup
 
-from console.masking import mask_bytes, mask_data, mask_for_template, mask_text
+from console.masking import Identifier, mask_bytes, mask_data, mask_for_template, mask_text
 
 
 @pytest.mark.parametrize(
@@ -50,8 +50,24 @@ def test_masks_raw_bytes_and_keeps_undecodable_bytes() -> None:
     assert mask_bytes(raw) == b"\xff\xfe tel 138****1234 \x00"
 
 
-def test_template_hook_keeps_markup_safe_and_masks_it() -> None:
-    out = mask_for_template(Markup("<b>13812341234</b>"))
-    assert isinstance(out, Markup)
-    assert out == Markup("<b>138****1234</b>")
+def test_template_hook_masks_plain_strings_only() -> None:
+    assert mask_for_template("13812341234") == "138****1234"
+    # Markup is a macro's output, every expression in it finalized already.
+    assert mask_for_template(Markup("<a href=/c/13812341234>")) == "<a href=/c/13812341234>"
     assert mask_for_template(42) == 42
+
+
+def test_identifier_values_are_kept_whole() -> None:
+    data = {
+        "case_id": "XB-A13812341234B",
+        "post_ids": ["weibo:13812341234"],
+        "description": "call 13812341234",
+        "nested": [{"cluster_id": "c13812341234", "note": "13812341234"}],
+    }
+    assert mask_data(data) == {
+        "case_id": "XB-A13812341234B",
+        "post_ids": ["weibo:13812341234"],
+        "description": "call 138****1234",
+        "nested": [{"cluster_id": "c13812341234", "note": "138****1234"}],
+    }
+    assert mask_for_template(Identifier("c13812341234")) == "c13812341234"

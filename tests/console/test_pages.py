@@ -135,3 +135,27 @@ async def test_ops_pause_and_resume_a_source(client: httpx.AsyncClient, filled: 
     assert rows == [("source.resumed", "weibo"), ("source.paused", "weibo"), ("login", "console")]
     missing = await client.post("/sources/nowhere/pause", data={"csrf": csrf})
     assert missing.status_code == 404
+
+
+async def test_ids_that_look_like_phone_numbers_still_link(
+    client: httpx.AsyncClient, store: Store
+) -> None:
+    odd_id = f"XB-A{samples.PHONE}B"
+    odd_post = f"weibo:{samples.PHONE}"
+    await store.save_case(
+        samples.case(1).model_copy(update={"case_id": odd_id, "post_ids": [odd_post]})
+    )
+    verdict = samples.needs_review(1)
+    odd_cluster = f"c{samples.PHONE}"
+    lead = verdict.lead.model_copy(update={"cluster_id": odd_cluster})
+    await store.record_verdict(verdict.model_copy(update={"cluster_id": odd_cluster, "lead": lead}))
+    listing = (await client.get("/cases", headers=bearer("viewer"))).text
+    assert f'href="/cases/{odd_id}"' in listing
+    detail = (await client.get(f"/cases/{odd_id}", headers=bearer("viewer"))).text
+    assert odd_id in detail
+    assert odd_post in detail
+    assert "报料人电话 138****5678" in detail
+    queue = (await client.get("/review", headers=bearer("analyst"))).text
+    assert f'action="/review/{odd_cluster}/confirm"' in queue
+    api = (await client.get(f"/api/v1/cases/{odd_id}", headers=bearer("api"))).json()
+    assert api["case_id"] == odd_id
