@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
-from sim.platforms import admin, bilibili, douyin, forum, rss_news, tousu, weibo, xhs
+from sim.platforms import admin, bilibili, douyin, forum, rss_news, tousu, weibo, xhs, zhihu
 from sim.platforms.corpus import Corpus, generate
 from sim.platforms.faults import FAULT_KINDS, FaultSpec
 from sim.platforms.items import Item, Truth
@@ -44,6 +44,7 @@ PLATFORMS: dict[str, Callable[[SimState], list[BaseRoute]]] = {
     "douyin": douyin.routes,
     "xhs": xhs.routes,
     "bilibili": bilibili.routes,
+    "zhihu": zhihu.routes,
 }
 
 

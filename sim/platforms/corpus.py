@@ -35,6 +35,7 @@ PLATFORM_WEIGHTS: dict[str, int] = {
     "douyin": 10,
     "xhs": 8,
     "bilibili": 8,
+    "zhihu": 6,
 }
 KIND_WEIGHTS: dict[str, int] = {
     "problem": 46,

@@ -78,6 +78,8 @@ def native_id(platform: str, rank: int, rng: random.Random) -> str:
         return f"content_{31_200_000 + rank * 7}"
     if platform == "douyin":
         return str(7_430_000_000_000_000_000 + rank * 1_000_003 + rng.randrange(1000))
+    if platform == "zhihu":
+        return str(3_100_000_000 + rank * 13)
     if platform == "xhs":
         return f"6{rng.getrandbits(92):023x}"
     return "BV1" + "".join(rng.choice(BV_ALPHABET) for _ in range(9))

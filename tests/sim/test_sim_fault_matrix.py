@@ -18,6 +18,7 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "douyin": ("GET", f"/douyin/search/{Q}", {}),
     "xhs": ("POST", "/xhs/api/sns/web/v1/search/notes", {"json": {"keyword": "深圳"}}),
     "bilibili": ("GET", f"/bilibili/x/web-interface/search/type?search_type=video&keyword={Q}", {}),
+    "zhihu": ("GET", f"/zhihu/api/v4/search_v3?t=general&q={Q}&offset=0&limit=20", {}),
 }
 REFUSALS = ("rate_limit", "server_error", "captcha", "login_expired", "ban")
 
@@ -67,10 +68,11 @@ def second_pages(state: SimState) -> dict[str, tuple[str, str, dict[str, Any]]]:
         ),
         "xhs": ("POST", ENDPOINTS["xhs"][1], {"json": {"keyword": "深圳", "page": 2}}),
         "bilibili": ("GET", ENDPOINTS["bilibili"][1] + "&page=2", {}),
+        "zhihu": ("GET", ENDPOINTS["zhihu"][1].replace("offset=0", "offset=20"), {}),
     }
 
 
-@pytest.mark.parametrize("platform", ["weibo", "forum", "douyin", "xhs", "bilibili"])
+@pytest.mark.parametrize("platform", ["weibo", "forum", "douyin", "xhs", "bilibili", "zhihu"])
 async def test_duplicates_make_second_pages_repeat_first_page_items(
     client: httpx.AsyncClient, state: SimState, platform: str
 ) -> None:

@@ -194,7 +194,7 @@ async def test_rate_limit_can_answer_with_another_status(client: httpx.AsyncClie
 async def test_admin_lists_platforms_and_fault_kinds(client: httpx.AsyncClient) -> None:
     body = (await client.get("/_admin/platforms")).json()
     assert body["platforms"] == sorted(
-        ["weibo", "news", "forum", "tousu", "douyin", "xhs", "bilibili"]
+        ["weibo", "news", "forum", "tousu", "douyin", "xhs", "bilibili", "zhihu"]
     )
     assert body["faults"] == list(FAULT_KINDS)
 

@@ -14,6 +14,7 @@ FIRST_PAGES = [
     ("GET", "/douyin/search/%E6%B7%B1%E5%9C%B3"),
     ("POST", "/xhs/api/sns/web/v1/search/notes"),
     ("GET", "/bilibili/x/web-interface/search/type?search_type=video&keyword=%E6%B7%B1%E5%9C%B3"),
+    ("GET", "/zhihu/api/v4/search_v3?t=general&q=%E6%B7%B1%E5%9C%B3"),
 ]
 LEAKS = ("is_problem", "truth", "inc-", "out_of_city", *CATEGORIES)
 
