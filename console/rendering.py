@@ -20,10 +20,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import Response
 
 from case_opener.stage import CATEGORY_LABELS
-from case_opener.supervision import STATUS_LABELS
+from case_opener.supervision import STATUS_LABELS, UNDISPATCHED
 from console.auth import ROLE_LABELS, Gate, Principal
 from console.masking import Identifier, mask_for_template
-from xianban.records import Geo
+from xianban.records import Case, Geo, utcnow
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Shenzhen keeps UTC+8 all year; a fixed offset avoids depending on the tz database.
@@ -67,6 +67,11 @@ def place(geo: Geo) -> str:
     return " · ".join(p for p in parts if p) or "未识别地点"
 
 
+def overdue(case: Case) -> bool:
+    """Not dispatched and past its dispatch deadline: what 督办 chases."""
+    return case.status in UNDISPATCHED and case.dispatch_due < utcnow()
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -89,7 +94,7 @@ def _environment() -> Environment:
         audit_action=lambda code: AUDIT_ACTION_LABELS.get(code, code),
         as_json=lambda value: json.dumps(value, ensure_ascii=False, default=str),
     )
-    env.globals.update(CATEGORY_LABELS=CATEGORY_LABELS, STATUS_LABELS=STATUS_LABELS)
+    env.globals.update(CATEGORY_LABELS=CATEGORY_LABELS, overdue=overdue)
     return env
 
 

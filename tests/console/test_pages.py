@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 
 from tests.console import samples
 from tests.console.conftest import bearer, log_in
+from xianban.records import utcnow
 from xianban.store import Store
 
 HTML = {"Accept": "text/html"}
@@ -159,3 +162,22 @@ async def test_ids_that_look_like_phone_numbers_still_link(
     assert f'action="/review/{odd_cluster}/confirm"' in queue
     api = (await client.get(f"/api/v1/cases/{odd_id}", headers=bearer("api"))).json()
     assert api["case_id"] == odd_id
+
+
+async def test_an_undispatched_case_past_its_deadline_is_flagged(
+    client: httpx.AsyncClient, store: Store
+) -> None:
+    past = utcnow() - timedelta(minutes=5)
+    await store.save_case(samples.case(1, status="filed").model_copy(update={"dispatch_due": past}))
+    await store.save_case(
+        samples.case(2, status="dispatched").model_copy(update={"dispatch_due": past})
+    )
+    await store.save_case(
+        samples.case(3, status="filed").model_copy(update={"dispatch_due": utcnow() + timedelta(hours=1)})
+    )
+    detail = (await client.get("/cases/XB-CASE0001", headers=bearer("viewer"))).text
+    assert "已超时未派单" in detail
+    dispatched = (await client.get("/cases/XB-CASE0002", headers=bearer("viewer"))).text
+    assert "已超时未派单" not in dispatched
+    listing = (await client.get("/cases", headers=bearer("viewer"))).text
+    assert listing.count("已超时") == 1
