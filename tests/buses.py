@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from xianban.bus import Bus, LocalBroker, make_bus
+from xianban.bus import Bus, make_bus
 from xianban.settings import KafkaSettings, Settings
 
 from .services import require_service
@@ -21,6 +21,8 @@ async def open_bus(kind: str, *, partitions: int = 3) -> AsyncIterator[Bus]:
         finally:
             await bus.close()
         return
+    from xianban.bus.broker import LocalBroker
+
     require_service("kafka", LocalBroker.available())
     async with LocalBroker() as broker:
         bus = make_bus(

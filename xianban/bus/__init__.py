@@ -1,0 +1,22 @@
+"""The bus: one seam (``base``), two implementations (``memory``, ``kafka``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from xianban.bus.base import Bus, Consumer, Message
+from xianban.bus.memory import MemoryBus
+
+if TYPE_CHECKING:
+    from xianban.settings import Settings
+
+__all__ = ["Bus", "Consumer", "MemoryBus", "Message", "make_bus"]
+
+
+def make_bus(settings: Settings) -> Bus:
+    """The bus the settings ask for; Kafka's client is imported only when chosen."""
+    if settings.bus == "kafka":
+        from xianban.bus.kafka import KafkaBus
+
+        return KafkaBus(settings.kafka, partitions=settings.partitions)
+    return MemoryBus(partitions=settings.partitions)

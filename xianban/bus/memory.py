@@ -1,0 +1,159 @@
+"""In-process topics with Kafka's semantics, for the embedded loop and fast tests.
+
+Partitions are chosen with Kafka's own murmur2 partitioner, so a key lands on the same
+partition number here as on a Kafka topic with the same partition count. Groups behave
+like Kafka's eager rebalancing: when a member joins or leaves, partitions are re-split
+among the live members and every member resumes from the group's committed offsets, so
+whatever a departed member fetched but did not commit is delivered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiokafka.partitioner import murmur2
+
+from xianban.bus.base import Message
+
+TopicPartition = tuple[str, int]
+
+
+def partition_for(key: bytes | None, partitions: int, counter: itertools.count[int]) -> int:
+    if key is None:
+        return next(counter) % partitions
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+@dataclass
+class _Group:
+    members: list[MemoryConsumer] = field(default_factory=list)
+    committed: dict[TopicPartition, int] = field(default_factory=dict)
+
+
+class MemoryBus:
+    def __init__(self, *, partitions: int = 3) -> None:
+        self.default_partitions = partitions
+        self._logs: dict[str, list[list[Message]]] = {}
+        self._groups: dict[str, _Group] = {}
+        self._arrived = asyncio.Condition()
+        self._round_robin = itertools.count()
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def _topic(self, topic: str, partitions: int | None = None) -> list[list[Message]]:
+        if topic not in self._logs:
+            self._logs[topic] = [[] for _ in range(partitions or self.default_partitions)]
+        return self._logs[topic]
+
+    async def ensure_topics(self, topics: Sequence[str], *, partitions: int) -> None:
+        for topic in topics:
+            self._topic(topic, partitions)
+
+    async def produce(self, topic: str, value: bytes, *, key: str | bytes | None) -> None:
+        raw_key = key.encode() if isinstance(key, str) else key
+        log = self._topic(topic)
+        partition = partition_for(raw_key, len(log), self._round_robin)
+        entries = log[partition]
+        entries.append(Message(topic, partition, len(entries), raw_key, bytes(value)))
+        async with self._arrived:
+            self._arrived.notify_all()
+
+    async def flush(self) -> None:
+        return None
+
+    def consumer(self, group: str, topics: Sequence[str], *, client_id: str = "") -> MemoryConsumer:
+        return MemoryConsumer(self, group, list(topics), client_id=client_id)
+
+    # --- group coordination -------------------------------------------------------------
+
+    def _partitions_of(self, topics: Sequence[str]) -> list[TopicPartition]:
+        return [(t, p) for t in topics for p in range(len(self._topic(t)))]
+
+    def _rebalance(self, name: str) -> None:
+        group = self._groups[name]
+        topics = sorted({t for m in group.members for t in m.topics})
+        everything = self._partitions_of(topics)
+        for member in group.members:
+            member.assignment = {}
+        if not group.members:
+            return
+        for i, tp in enumerate(everything):
+            eligible = [m for m in group.members if tp[0] in m.topics]
+            if eligible:
+                owner = eligible[i % len(eligible)]
+                owner.assignment[tp] = group.committed.get(tp, 0)
+
+    def _join(self, member: MemoryConsumer) -> None:
+        self._groups.setdefault(member.group, _Group()).members.append(member)
+        self._rebalance(member.group)
+
+    def _leave(self, member: MemoryConsumer) -> None:
+        group = self._groups.get(member.group)
+        if group is not None and member in group.members:
+            group.members.remove(member)
+            self._rebalance(member.group)
+
+
+class MemoryConsumer:
+    def __init__(
+        self, bus: MemoryBus, group: str, topics: list[str], *, client_id: str = ""
+    ) -> None:
+        self.bus = bus
+        self.group = group
+        self.topics = topics
+        self.client_id = client_id
+        self.assignment: dict[TopicPartition, int] = {}
+        """Owned partitions and the next offset to fetch from each."""
+
+    async def start(self) -> None:
+        self.bus._join(self)
+
+    async def stop(self) -> None:
+        self.bus._leave(self)
+
+    def _fetch(self, max_records: int) -> list[Message]:
+        out: list[Message] = []
+        for (topic, partition), position in list(self.assignment.items()):
+            entries = self.bus._logs[topic][partition]
+            batch = entries[position : position + max_records - len(out)]
+            if batch:
+                out.extend(batch)
+                self.assignment[(topic, partition)] = position + len(batch)
+            if len(out) >= max_records:
+                break
+        return out
+
+    async def getmany(self, *, timeout_s: float, max_records: int) -> list[Message]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            found = self._fetch(max_records)
+            remaining = deadline - loop.time()
+            if found or remaining <= 0:
+                return found
+            async with self.bus._arrived:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.bus._arrived.wait(), remaining)
+
+    async def commit(self, messages: Sequence[Message]) -> None:
+        group = self.bus._groups[self.group]
+        for message in messages:
+            tp = (message.topic, message.partition)
+            if tp not in self.assignment:
+                continue  # no longer ours after a rebalance: Kafka would refuse it too
+            group.committed[tp] = max(group.committed.get(tp, 0), message.offset + 1)
+
+    async def lag(self) -> int:
+        group = self.bus._groups.get(self.group, _Group())
+        return sum(
+            len(self.bus._logs[t][p]) - group.committed.get((t, p), 0)
+            for t, p in self.bus._partitions_of(self.topics)
+        )
