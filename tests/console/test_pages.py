@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
 from tests.console import samples
 from tests.console.conftest import bearer, log_in
-from xianban.records import utcnow
+from xianban.records import CaseStatus, utcnow
 from xianban.store import Store
 
 HTML = {"Accept": "text/html"}
@@ -167,14 +167,16 @@ async def test_ids_that_look_like_phone_numbers_still_link(
 async def test_an_undispatched_case_past_its_deadline_is_flagged(
     client: httpx.AsyncClient, store: Store
 ) -> None:
-    past = utcnow() - timedelta(minutes=5)
-    await store.save_case(samples.case(1, status="filed").model_copy(update={"dispatch_due": past}))
-    await store.save_case(
-        samples.case(2, status="dispatched").model_copy(update={"dispatch_due": past})
-    )
-    await store.save_case(
-        samples.case(3, status="filed").model_copy(update={"dispatch_due": utcnow() + timedelta(hours=1)})
-    )
+    past, future = utcnow() - timedelta(minutes=5), utcnow() + timedelta(hours=1)
+    made: list[tuple[int, CaseStatus, datetime]] = [
+        (1, "filed", past),
+        (2, "dispatched", past),
+        (3, "filed", future),
+    ]
+    for n, status, due in made:
+        await store.save_case(
+            samples.case(n, status=status).model_copy(update={"dispatch_due": due})
+        )
     detail = (await client.get("/cases/XB-CASE0001", headers=bearer("viewer"))).text
     assert "已超时未派单" in detail
     dispatched = (await client.get("/cases/XB-CASE0002", headers=bearer("viewer"))).text
