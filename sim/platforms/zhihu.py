@@ -21,12 +21,13 @@ from starlette.routing import BaseRoute, Route
 from sim.platforms.faults import Active, FaultPages, guarded
 from sim.platforms.items import Item
 from sim.platforms.listing import parse_int
-from sim.platforms.pages import ban_page, gateway_error, json_response
+from sim.platforms.pages import JSON_TYPE, ban_page, compact_json, gateway_error, json_response
 from sim.platforms.state import SimState
 
 PREFIX = "zhihu"
 SITE = "知乎"
 MAX_LIMIT = 20
+ANSWER_CACHE_SIZE = 2048  # whole answers kept: crawlers re-read the same pages constantly
 INTERVALS = {
     "a_day": timedelta(days=1),
     "a_week": timedelta(days=7),
@@ -72,6 +73,8 @@ def result(item: Item, terms: list[str], *, layout_changed: bool) -> dict[str, A
 
 
 def routes(state: SimState) -> list[BaseRoute]:
+    answered: dict[tuple[object, ...], bytes] = {}
+
     async def search(request: Request, active: Active) -> Response:
         params = request.query_params
         query = params.get("q", "").strip()
@@ -87,6 +90,18 @@ def routes(state: SimState) -> list[BaseRoute]:
                 10001,
                 f"需要 q、limit ≤ {MAX_LIMIT}，time_interval 取 {'/'.join(INTERVALS)} 之一",
             )
+        next_url = f"{str(request.base_url).rstrip('/')}{request.url.path}"
+        key = (query, interval, offset, limit, state.now(), active.kind, active.overlap, next_url)
+        body = answered.get(key)
+        if body is None:
+            if len(answered) >= ANSWER_CACHE_SIZE:
+                answered.clear()
+            answered[key] = body = answer(query, interval, offset, limit, active, next_url)
+        return Response(body, media_type=JSON_TYPE)
+
+    def answer(
+        query: str, interval: str, offset: int, limit: int, active: Active, base: str
+    ) -> bytes:
         now = state.now()
         since = now - INTERVALS[interval] if interval else None
         found = state.corpus.search(PREFIX, query, now=now, since=since)
@@ -94,16 +109,18 @@ def routes(state: SimState) -> list[BaseRoute]:
         start = max(0, offset - active.overlap) if offset else 0
         items = reachable[start : offset + limit]
         is_end = offset + limit >= len(reachable)
-        following = {**params, "offset": str(offset + limit), "limit": str(limit)}
-        following.pop("_fault", None)
-        next_url = f"{str(request.base_url).rstrip('/')}{request.url.path}?{urlencode(following)}"
+        following = {"t": "general", "q": query, "offset": offset + limit, "limit": limit}
+        if interval:
+            following["time_interval"] = interval
         terms = query.split()
-        return json_response(
-            {
-                "paging": {"is_end": is_end, "next": "" if is_end else next_url},
-                "data": [result(i, terms, layout_changed=active.layout_changed) for i in items],
-            }
-        )
+        body = {
+            "paging": {
+                "is_end": is_end,
+                "next": "" if is_end else f"{base}?{urlencode(following)}",
+            },
+            "data": [result(i, terms, layout_changed=active.layout_changed) for i in items],
+        }
+        return compact_json(body).encode()
 
     def captcha(_: Request, __: Active) -> Response:
         message = "系统监测到您的网络环境存在异常，为保证您的正常访问，请输入验证码进行验证。"
