@@ -70,7 +70,15 @@ class Corpus:
         }
 
     def truth(self, native_id: str) -> Truth:
-        """Ground truth of one post; ``KeyError`` names the id if it was never generated."""
+        """Ground truth of one post, by native id or by ``Post.post_id`` (``weibo:523…``).
+
+        ``KeyError`` names the id if it was never generated.
+        """
+        platform, sep, bare = native_id.partition(":")
+        if sep and platform in PLATFORM_WEIGHTS:
+            item = self._by_id.get(bare)
+            if item is not None and item.platform == platform:
+                return item.truth
         try:
             return self._by_id[native_id].truth
         except KeyError:

@@ -92,6 +92,15 @@ def test_truth_of_an_unknown_id_names_it() -> None:
         generate(7, 50).truth("nope")
 
 
+def test_truth_by_the_pipeline_post_id() -> None:
+    corpus = generate(7, 300)
+    item = corpus.items[0]
+    assert corpus.truth(f"{item.platform}:{item.native_id}") == corpus.truth(item.native_id)
+    other = next(p for p in ("weibo", "forum") if p != item.platform)
+    with pytest.raises(KeyError):
+        corpus.truth(f"{other}:{item.native_id}")
+
+
 DIGEST = (
     "import hashlib; from sim.platforms import generate; "
     "print(hashlib.sha256(repr(generate(7, 800).items).encode()).hexdigest())"
