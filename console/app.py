@@ -76,7 +76,6 @@ def create_app(
     )
     app.state.store = store
     app.state.publish = publish
-    app.state.settings = settings
     app.state.gate = gate
     app.state.pages = Pages(gate)
     app.state.login_url = login_url

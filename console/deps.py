@@ -7,10 +7,9 @@ from typing import Annotated, get_args
 
 from fastapi import Depends, HTTPException, Request
 
-from console.auth import Gate, Principal, require, require_form
+from console.auth import Gate, Principal, gate_of, require, require_form
 from console.rendering import Pages
 from xianban.records import CaseStatus, Record
-from xianban.settings import Settings
 from xianban.store import Store
 
 Publish = Callable[[Record], Awaitable[None]]
@@ -27,16 +26,6 @@ def _publish(request: Request) -> Publish | None:
     return publish
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _gate(request: Request) -> Gate:
-    gate: Gate = request.app.state.gate
-    return gate
-
-
 def _pages(request: Request) -> Pages:
     pages: Pages = request.app.state.pages
     return pages
@@ -44,11 +33,9 @@ def _pages(request: Request) -> Pages:
 
 StoreDep = Annotated[Store, Depends(_store)]
 PublishDep = Annotated[Publish | None, Depends(_publish)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
-GateDep = Annotated[Gate, Depends(_gate)]
+GateDep = Annotated[Gate, Depends(gate_of)]
 PagesDep = Annotated[Pages, Depends(_pages)]
 
-SignedIn = Annotated[Principal, Depends(require(None))]
 SignedInForm = Annotated[Principal, Depends(require_form(None))]
 Viewer = Annotated[Principal, Depends(require("view"))]
 Analyst = Annotated[Principal, Depends(require("review"))]

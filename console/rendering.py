@@ -29,11 +29,6 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Shenzhen keeps UTC+8 all year; a fixed offset avoids depending on the tz database.
 SHENZHEN = timezone(timedelta(hours=8), "CST")
 
-DECISION_LABELS: Mapping[str, str] = {
-    "confirmed": "已确认",
-    "rejected": "已驳回",
-    "needs_review": "待审核",
-}
 PRIORITY_LABELS: Mapping[str, str] = {"urgent": "加急", "ordinary": "一般"}
 AUDIT_ACTION_LABELS: Mapping[str, str] = {
     "login": "登录",
@@ -86,7 +81,6 @@ def _environment() -> Environment:
         place=place,
         category=lambda code: CATEGORY_LABELS.get(code, code),
         status=lambda code: STATUS_LABELS.get(code, code),
-        decision=lambda code: DECISION_LABELS.get(code, code),
         priority=lambda code: PRIORITY_LABELS.get(code, code),
         role=lambda code: ROLE_LABELS.get(code, code),
         ident=Identifier,
