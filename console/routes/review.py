@@ -26,6 +26,7 @@ OUTCOME_MESSAGES: dict[str, str] = {
     "rejected": "已驳回该线索",
     "amended": "已保存修改，线索仍在队列中等待确认",
 }
+DECISION_LABELS: dict[str, str] = {"confirmed": "已确认", "rejected": "已驳回"}
 GeoField = Annotated[str, Form(max_length=64)]
 
 
@@ -63,7 +64,9 @@ async def _decide(
     if current.verdict_id != verdict_id:  # the same action again is a no-op, not an error
         if current.decision != "needs_review":
             raise HTTPException(
-                409, f"该线索已由 {current.by} 处理（{current.decision}），无需重复操作"
+                409,
+                f"该线索已由 {current.by} 处理"
+                f"（{DECISION_LABELS.get(current.decision, current.decision)}），无需重复操作",
             )
         if publish is None:
             raise HTTPException(503, "控制台未连接消息总线，暂时无法提交研判结果")

@@ -133,7 +133,7 @@ async def test_a_cluster_decided_by_the_rules_cannot_be_decided_again(
     await store.record_verdict(ruled)
     response = await client.post("/review/cluster-3/reject", headers=bearer("analyst"))
     assert response.status_code == 409
-    assert "rule:corroborated" in response.json()["detail"]
+    assert response.json()["detail"] == "该线索已由 rule:corroborated 处理（已确认），无需重复操作"
     missing = await client.post("/review/cluster-404/confirm", headers=bearer("analyst"))
     assert missing.status_code == 404
     assert published == []
