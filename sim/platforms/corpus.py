@@ -18,35 +18,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sim.platforms import phrases
-from sim.platforms.items import SHANGHAI, Author, Item, Truth, native_id
+from sim.platforms.items import PLATFORM_WEIGHTS, SHANGHAI, Author, Item, Truth, native_id
 from sim.platforms.places import DISTRICTS, OTHER_CITIES, District, place_phrase
 
 ANCHOR = datetime(2026, 11, 22, 12, 0, tzinfo=SHANGHAI)
 HISTORY = timedelta(days=30)
 FUTURE = timedelta(days=2)
 
-# Share of posts per platform; the id format of each is distinct, so native ids are
-# unique across the whole corpus.
-PLATFORM_WEIGHTS: dict[str, int] = {
-    "weibo": 40,
-    "forum": 14,
-    "tousu": 12,
-    "news": 8,
-    "douyin": 10,
-    "xhs": 8,
-    "bilibili": 8,
-    "zhihu": 6,
-}
-KIND_WEIGHTS: dict[str, int] = {
-    "problem": 46,
-    "chatter": 14,
-    "praise": 5,
-    "ad": 7,
-    "spam": 6,
-    "rental": 6,
-    "out_of_city": 7,
-    "repost": 9,
-}
 NEAR_DUPLICATE_SHARE = 0.3
 SEARCH_CACHE_SIZE = 4096
 
@@ -159,8 +137,8 @@ class _Generator:
         self.weibo_drafts: list[int] = []
 
     def run(self, seed: int) -> Corpus:
-        kinds = list(KIND_WEIGHTS)
-        weights = list(KIND_WEIGHTS.values())
+        kinds = list(phrases.KIND_WEIGHTS)
+        weights = list(phrases.KIND_WEIGHTS.values())
         while len(self.drafts) < self.size:
             kind = self.rng.choices(kinds, weights)[0]
             draft = self._draft(kind)

@@ -18,6 +18,19 @@ LEADING_TOPICS = re.compile(r"^(#[^#]+#)+")
 CLAUSE_BREAK = re.compile(r"[，！。？：,!?\n]+")
 OPENER_CLAUSES = frozenset(o.strip("，！：") for o in OPENERS)
 
+# Share of posts per platform; the id format of each is distinct, so native ids are
+# unique across the whole corpus.
+PLATFORM_WEIGHTS: dict[str, int] = {
+    "weibo": 40,
+    "forum": 14,
+    "tousu": 12,
+    "news": 8,
+    "douyin": 10,
+    "xhs": 8,
+    "bilibili": 8,
+    "zhihu": 6,
+}
+
 
 @dataclass(frozen=True)
 class Truth:

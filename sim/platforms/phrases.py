@@ -251,3 +251,14 @@ FOLLOW_UPS = (
 )
 NAME_HEADS = ("深漂", "龙华", "南山", "宝安", "福田", "打工人", "吃货", "小", "阿", "老")
 NAME_TAILS = ("小李", "阿强", "大王", "二狗", "喵喵", "不加班", "日记", "观察员", "住户", "妈妈")
+# Share of each kind of post in the corpus.
+KIND_WEIGHTS: dict[str, int] = {
+    "problem": 46,
+    "chatter": 14,
+    "praise": 5,
+    "ad": 7,
+    "spam": 6,
+    "rental": 6,
+    "out_of_city": 7,
+    "repost": 9,
+}
