@@ -10,19 +10,30 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from sim.platforms import SimState
 from sim.workorders import WorkOrderSystem, create_workorder_app
 from xianban.asgi_server import EmbeddedServer
 
 
-def create_sim_app(*, seed: int = 7, workorders: WorkOrderSystem | None = None) -> Starlette:
+def create_sim_app(
+    *,
+    seed: int = 7,
+    corpus_size: int = 3000,
+    result_cap: int = 200,
+    workorders: WorkOrderSystem | None = None,
+) -> Starlette:
+    """Both simulators on one app; ``app.state.platforms`` is the platforms' state."""
     from sim.platforms import create_platforms_app
 
-    return Starlette(
+    platforms = create_platforms_app(seed=seed, corpus_size=corpus_size, result_cap=result_cap)
+    app = Starlette(
         routes=[
             Mount("/workorders", app=create_workorder_app(workorders)),
-            Mount("/", app=create_platforms_app(seed=seed)),
+            Mount("/", app=platforms),
         ]
     )
+    app.state.platforms = platforms.state.sim
+    return app
 
 
 class SimServer(EmbeddedServer):
@@ -34,10 +45,16 @@ class SimServer(EmbeddedServer):
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int = 7,
+        corpus_size: int = 3000,
+        result_cap: int = 200,
         workorders: WorkOrderSystem | None = None,
     ) -> None:
         self.workorders = workorders or WorkOrderSystem()
-        app = create_sim_app(seed=seed, workorders=self.workorders)
+        app = create_sim_app(
+            seed=seed, corpus_size=corpus_size, result_cap=result_cap, workorders=self.workorders
+        )
+        self.platforms: SimState = app.state.platforms
+        """Corpus (with its ground truth), fault board, sessions: for tests, never HTTP."""
         super().__init__(app, host=host, port=port, lifespan="off")
 
     @property
