@@ -77,7 +77,8 @@ async def run_pipeline(system: System) -> dict[str, Any]:
     """Schedule every source once, drain each stage in order, sweep; count what flowed."""
     tasks = await schedule(system)
     totals = WorkerStats()
-    for name in STAGES:
+
+    async def drain(name: str) -> None:
         stage = load_stage(name)(system.ctx)
         await stage.start()
         try:
@@ -88,7 +89,11 @@ async def run_pipeline(system: System) -> dict[str, Any]:
         totals.dead += stats.dead
         for topic, n in stats.produced.items():
             totals.produced[topic] = totals.produced.get(topic, 0) + n
+
+    for name in ("crawler", "leadfinder", "verifier", "case-opener"):
+        await drain(name)
     swept = await sweep_once(system)
+    await drain("webhooks")  # last: it also reads the cases supervision changed
     return {
         "tasks": len(tasks),
         "posts": totals.produced.get("posts", 0),

@@ -25,8 +25,10 @@ STAGES: dict[str, str] = {
     "leadfinder": "leadfinder.stage:LeadfinderStage",
     "verifier": "verifier.stage:VerifierStage",
     "case-opener": "case_opener.stage:CaseOpenerStage",
+    "webhooks": "console.webhooks:WebhookStage",
 }
-"""Consumer stages in pipeline order; each reads one topic and writes the next."""
+"""Consumer stages in pipeline order; each reads one topic and writes the next (the
+webhook dispatcher reads ``cases`` and writes nothing back)."""
 
 SUPERVISOR = "case_opener.supervision:Supervisor"
 TOPICS = tuple(r.topic for r in (CrawlTask, Post, Lead, Verdict, Case, DeadLetter))
