@@ -98,6 +98,11 @@ def as_role(value: object) -> Role | None:
     return next((r for r in ROLES if r == value), None)
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison that also takes non-ASCII input (str comparison raises)."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 def valid_user_name(name: str) -> bool:
     return bool(_USER_NAME.match(name))
 
@@ -145,7 +150,7 @@ class Gate:
     def read_session(self, cookie: str, *, now: float | None = None) -> Principal | None:
         """The session's principal, or None if the cookie is forged, expired or revoked."""
         payload, _, mac = cookie.partition(".")
-        if not hmac.compare_digest(mac, self._sign("session", payload)):
+        if not same_secret(mac, self._sign("session", payload)):
             return None
         try:
             body = json.loads(_unb64(payload))
@@ -153,9 +158,9 @@ class Gate:
         except (ValueError, KeyError, TypeError):
             return None
         role = as_role(role)
-        if role is None or expires < (now or time.time()):
+        if role is None or not isinstance(expires, int) or expires < (now or time.time()):
             return None
-        if not any(f.startswith(fp) and r == role for f, r in self._roles.items()):
+        if not any(f[:32] == fp and r == role for f, r in self._roles.items()):
             return None
         return Principal(name=name, role=role, via="session", session_id=sid)
 
@@ -166,7 +171,7 @@ class Gate:
     def check_csrf(self, principal: Principal, submitted: str) -> None:
         if principal.via == "bearer":
             return
-        if not submitted or not hmac.compare_digest(submitted, self.csrf_token(principal)):
+        if not submitted or not same_secret(submitted, self.csrf_token(principal)):
             raise Forbidden("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")
 
     def authenticate(self, request: Request) -> Principal:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from console.auth import (
     SESSION_COOKIE,
     SESSION_TTL_S,
     NotAuthenticated,
+    same_secret,
     valid_user_name,
 )
 from console.deps import GateDep, SignedInForm, StoreDep
@@ -82,7 +82,7 @@ async def login(
 ) -> Response:
     name = name.strip()
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not csrf or not expected or not hmac.compare_digest(csrf, expected):
+    if not csrf or not expected or not same_secret(csrf, expected):
         return login_page(
             request, message="登录表单已过期，请重新提交", next_url=next, name=name, status_code=403
         )

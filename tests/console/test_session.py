@@ -165,3 +165,18 @@ async def test_without_tokens_a_start_up_admin_link_is_printed(
         assert "一次性管理员登录链接" in page.text
         audit = await http.get("/audit", headers={"Authorization": f"Bearer {token}"})
         assert audit.status_code == 200
+
+
+async def test_non_ascii_cookies_and_csrf_values_are_refused_not_crashed(
+    client: httpx.AsyncClient,
+) -> None:
+    raw_cookie = f"{SESSION_COOKIE}=载荷.签名".encode()
+    assert (await client.get("/cases", headers={b"Cookie": raw_cookie})).status_code == 401
+    await log_in(client, "analyst")
+    response = await client.post("/logout", data={"csrf": "伪造的令牌"})
+    assert response.status_code == 403
+    await client.get("/login")
+    login = await client.post(
+        "/login", data={"name": "x", "token": TOKEN_OF["admin"], "csrf": "伪造"}
+    )
+    assert login.status_code == 403
