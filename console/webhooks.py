@@ -90,7 +90,7 @@ def verify(
     if abs(age) > tolerance_s:
         raise SignatureError(f"timestamp is {age:.0f}s away from now (tolerance {tolerance_s}s)")
     expected = sign(body, secret, timestamp=timestamp).partition("v1=")[2]
-    if not any(hmac.compare_digest(expected, c) for c in candidates):
+    if not any(hmac.compare_digest(expected.encode(), c.encode()) for c in candidates):
         raise SignatureError("signature does not match the body")
     return timestamp
 

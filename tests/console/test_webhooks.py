@@ -48,6 +48,7 @@ def test_a_signed_body_verifies() -> None:
         (b"{}", None, SECRET, 100, "missing"),
         (b"{}", "v1=abc", SECRET, 100, "needs t="),
         (b"{}", "t=soon,v1=abc", SECRET, 100, "not an integer"),
+        (b"{}", "t=100,v1=签名", SECRET, 100, "does not match"),
     ],
 )
 def test_bad_deliveries_are_refused(
