@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markupsafe import Markup
 
 from console.masking import Identifier, mask_bytes, mask_data, mask_for_template, mask_text
@@ -71,3 +73,22 @@ def test_identifier_values_are_kept_whole() -> None:
         "nested": [{"cluster_id": "c13812341234", "note": "138****1234"}],
     }
     assert mask_for_template(Identifier("c13812341234")) == "c13812341234"
+
+
+_filler = st.text(alphabet=st.sampled_from("深圳龙华区 ，。:abcXYZ-"), max_size=12)
+
+
+@given(
+    before=_filler,
+    after=_filler,
+    prefix=st.sampled_from("3456789"),
+    rest=st.text(alphabet="0123456789", min_size=9, max_size=9),
+)
+def test_an_embedded_mobile_number_never_survives(
+    before: str, after: str, prefix: str, rest: str
+) -> None:
+    phone = f"1{prefix}{rest}"
+    masked = mask_text(f"{before}{phone}{after}")
+    assert phone not in masked
+    assert f"1{prefix}{rest[0]}****{rest[-4:]}" in masked
+    assert mask_text(masked) == masked  # masking twice changes nothing
