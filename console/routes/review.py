@@ -34,7 +34,8 @@ GeoField = Annotated[str, Form(max_length=64)]
 async def review_queue(
     request: Request, user: Analyst, store: StoreDep, pages: PagesDep, done: str = ""
 ) -> Response:
-    queue = await store.review_queue(limit=100)
+    # Urgent leads first (they must be dispatched within 30 minutes), newest first within.
+    queue = sorted(await store.review_queue(limit=100), key=lambda v: not v.lead.urgent)
     return pages.render(
         request,
         "review.html",

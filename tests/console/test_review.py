@@ -166,3 +166,14 @@ async def test_a_failed_publish_leaves_the_lead_in_the_queue(queued: Store, tmp_
             await http.post("/review/cluster-1/confirm", headers=bearer("analyst"))
     assert [v.cluster_id for v in await queued.review_queue()].count("cluster-1") == 1
     assert await queued.list_audit() == []
+
+
+async def test_urgent_leads_come_first_in_the_queue(
+    client: httpx.AsyncClient, store: Store
+) -> None:
+    await store.record_verdict(samples.needs_review(1, urgent=True))
+    await store.record_verdict(samples.needs_review(2, urgent=False))
+    await store.record_verdict(samples.needs_review(3, urgent=True))
+    page = (await client.get("/review", headers=bearer("analyst"))).text
+    order = [page.index(f'id="lead-cluster-{n}"') for n in (3, 1, 2)]
+    assert order == sorted(order)
