@@ -20,7 +20,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
-from console.auth import AuthError, Gate, Role, secret_from_env, start_up_token, tokens_from_env
+from console.auth import (
+    AuthError,
+    Gate,
+    Role,
+    gate_of,
+    secret_from_env,
+    start_up_token,
+    tokens_from_env,
+)
 from console.deps import Publish
 from console.rendering import Pages
 from console.responses import MaskedJSONResponse
@@ -141,7 +149,7 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return pages.render(
         request,
         "error.html",
-        user=None,
+        user=gate_of(request).caller(request),
         status_code=exc.status_code,
         code=exc.status_code,
         message=str(exc.detail),
@@ -158,6 +166,7 @@ async def _invalid(request: Request, exc: RequestValidationError) -> Response:
     if wants_json(request):
         return MaskedJSONResponse({"detail": message, "problems": problems}, status_code=422)
     pages: Pages = request.app.state.pages
+    user = gate_of(request).caller(request)
     return pages.render(
-        request, "error.html", user=None, status_code=422, code=422, message=message
+        request, "error.html", user=user, status_code=422, code=422, message=message
     )

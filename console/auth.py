@@ -189,6 +189,13 @@ class Gate:
             raise NotAuthenticated("登录已过期，请重新登录")
         raise NotAuthenticated("请先登录（页面）或提供访问令牌（接口）")
 
+    def caller(self, request: Request) -> Principal | None:
+        """The caller if they proved who they are, for pages that show the menu either way."""
+        try:
+            return self.authenticate(request)
+        except AuthError:
+            return None
+
 
 def gate_of(request: Request) -> Gate:
     gate: Gate = request.app.state.gate

@@ -90,6 +90,7 @@ async def test_a_missing_case_is_a_chinese_404_page(
     response = await client.get("/cases/XB-NOPE", headers={**bearer("viewer"), **HTML})
     assert response.status_code == 404
     assert "没有找到工单 XB-NOPE" in response.text
+    assert 'href="/cases"' in response.text  # the menu is still there
 
 
 async def test_overview_counts(client: httpx.AsyncClient, filled: Store) -> None:
