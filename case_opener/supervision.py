@@ -16,7 +16,7 @@ import structlog
 from case_opener.config import Sla, load_sla
 from case_opener.filing import WorkOrderClient
 from case_opener.outbox import deliver, with_status
-from xianban.errors import TransientError
+from xianban.errors import PermanentError, TransientError
 from xianban.records import Case, CaseStatus, utcnow
 from xianban.stage import StageContext
 
@@ -79,7 +79,8 @@ class Supervisor:
             return case
         try:
             remote = await self.client.status(case.external_id)
-        except TransientError as exc:
+        except (TransientError, PermanentError) as exc:
+            # one case the system cannot answer for must not stop the sweep of the others
             log.warning("supervision.sync_failed", case_id=case.case_id, error=str(exc))
             return case
         status = REMOTE_STATUS.get(str(remote.get("x_status", "")))
@@ -99,7 +100,7 @@ class Supervisor:
         if case.external_id:
             try:
                 await self.client.escalate(case.external_id, reason)
-            except TransientError as exc:
+            except (TransientError, PermanentError) as exc:
                 log.warning("supervision.escalate_failed", case_id=case.case_id, error=str(exc))
                 return case
         escalated = with_status(case, case.status, reason, by="supervisor", at=now)

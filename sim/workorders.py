@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request
@@ -79,13 +81,31 @@ class WorkOrder:
 class WorkOrderSystem:
     """State of the simulated system; one per app so tests can inspect it directly."""
 
-    def __init__(self, *, auto_advance_s: float | None = None) -> None:
+    def __init__(
+        self, *, auto_advance_s: float | None = None, state_file: Path | None = None
+    ) -> None:
         self.orders: dict[str, WorkOrder] = {}
         self.by_key: dict[str, str] = {}
         self.faults: list[FaultSpec] = []
         self.auto_advance_s = auto_advance_s
         self.posts_received = 0
-        self._ids = itertools.count(1)
+        self.state_file = state_file
+        if state_file is not None and state_file.is_file():
+            saved = json.loads(state_file.read_text(encoding="utf-8"))
+            for raw in saved["orders"]:
+                order = WorkOrder(**raw)
+                order.history = [(t, s) for t, s in raw["history"]]
+                self.orders[order.service_request_id] = order
+            self.by_key = saved["by_key"]
+        self._ids = itertools.count(len(self.orders) + 1)
+
+    def save(self) -> None:
+        """Like the real system, remember work orders across restarts (when given a file)."""
+        if self.state_file is None:
+            return
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        data = {"orders": [asdict(o) for o in self.orders.values()], "by_key": self.by_key}
+        self.state_file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     def take_fault(self) -> FaultSpec | None:
         if not self.faults:
@@ -114,6 +134,7 @@ class WorkOrderSystem:
         self.orders[order.service_request_id] = order
         if key:
             self.by_key[key] = order.service_request_id
+        self.save()
         return order, True
 
     def advance(self, order: WorkOrder, steps: int = 1) -> None:
@@ -121,6 +142,7 @@ class WorkOrderSystem:
             if order.step < len(LIFECYCLE) - 1:
                 order.step += 1
                 order.history.append((time.time(), order.status))
+        self.save()
 
     def refresh(self, order: WorkOrder) -> None:
         if self.auto_advance_s:
@@ -176,6 +198,7 @@ def create_workorder_app(system: WorkOrderSystem | None = None) -> FastAPI:
         order = find(request_id)
         body = await request.json()
         order.escalations.append(str(body.get("reason", "")))
+        system.save()
         return {"service_request_id": request_id, "x_escalations": len(order.escalations)}
 
     @app.post("/_admin/faults")

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 from sim.server import SimServer
+from sim.workorders import WorkOrderSystem
 from xianban.asgi_server import EmbeddedServer
 from xianban.records import Record
 from xianban.runtime import Worker, WorkerStats, run_until_signalled
@@ -28,10 +29,17 @@ log = structlog.get_logger(__name__)
 
 @asynccontextmanager
 async def embedded_system(settings: Settings) -> AsyncIterator[System]:
-    """Start the simulators on localhost and point the settings at them, then open."""
+    """Start the simulators on localhost and point the settings at them, then open.
+
+    The simulated work-order system keeps its orders in the data directory, so a second
+    run finds the work orders the first one filed, as it would in production.
+    """
     async with AsyncExitStack() as stack:
         if settings.sim_url is None or settings.workorder_url is None:
-            sim = SimServer(host=settings.sim_host, port=settings.sim_port)
+            workorders = WorkOrderSystem(
+                auto_advance_s=120, state_file=settings.data_dir / "workorder-sim.json"
+            )
+            sim = SimServer(host=settings.sim_host, port=settings.sim_port, workorders=workorders)
             await sim.start()
             stack.push_async_callback(sim.stop)
             settings = settings.model_copy(

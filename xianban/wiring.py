@@ -78,3 +78,15 @@ async def open_system(settings: Settings) -> AsyncIterator[System]:
         stack.push_async_callback(bus.close)
         await bus.ensure_topics(TOPICS, partitions=settings.partitions)
         yield System(settings=settings, store=store, bus=bus)
+
+
+async def schedule(system: System) -> list[CrawlTask]:
+    """Put one crawl task per enabled source and query on ``crawl.tasks``."""
+    from crawlers.scheduler import tasks_for_all_sources
+    from crawlers.sources import load_sources
+
+    tasks = tasks_for_all_sources(load_sources(system.settings.configs_dir).values())
+    for task in tasks:
+        await system.bus.produce(task.topic, task.to_bytes(), key=task.key())
+    await system.bus.flush()
+    return tasks

@@ -12,11 +12,19 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from xianban.errors import ConfigError, TransientError
+from xianban.errors import ConfigError, PermanentError, TransientError
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another writer's lock
@@ -30,6 +38,8 @@ _CONFIG_FAILURES = frozenset(
         "InvalidAuthorizationSpecificationError",
     }
 )
+
+_RETRYABLE_CLASSES = frozenset({"08", "40", "53", "57"})
 
 
 def parse_url(url: str) -> URL:
@@ -56,7 +66,8 @@ def describe(url: URL) -> str:
     """How a URL appears in messages: backend, host and database, no credentials."""
     if url.get_backend_name() == "sqlite":
         return f"sqlite:{url.database or ':memory:'}"
-    return f"{url.get_backend_name()}://{url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.get_backend_name()}://{url.host or 'localhost'}{port}/{url.database or ''}"
 
 
 def create_engine(url: URL) -> AsyncEngine:
@@ -69,7 +80,11 @@ def create_engine(url: URL) -> AsyncEngine:
     if url.database in (None, "", ":memory:"):
         options["poolclass"] = StaticPool  # one connection, or every session sees a new DB
     else:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create {folder} for the SQLite database: {exc}") from None
     engine = create_async_engine(url, **options)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -78,8 +93,8 @@ def create_engine(url: URL) -> AsyncEngine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in (
+        f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",  # first: switching to WAL may have to wait
         "journal_mode=WAL",
-        f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
         "synchronous=NORMAL",
         "foreign_keys=ON",
     ):
@@ -87,16 +102,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def translate(url: URL, exc: BaseException) -> Exception:
-    """Our error for a failure talking to the database (the caller raises it ``from exc``)."""
-    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+def translate(url: URL, exc: BaseException) -> Exception | None:
+    """Our error for a failure talking to the database, or None when it is a bug of ours.
+
+    asyncpg's errors reach us mostly as a bare ``DBAPIError``, so PostgreSQL failures are
+    sorted by SQLSTATE class: 22/23 (the values) are permanent, 08/40/53/57 and 55P03
+    (connection, rollback, resources, shutdown, lock) are worth retrying.
+    """
+    cause: BaseException = exc
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        # The driver adapter wraps the driver's own exception, the one with a useful name.
+        cause = exc.orig.__cause__ or exc.orig
     reason = _scrub(f"{type(cause).__name__}: {cause}", url)
-    cause_names = {type(cause).__name__, type(getattr(cause, "__cause__", None)).__name__}
-    if cause_names & _CONFIG_FAILURES:
+    sqlstate = str(getattr(cause, "sqlstate", "") or "")
+    if type(cause).__name__ in _CONFIG_FAILURES or isinstance(exc, NoSuchModuleError):
         return ConfigError(f"database {describe(url)} refused us: {reason}")
-    if isinstance(exc, NoSuchModuleError):
-        return ConfigError(f"database {describe(url)}: driver missing: {reason}")
-    return TransientError(f"database {describe(url)} unavailable: {reason}")
+    if isinstance(exc, DataError | IntegrityError) or sqlstate[:2] in ("22", "23"):
+        return PermanentError(f"database {describe(url)} refused the values: {reason}")
+    if (
+        not isinstance(exc, DBAPIError)
+        or isinstance(exc, OperationalError | InterfaceError)
+        or exc.connection_invalidated
+        or sqlstate[:2] in _RETRYABLE_CLASSES
+        or sqlstate == "55P03"
+    ):
+        return TransientError(f"database {describe(url)} unavailable: {reason}")
+    return None
 
 
 def _scrub(message: str, url: URL) -> str:

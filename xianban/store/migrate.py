@@ -32,11 +32,14 @@ def head_revision() -> str:
 def upgrade_to_head(connection: Connection) -> str:
     """Bring the schema to head inside the caller's transaction; returns the revision.
 
-    On PostgreSQL, workers starting together would race to create the same tables, so they
-    queue on an advisory lock held until the transaction ends.
+    Processes starting together would race to create the same tables, so they queue:
+    on PostgreSQL for an advisory lock, on SQLite for the write lock, taken before Alembic
+    reads the current revision and held until the transaction ends.
     """
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     command.upgrade(_config(connection), "head")
     return current_revision(connection) or ""
 

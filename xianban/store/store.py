@@ -46,9 +46,6 @@ from xianban.store.tables import (
     Verdicts,
 )
 
-# What talking to the database can raise when the database, not our query, is the problem.
-UNAVAILABLE = (DBAPIError, NoSuchModuleError, OSError, TimeoutError)
-
 
 class _Unset(Enum):
     UNSET = "unset"
@@ -102,8 +99,11 @@ class Store:
         try:
             async with self._engine.begin() as conn:
                 yield conn
-        except UNAVAILABLE as exc:
-            raise translate(self._url, exc) from exc
+        except (DBAPIError, NoSuchModuleError, OSError, TimeoutError) as exc:
+            ours = translate(self._url, exc)
+            if ours is None:
+                raise
+            raise ours from exc
         except StatementError as exc:
             if isinstance(exc.orig, ValueError):  # a value we refused to bind: say which
                 raise exc.orig from None

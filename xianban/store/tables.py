@@ -72,7 +72,7 @@ class Base(DeclarativeBase):
 class Posts(Base):
     __tablename__ = "posts"
 
-    post_id: Mapped[str] = mapped_column(String(600), primary_key=True)
+    post_id: Mapped[str] = mapped_column(Text, primary_key=True)  # platform:native_id
     platform: Mapped[str] = mapped_column(String(512), index=True)
     source: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime | None]
@@ -151,7 +151,7 @@ class Outbox(Base):
     __tablename__ = "outbox"
 
     key: Mapped[str] = mapped_column(String(512), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(128))
     payload: Mapped[Json]
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int]
@@ -167,7 +167,7 @@ class SourceStates(Base):
     __tablename__ = "source_states"
 
     source: Mapped[str] = mapped_column(String(512), primary_key=True)
-    state: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(64))
     cursor: Mapped[str | None] = mapped_column(Text)
     paused: Mapped[bool]
     last_success: Mapped[datetime | None]
@@ -208,7 +208,7 @@ class AuditLog(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(index=True)
-    actor: Mapped[str] = mapped_column(String(512))
-    action: Mapped[str] = mapped_column(String(128))
-    target: Mapped[str] = mapped_column(String(512))
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
     detail: Mapped[Json | None]

@@ -27,7 +27,7 @@ def _json(name: str, *, nullable: bool = False) -> sa.Column[object]:
 def upgrade() -> None:
     op.create_table(
         "posts",
-        sa.Column("post_id", sa.String(600), nullable=False),
+        sa.Column("post_id", sa.Text(), nullable=False),
         sa.Column("platform", sa.String(512), nullable=False),
         sa.Column("source", sa.String(512), nullable=True),
         _time("created_at", nullable=True),
@@ -112,7 +112,7 @@ def upgrade() -> None:
     op.create_table(
         "outbox",
         sa.Column("key", sa.String(512), nullable=False),
-        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(128), nullable=False),
         _json("payload"),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -127,7 +127,7 @@ def upgrade() -> None:
     op.create_table(
         "source_states",
         sa.Column("source", sa.String(512), nullable=False),
-        sa.Column("state", sa.String(32), nullable=False),
+        sa.Column("state", sa.String(64), nullable=False),
         sa.Column("cursor", sa.Text(), nullable=True),
         sa.Column("paused", sa.Boolean(), nullable=False),
         _time("last_success", nullable=True),
@@ -170,9 +170,9 @@ def upgrade() -> None:
         "audit_log",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         _time("at"),
-        sa.Column("actor", sa.String(512), nullable=False),
-        sa.Column("action", sa.String(128), nullable=False),
-        sa.Column("target", sa.String(512), nullable=False),
+        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("action", sa.Text(), nullable=False),
+        sa.Column("target", sa.Text(), nullable=False),
         _json("detail", nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
     )

@@ -1,0 +1,79 @@
+"""Weibo mobile search (m.weibo.cn ``container/getIndex``): cards of mblogs, paged by number."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser
+
+from crawlers.base import Fetcher, Page
+from xianban.records import Author, CrawlTask, Engagement, PlaceHints, Post
+
+PATH = "/api/container/getIndex"
+CREATED = "%a %b %d %H:%M:%S %z %Y"
+
+
+def plain_text(html: str) -> str:
+    """Weibo's text is HTML: emoji as <img alt>, topics and mentions as links, <br />."""
+    tree = LexborHTMLParser(html.replace("<br />", "\n"))
+    for img in tree.css("img[alt]"):
+        img.replace_with(img.attributes.get("alt") or "")
+    return (tree.text(separator="") if tree.body else "").strip()
+
+
+def followers(value: Any) -> int | None:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and (m := re.fullmatch(r"([\d.]+)万", value)):
+        return int(float(m.group(1)) * 10_000)
+    return None
+
+
+def to_post(mblog: dict[str, Any], source: str) -> Post:
+    user = mblog.get("user") or {}
+    region = (mblog.get("region_name") or "").removeprefix("发布于").strip() or None
+    retweeted = mblog.get("retweeted_status")
+    return Post(
+        platform="weibo",
+        native_id=str(mblog["id"]),
+        source=source,
+        url=f"https://m.weibo.cn/status/{mblog['id']}",
+        author=Author(
+            id=str(user["id"]) if user.get("id") is not None else None,
+            name=user.get("screen_name"),
+            followers=followers(user.get("followers_count")),
+            verified=bool(user.get("verified")),
+        ),
+        text=plain_text(mblog.get("text") or ""),
+        media=[p["url"] for p in mblog.get("pics") or [] if p.get("url")],
+        created_at=datetime.strptime(mblog["created_at"], CREATED),
+        engagement=Engagement(
+            likes=int(mblog.get("attitudes_count") or 0),
+            comments=int(mblog.get("comments_count") or 0),
+            shares=int(mblog.get("reposts_count") or 0),
+        ),
+        place_hints=PlaceHints(ip_location=region),
+        repost_of=f"weibo:{retweeted['id']}" if retweeted else None,
+    )
+
+
+class WeiboSearch:
+    name = "weibo"
+
+    async def page(self, task: CrawlTask, cursor: str | None, fetch: Fetcher) -> Page:
+        params = {
+            "containerid": f"100103type=1&q={task.query or ''}",
+            "page_type": "searchall",
+            "page": cursor or "1",
+        }
+        body = await fetch.get_json(PATH, params=params)
+        data = body.get("data") or {}
+        posts = [
+            to_post(card["mblog"], task.source)
+            for card in data.get("cards") or []
+            if card.get("card_type") == 9 and "mblog" in card
+        ]
+        nxt = (data.get("cardlistInfo") or {}).get("page")
+        return Page(posts=posts, next_cursor=str(nxt) if nxt and posts else None)

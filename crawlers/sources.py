@@ -1,0 +1,43 @@
+"""Sources from configs/sources.yaml, validated; ``{sim}`` resolved against settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from xianban.errors import ConfigError
+from xianban.settings import Settings
+
+
+class Source(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    adapter: str
+    base_url: str
+    queries: list[str] = Field(default_factory=lambda: [""])
+    pages: int = Field(1, ge=1)
+    interval_s: float = Field(600, gt=0)
+    enabled: bool = True
+
+    def url(self, settings: Settings) -> str:
+        if self.base_url.startswith("{sim}"):
+            if not settings.sim_url:
+                raise ConfigError(f"source {self.id}: base_url needs the simulator (sim_url)")
+            return settings.sim_url.rstrip("/") + self.base_url.removeprefix("{sim}")
+        return self.base_url
+
+
+class SourcesFile(BaseModel):
+    sources: list[Source]
+
+
+def load_sources(configs_dir: Path) -> dict[str, Source]:
+    path = configs_dir / "sources.yaml"
+    try:
+        parsed = SourcesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing") from None
+    except (ValidationError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return {s.id: s for s in parsed.sources}
