@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +16,24 @@ from sqlalchemy.engine import Connection
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant works; it only has to be the same for every process migrating this database.
 PG_MIGRATION_LOCK = 0x58_42_44_42
+
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def migration_lock() -> asyncio.Lock:
+    """One migration at a time per event loop.
+
+    Alembic keeps the running migration in module globals (``alembic.context``, ``op``);
+    two upgrades interleaving on one loop, each in its ``run_sync`` greenlet, would run
+    each other's steps. Other processes are kept out by the database locks below.
+    """
+    loop = asyncio.get_running_loop()
+    lock = _LOCKS.get(loop)
+    if lock is None:
+        lock = _LOCKS[loop] = asyncio.Lock()
+    return lock
 
 
 def _config(connection: Connection) -> Config:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from xianban.records import Case, CaseEvent, DeadLetter, Lead, Post, Verdict, stable_id, utcnow
 from xianban.store.engine import create_engine, parse_url, translate
-from xianban.store.migrate import current_revision, upgrade_to_head
+from xianban.store.migrate import current_revision, migration_lock, upgrade_to_head
 from xianban.store.rows import (
     TASK_STATUSES,
     AuditRow,
@@ -76,10 +76,11 @@ class Store:
         parsed = parse_url(url)
         store = cls(create_engine(parsed), parsed)
         try:
-            async with store._tx() as conn:
-                if migrate:
+            if migrate:
+                async with migration_lock(), store._tx() as conn:
                     await conn.run_sync(upgrade_to_head)
-                else:
+            else:
+                async with store._tx() as conn:
                     await conn.execute(select(1))
         except BaseException:
             await store.close()
