@@ -284,6 +284,17 @@ async def test_leads_fold_into_their_cluster_row(store: Store) -> None:
     assert await store.get_cluster("other") is None
 
 
+async def test_concurrent_leads_of_one_cluster_are_all_counted(store: Store) -> None:
+    scores = [0.3, 0.9, 0.5, 0.7, 0.4, 0.6]
+    await asyncio.gather(
+        *(store.upsert_lead(lead(n, score=s, corroboration=n)) for n, s in enumerate(scores))
+    )
+    cluster = await store.get_cluster("c1")
+    assert cluster is not None
+    assert (cluster.leads, cluster.max_score, cluster.corroboration) == (6, 0.9, 5)
+    assert (await store.counts())["clusters"] == 1
+
+
 async def test_recent_leads_are_those_found_since_newest_first(store: Store) -> None:
     for n in range(1, 5):
         await store.upsert_lead(lead(n, cluster=f"c{n}", found=T0 + timedelta(hours=n)))
