@@ -121,3 +121,15 @@ async def test_migrations_need_no_alembic_ini_in_the_working_directory(
 async def test_workers_starting_together_migrate_once(store_url: str) -> None:
     revisions = await asyncio.gather(*(upgrade(store_url) for _ in range(4)))
     assert revisions == ["0001"] * 4
+
+
+async def test_a_schema_newer_than_this_code_is_a_config_error(store_url: str) -> None:
+    await upgrade(store_url)
+    engine = create_async_engine(store_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        await engine.dispose()
+    with pytest.raises(ConfigError, match=r"'9999'.*'0001'"):
+        await Store.open(store_url)

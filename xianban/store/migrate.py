@@ -10,8 +10,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+
+from xianban.errors import ConfigError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant works; it only has to be the same for every process migrating this database.
@@ -60,7 +63,13 @@ def upgrade_to_head(connection: Connection) -> str:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-    command.upgrade(_config(connection), "head")
+    try:
+        command.upgrade(_config(connection), "head")
+    except CommandError as exc:  # typically a revision from a newer xianban than this one
+        raise ConfigError(
+            f"cannot migrate the database (at {current_revision(connection)!r}, this xianban "
+            f"knows up to {head_revision()!r}): {exc}"
+        ) from None
     return current_revision(connection) or ""
 
 
