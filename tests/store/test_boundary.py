@@ -47,6 +47,16 @@ async def test_a_sqlite_folder_that_cannot_be_made_is_a_config_error(tmp_path: P
         await Store.open(f"sqlite+aiosqlite:///{blocker}/db/xianban.db")
 
 
+async def test_a_sqlite_path_that_is_no_database_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unable to open"):
+        await Store.open(f"sqlite+aiosqlite:///{tmp_path}")  # a folder
+    garbage = tmp_path / "notes.db"
+    garbage.write_bytes(b"these are not the pages of a database" * 200)
+    with pytest.raises(ConfigError, match="not a database"):
+        await Store.open(f"sqlite+aiosqlite:///{garbage}")
+    assert garbage.read_bytes().startswith(b"these are not")
+
+
 async def test_a_missing_postgres_database_is_a_config_error() -> None:
     async with fresh_postgres_database() as url:
         missing = make_url(url).set(database="xianban_no_such_db")

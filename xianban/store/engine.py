@@ -30,12 +30,16 @@ ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another writer's lock
 PG_CONNECT_TIMEOUT_S = 10
 
-# Failures that retrying cannot fix: wrong database name, user or password.
+# Failures that retrying cannot fix: wrong database name, user or password; a SQLite path
+# that cannot be opened, is read-only, or is not a database at all.
 _CONFIG_FAILURES = frozenset(
     {
         "InvalidCatalogNameError",
         "InvalidPasswordError",
         "InvalidAuthorizationSpecificationError",
+        "SQLITE_CANTOPEN",
+        "SQLITE_READONLY",
+        "SQLITE_NOTADB",
     }
 )
 
@@ -115,7 +119,8 @@ def translate(url: URL, exc: BaseException) -> Exception | None:
         cause = exc.orig.__cause__ or exc.orig
     reason = _scrub(f"{type(cause).__name__}: {cause}", url)
     sqlstate = str(getattr(cause, "sqlstate", "") or "")
-    if type(cause).__name__ in _CONFIG_FAILURES or isinstance(exc, NoSuchModuleError):
+    names = {type(cause).__name__, str(getattr(cause, "sqlite_errorname", ""))}
+    if names & _CONFIG_FAILURES or isinstance(exc, NoSuchModuleError):
         return ConfigError(f"database {describe(url)} refused us: {reason}")
     if isinstance(exc, DataError | IntegrityError) or sqlstate[:2] in ("22", "23"):
         return PermanentError(f"database {describe(url)} refused the values: {reason}")
