@@ -35,6 +35,13 @@ class KafkaSettings(BaseModel):
     )
     linger_ms: int = Field(5, ge=0, description="producer batching delay, milliseconds")
     client_id: str = Field("xianban", description="Kafka client.id prefix")
+    session_timeout_ms: int = Field(
+        10_000, ge=1000, description="consumer group session timeout, milliseconds"
+    )
+    heartbeat_interval_ms: int = Field(
+        1_000, ge=100, description="consumer heartbeat interval, milliseconds"
+    )
+    request_timeout_ms: int = Field(15_000, ge=1000, description="client request timeout, ms")
 
 
 class Settings(BaseSettings):

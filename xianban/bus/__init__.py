@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from xianban.bus.base import Bus, Consumer, Message
+from xianban.bus.broker import LocalBroker
 from xianban.bus.memory import MemoryBus
 
 if TYPE_CHECKING:
     from xianban.settings import Settings
 
-__all__ = ["Bus", "Consumer", "MemoryBus", "Message", "make_bus"]
+__all__ = ["Bus", "Consumer", "LocalBroker", "MemoryBus", "Message", "make_bus"]
 
 
 def make_bus(settings: Settings) -> Bus:

@@ -39,7 +39,8 @@ class Consumer(Protocol):
         ...
 
     async def lag(self) -> int:
-        """Records on this group's topics not yet committed (all partitions, not just ours)."""
+        """Records not yet committed on the partitions assigned to this member, as far as
+        it knows (on Kafka: up to the high-water mark of its last fetch)."""
         ...
 
     async def stop(self) -> None:

@@ -154,6 +154,5 @@ class MemoryConsumer:
     async def lag(self) -> int:
         group = self.bus._groups.get(self.group, _Group())
         return sum(
-            len(self.bus._logs[t][p]) - group.committed.get((t, p), 0)
-            for t, p in self.bus._partitions_of(self.topics)
+            len(self.bus._logs[t][p]) - group.committed.get((t, p), 0) for t, p in self.assignment
         )
