@@ -25,7 +25,7 @@ TopicPartition = tuple[str, int]
 def partition_for(key: bytes | None, partitions: int, counter: itertools.count[int]) -> int:
     if key is None:
         return next(counter) % partitions
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass

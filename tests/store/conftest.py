@@ -1,2 +1,0 @@
-# Temporary: until the root tests/conftest.py loads this plugin for every package.
-pytest_plugins = ["tests.fixtures.postgres"]
