@@ -25,7 +25,12 @@ class Page:
 
 
 class Fetcher(Protocol):
+    """What an adapter may ask for. The runtime's fetcher behind it applies politeness,
+    retries, sessions and health detection; adapters never see a client."""
+
     async def get_json(self, url: str, *, params: dict[str, Any] | None = None) -> Any: ...
+
+    async def get_text(self, url: str, *, params: dict[str, Any] | None = None) -> str: ...
 
 
 class Adapter(Protocol):
@@ -46,6 +51,11 @@ class HttpFetcher:
         response = await self.client.get(url, params=params)
         response.raise_for_status()
         return response.json()
+
+    async def get_text(self, url: str, *, params: dict[str, Any] | None = None) -> str:
+        response = await self.client.get(url, params=params)
+        response.raise_for_status()
+        return response.text
 
     async def close(self) -> None:
         await self.client.aclose()
