@@ -16,11 +16,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian's Chromium for the playwright pool and the console's browser tests
-# (`playwright install` cannot download here).
+# (`playwright install` cannot download here), and a CJK font so screenshots show Chinese.
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		echo "installing Debian chromium"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then \
+		echo "installing Debian chromium and fonts-wqy-microhei"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q chromium fonts-wqy-microhei; \
 	fi
 
 run: setup

@@ -13,29 +13,9 @@ from collections.abc import Sequence
 from case_opener.config import Routing, Sla, load_routing, load_sla
 from case_opener.filing import WorkOrderClient
 from case_opener.outbox import deliver, queue_filing
+from xianban.labels import CATEGORY_LABELS
 from xianban.records import Case, CaseEvent, Lead, Priority, Record, Verdict, stable_id
 from xianban.stage import StageContext
-
-CATEGORY_LABELS = {
-    "road_traffic": "道路交通",
-    "municipal_facilities": "市政设施",
-    "city_appearance": "市容环境",
-    "noise": "噪声扰民",
-    "construction_safety": "施工安全",
-    "fire_safety": "消防安全",
-    "public_transport": "公共交通",
-    "parks_greenery": "园林绿化",
-    "water_power_gas": "水电燃气",
-    "housing_rental": "房屋租赁",
-    "property_management": "物业管理",
-    "consumer_rights": "消费维权",
-    "market_regulation": "市场监管",
-    "ecology_environment": "生态环境",
-    "labor_social_security": "劳动社保",
-    "education": "教育",
-    "health": "卫生健康",
-    "public_security": "社会治安",
-}
 
 
 def case_id_for(cluster_id: str) -> str:

@@ -17,28 +17,24 @@ from case_opener.config import Sla, load_sla
 from case_opener.filing import WorkOrderClient
 from case_opener.outbox import deliver, with_status
 from xianban.errors import PermanentError, TransientError
-from xianban.records import Case, CaseStatus, utcnow
+from xianban.labels import STATUS_LABELS
+from xianban.records import (
+    OPEN_STATUSES,
+    UNDISPATCHED_STATUSES,
+    Case,
+    CaseStatus,
+    utcnow,
+)
 from xianban.stage import StageContext
 
 log = structlog.get_logger(__name__)
 
-OPEN: tuple[CaseStatus, ...] = ("pending", "filed", "dispatched", "in_progress", "resolved")
-UNDISPATCHED: tuple[CaseStatus, ...] = ("pending", "filed")
 REMOTE_STATUS: dict[str, CaseStatus] = {
     "filed": "filed",
     "dispatched": "dispatched",
     "in_progress": "in_progress",
     "resolved": "resolved",
     "closed": "closed",
-}
-STATUS_LABELS: dict[str, str] = {
-    "pending": "待报送",
-    "filed": "已报送",
-    "dispatched": "已派单",
-    "in_progress": "处置中",
-    "resolved": "已办结",
-    "closed": "已关闭",
-    "rejected": "被拒收",
 }
 
 
@@ -64,7 +60,7 @@ class Supervisor:
         now = now or utcnow()
         store = self.ctx.store
         changed = {c.case_id: c for c in await deliver(store, self.client)}
-        for case in await store.list_cases(statuses=OPEN, limit=10_000):
+        for case in await store.list_cases(statuses=OPEN_STATUSES, limit=10_000):
             case = changed.get(case.case_id, case)
             updated = await self._sync(case)
             updated = await self._escalate(updated, now)
@@ -90,7 +86,7 @@ class Supervisor:
 
     async def _escalate(self, case: Case, now: datetime) -> Case:
         assert self.client is not None and self.sla is not None
-        if case.status not in UNDISPATCHED or now <= case.dispatch_due:
+        if case.status not in UNDISPATCHED_STATUSES or now <= case.dispatch_due:
             return case
         last = max((e.at for e in case.history if e.note.startswith("督办")), default=None)
         if last is not None and now - last < self.sla.escalate_every(case.priority):

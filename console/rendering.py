@@ -19,11 +19,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import Response
 
-from case_opener.stage import CATEGORY_LABELS
-from case_opener.supervision import STATUS_LABELS, UNDISPATCHED
 from console.auth import ROLE_LABELS, Gate, Principal
 from console.masking import Identifier, mask_for_template
-from xianban.records import Case, Geo, utcnow
+from xianban.labels import CATEGORY_LABELS, STATUS_LABELS
+from xianban.records import UNDISPATCHED_STATUSES, Case, Geo, utcnow
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Shenzhen keeps UTC+8 all year; a fixed offset avoids depending on the tz database.
@@ -64,7 +63,7 @@ def place(geo: Geo) -> str:
 
 def overdue(case: Case) -> bool:
     """Not dispatched and past its dispatch deadline: what 督办 chases."""
-    return case.status in UNDISPATCHED and case.dispatch_due < utcnow()
+    return case.status in UNDISPATCHED_STATUSES and case.dispatch_due < utcnow()
 
 
 def _environment() -> Environment:

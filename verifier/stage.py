@@ -2,7 +2,8 @@
 
 A cluster is decided once: when a new lead arrives for a cluster that already has a final
 verdict (confirmed or rejected), nothing new is emitted; a cluster in review is
-re-examined as corroboration grows, so a second report can confirm it. A lead delivered
+re-examined as corroboration grows, so a second report can confirm it, unless an analyst
+has taken it (their correction of category or place must not be re-ruled on raw leads). A lead delivered
 again (a replay after a crash between store and produce) re-emits the verdict it got,
 since the first emission may have been lost; the case opener is idempotent.
 """
@@ -35,8 +36,8 @@ class VerifierStage:
         if previous is not None:
             if previous.lead.lead_id == record.lead_id:
                 return [previous]
-            if previous.decision != "needs_review":
-                return []
+            if previous.decision != "needs_review" or previous.by.startswith("analyst:"):
+                return []  # decided, or in an analyst's hands: rules do not overrule them
         ruling = rule_on(record, self.cfg)
         if previous is not None and previous.decision == ruling.decision:
             return []

@@ -269,6 +269,17 @@ CaseStatus = Literal[
     "rejected",
 ]
 
+OPEN_STATUSES: tuple[CaseStatus, ...] = (
+    "pending",
+    "filed",
+    "dispatched",
+    "in_progress",
+    "resolved",
+)
+"""Statuses supervision still follows."""
+UNDISPATCHED_STATUSES: tuple[CaseStatus, ...] = ("pending", "filed")
+"""Statuses whose dispatch deadline (SLA) is still running."""
+
 
 class CaseEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

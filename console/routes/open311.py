@@ -11,10 +11,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from case_opener.stage import CATEGORY_LABELS
 from console.deps import ApiClient, StoreDep
 from console.rendering import place
 from console.responses import MaskedJSONResponse
+from xianban.labels import CATEGORY_LABELS
 from xianban.records import CATEGORIES, Case, CaseStatus
 
 router = APIRouter(prefix="/open311/v2", default_response_class=MaskedJSONResponse)

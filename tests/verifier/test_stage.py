@@ -56,3 +56,13 @@ async def test_a_replayed_lead_re_emits_its_verdict(stage: VerifierStage) -> Non
     (again,) = await stage.handle(lead("a", score=0.9))
     assert again == first
     assert (await stage.ctx.store.counts())["verdicts"] == 1
+
+
+async def test_rules_leave_a_cluster_an_analyst_has_taken(stage: VerifierStage) -> None:
+    (first,) = await stage.handle(lead("a", score=0.6))
+    assert isinstance(first, Verdict)
+    corrected = first.model_copy(
+        update={"verdict_id": "v-analyst", "by": "analyst:li", "reason": "改为南山区"}
+    )
+    await stage.ctx.store.record_verdict(corrected)
+    assert await stage.handle(lead("b", score=0.9, corroboration=1)) == []
