@@ -1,26 +1,55 @@
-"""The whole loop, embedded: sim posts → leads → verdicts → cases, and what goes wrong."""
+"""The whole loop: sim posts → leads → verdicts → cases, and what goes wrong.
+
+The main loop test runs on both deployments: the embedded default (memory bus, SQLite)
+and production's (Kafka on a real broker, PostgreSQL).
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
+
+import pytest
 
 from sim.server import SimServer
 from sim.workorders import FaultSpec
+from xianban.bus import LocalBroker
 from xianban.embedded import embedded_system, run_once, run_pipeline
 from xianban.records import CrawlTask, DeadLetter, Lead, Post, Verdict
-from xianban.settings import Settings
+from xianban.settings import KafkaSettings, Settings
+
+from .fixtures.postgres import fresh_postgres_database
+from .services import require_service
 
 
 def settings_in(tmp_path: Path, **over: object) -> Settings:
     return Settings(data_dir=tmp_path, retry_backoff_s=0.01, poll_timeout_s=0.1, **over)  # type: ignore[arg-type]
 
 
-async def test_run_once_files_cases_and_a_second_run_adds_none(tmp_path: Path) -> None:
-    first = await run_once(settings_in(tmp_path))
+@pytest.fixture(params=["memory+sqlite", "kafka+postgres"])
+async def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
+    if request.param == "memory+sqlite":
+        yield settings_in(tmp_path)
+        return
+    require_service("kafka", LocalBroker.available())
+    async with AsyncExitStack() as stack:
+        broker = await stack.enter_async_context(LocalBroker())
+        url = await stack.enter_async_context(fresh_postgres_database())
+        yield settings_in(
+            tmp_path,
+            bus="kafka",
+            kafka=KafkaSettings(bootstrap=broker.bootstrap),
+            database_url=url,
+        )
+
+
+async def test_run_once_files_cases_and_a_second_run_adds_none(deployment: Settings) -> None:
+    first = await run_once(deployment)
     assert first["posts"] > first["leads"] >= first["cases"] > 0, first
     assert first["dlq"] == 0
     assert first["store"]["cases"] == first["cases"]
-    second = await run_once(settings_in(tmp_path))
+    second = await run_once(deployment)
     assert second["cases"] == 0, second
     assert second["store"]["cases"] == first["store"]["cases"]
     assert second["store"]["posts"] == first["store"]["posts"]
