@@ -226,11 +226,12 @@ def _mount_crawler_commands() -> None:
     except ImportError as exc:
         reason = str(exc)
 
-        @app.command("sources", context_settings={"ignore_unknown_options": True})
-        def sources_missing(args: Annotated[list[str] | None, typer.Argument()] = None) -> None:
-            """Crawl sources (unavailable: the crawl runtime failed to import)."""
+        def unavailable(args: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+            """Unavailable: the crawl runtime failed to import."""
             fail(f"crawl runtime unavailable: {reason}", EXIT_NOT_BUILT)
 
+        for name in ("sources", "crawl"):
+            app.command(name, context_settings={"ignore_unknown_options": True})(unavailable)
         return
     app.add_typer(sources_app, name="sources")
     app.command("crawl")(crawl)

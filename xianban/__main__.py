@@ -1,0 +1,5 @@
+"""``python -m xianban``: the same CLI as the ``xianban`` script."""
+
+from xianban.cli import main
+
+main()
