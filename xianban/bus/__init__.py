@@ -6,18 +6,17 @@ from typing import TYPE_CHECKING
 
 from xianban.bus.base import Bus, Consumer, Message
 from xianban.bus.broker import LocalBroker
+from xianban.bus.kafka import KafkaBus
 from xianban.bus.memory import MemoryBus
 
 if TYPE_CHECKING:
     from xianban.settings import Settings
 
-__all__ = ["Bus", "Consumer", "LocalBroker", "MemoryBus", "Message", "make_bus"]
+__all__ = ["Bus", "Consumer", "KafkaBus", "LocalBroker", "MemoryBus", "Message", "make_bus"]
 
 
 def make_bus(settings: Settings) -> Bus:
-    """The bus the settings ask for; Kafka's client is imported only when chosen."""
+    """The bus the settings ask for."""
     if settings.bus == "kafka":
-        from xianban.bus.kafka import KafkaBus
-
         return KafkaBus(settings.kafka, partitions=settings.partitions)
     return MemoryBus(partitions=settings.partitions)

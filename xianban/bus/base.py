@@ -35,12 +35,21 @@ class Consumer(Protocol):
         ...
 
     async def commit(self, messages: Sequence[Message]) -> None:
-        """Mark these messages (and everything before them on their partitions) handled."""
+        """Mark these messages (and everything before them on their partitions) handled.
+
+        Messages of partitions a rebalance has taken away are not committed: their next
+        owner receives them again, which at-least-once delivery allows.
+        """
+        ...
+
+    def assignment(self) -> frozenset[tuple[str, int]]:
+        """The (topic, partition) pairs this member owns now; empty while not in the group.
+        Operators read it to see which worker holds which source's tasks."""
         ...
 
     async def lag(self) -> int:
-        """Records not yet committed on the partitions assigned to this member, as far as
-        it knows (on Kafka: up to the high-water mark of its last fetch)."""
+        """Records of the group's topics not yet committed by the group, over all
+        partitions whoever owns them, so "lag 0" means the whole group is drained."""
         ...
 
     async def stop(self) -> None:

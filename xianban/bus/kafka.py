@@ -12,13 +12,22 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    CommitFailedError,
+    KafkaError,
+    KafkaTimeoutError,
+    TopicAlreadyExistsError,
+    for_code,
+)
 
 from xianban.bus.base import Message
-from xianban.errors import TransientError
+from xianban.errors import ConfigError, TransientError
 from xianban.settings import KafkaSettings
+
+log = structlog.get_logger(__name__)
 
 
 def _key(key: str | bytes | None) -> bytes | None:
@@ -31,6 +40,8 @@ class KafkaBus:
         self.default_partitions = partitions
         self._producer: AIOKafkaProducer | None = None
         self._pending: list[asyncio.Future[Any]] = []
+        self._topics: set[str] = set()
+        """Topics known to exist, so produce asks the broker only once per topic."""
 
     async def start(self) -> None:
         producer = AIOKafkaProducer(
@@ -57,8 +68,11 @@ class KafkaBus:
             self._producer = None
 
     async def ensure_topics(self, topics: Sequence[str], *, partitions: int) -> None:
+        """Create the missing topics; an existing topic keeps its partition count."""
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.bootstrap, client_id=f"{self.settings.client_id}-admin"
+            bootstrap_servers=self.settings.bootstrap,
+            client_id=f"{self.settings.client_id}-admin",
+            request_timeout_ms=self.settings.request_timeout_ms,
         )
         try:
             await admin.start()
@@ -68,17 +82,26 @@ class KafkaBus:
                 for t in topics
                 if t not in existing
             ]
-            if wanted:
-                with contextlib.suppress(TopicAlreadyExistsError):
-                    await admin.create_topics(wanted)
+            response = await admin.create_topics(wanted) if wanted else None
         except KafkaError as exc:
             raise TransientError(f"could not create topics on Kafka: {exc}") from exc
         finally:
             await admin.close()
+        for name, code, *message in response.topic_errors if response else ():
+            if code in (0, TopicAlreadyExistsError.errno):
+                continue
+            error = for_code(code)
+            text = f"cannot create topic {name!r}: {error.__name__} {message[0] if message else ''}"
+            raise (TransientError if error.retriable else ConfigError)(text)
+        self._topics.update(topics)
 
     async def produce(self, topic: str, value: bytes, *, key: str | bytes | None) -> None:
+        """A topic seen for the first time is created with the bus's partition count, as
+        on the memory bus, rather than with whatever the broker's default is."""
         if self._producer is None:
             raise RuntimeError("KafkaBus.start() first")
+        if topic not in self._topics:
+            await self.ensure_topics([topic], partitions=self.default_partitions)
         try:
             self._pending.append(await self._producer.send(topic, value, key=_key(key)))
         except KafkaError as exc:
@@ -92,14 +115,17 @@ class KafkaBus:
             raise TransientError(f"Kafka did not acknowledge a record: {exc}") from exc
 
     def consumer(self, group: str, topics: Sequence[str], *, client_id: str = "") -> KafkaConsumer:
-        return KafkaConsumer(self.settings, group, list(topics), client_id=client_id)
+        return KafkaConsumer(self, group, list(topics), client_id=client_id)
 
 
 class KafkaConsumer:
     def __init__(
-        self, settings: KafkaSettings, group: str, topics: list[str], *, client_id: str = ""
+        self, bus: KafkaBus, group: str, topics: list[str], *, client_id: str = ""
     ) -> None:
+        settings = bus.settings
+        self.bus = bus
         self.topics = topics
+        self._joined = False
         self._consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=settings.bootstrap,
@@ -113,14 +139,19 @@ class KafkaConsumer:
         )
 
     async def start(self) -> None:
+        """Creates missing topics first, as the memory bus does, so a consumer that starts
+        before any producer is assigned partitions instead of waiting for metadata."""
+        await self.bus.ensure_topics(self.topics, partitions=self.bus.default_partitions)
         try:
             await self._consumer.start()
         except KafkaError as exc:
             with contextlib.suppress(Exception):
                 await self._consumer.stop()
             raise TransientError(f"consumer could not join: {exc}") from exc
+        self._joined = True
 
     async def stop(self) -> None:
+        self._joined = False
         await self._consumer.stop()
 
     async def getmany(self, *, timeout_s: float, max_records: int) -> list[Message]:
@@ -143,31 +174,67 @@ class KafkaConsumer:
             for r in records
         ]
 
+    def assignment(self) -> frozenset[tuple[str, int]]:
+        if not self._joined:
+            return frozenset()  # aiokafka keeps its last assignment after stop()
+        return frozenset((tp.topic, tp.partition) for tp in self._consumer.assignment())
+
     async def commit(self, messages: Sequence[Message]) -> None:
+        owned = self._consumer.assignment()
         offsets: dict[TopicPartition, int] = {}
         for m in messages:
             tp = TopicPartition(m.topic, m.partition)
-            offsets[tp] = max(offsets.get(tp, 0), m.offset + 1)
+            if tp in owned:
+                offsets[tp] = max(offsets.get(tp, 0), m.offset + 1)
         if not offsets:
             return
         try:
             await self._consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # The group rebalanced under us: the new owners get these records again.
+            log.warning("bus.commit_lost_to_rebalance", error=str(exc))
         except KafkaError as exc:
             raise TransientError(f"commit failed: {exc}") from exc
 
     async def lag(self) -> int:
-        """From the high-water marks of the last fetch, not ListOffsets: tansu answers
-        ListOffsets(latest) with a batch count rather than an offset when records were
-        batched, while the fetch response's high-water mark is right on both brokers."""
-        total = 0
         try:
-            for tp in self._consumer.assignment():
-                high = self._consumer.highwater(tp)
-                if high is None:
-                    total += 1  # nothing fetched from it yet: not known to be idle
-                    continue
-                committed = await self._consumer.committed(tp)
-                total += max(0, high - (committed or 0))
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in self.topics
+                for p in sorted(self._consumer.partitions_for_topic(topic) or ())
+            ]
+            committed = {tp: await self._consumer.committed(tp) or 0 for tp in partitions}
+            ends = await self._high_water_marks(committed)
         except KafkaError as exc:
             raise TransientError(f"could not read lag: {exc}") from exc
-        return total
+        return sum(max(0, ends[tp] - committed[tp]) for tp in partitions)
+
+    async def _high_water_marks(
+        self, starts: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, int]:
+        """End offsets of every partition, read by a group-less consumer fetching from the
+        group's committed offsets. Not ListOffsets: tansu answers ListOffsets(latest) with
+        the last batch's base offset + 1, while a fetch response's high-water mark is right
+        on both brokers. A fresh consumer per call, so no high-water mark is stale."""
+        probe = AIOKafkaConsumer(
+            bootstrap_servers=self.bus.settings.bootstrap,
+            client_id=f"{self.bus.settings.client_id}-lag",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=10,
+            request_timeout_ms=self.bus.settings.request_timeout_ms,
+        )
+        await probe.start()
+        try:
+            probe.assign(list(starts))
+            for tp, offset in starts.items():
+                probe.seek(tp, offset)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.bus.settings.request_timeout_ms / 1000
+            while None in (marks := {tp: probe.highwater(tp) for tp in starts}).values():
+                if loop.time() > deadline:
+                    raise KafkaTimeoutError("no fetch response for the lag probe")
+                await probe.getmany(timeout_ms=10)
+            return {tp: mark for tp, mark in marks.items() if mark is not None}
+        finally:
+            await probe.stop()

@@ -39,7 +39,7 @@ class MemoryBus:
         self.default_partitions = partitions
         self._logs: dict[str, list[list[Message]]] = {}
         self._groups: dict[str, _Group] = {}
-        self._arrived = asyncio.Condition()
+        self._changed = asyncio.Event()
         self._round_robin = itertools.count()
 
     async def start(self) -> None:
@@ -63,8 +63,7 @@ class MemoryBus:
         partition = partition_for(raw_key, len(log), self._round_robin)
         entries = log[partition]
         entries.append(Message(topic, partition, len(entries), raw_key, bytes(value)))
-        async with self._arrived:
-            self._arrived.notify_all()
+        self._notify()
 
     async def flush(self) -> None:
         return None
@@ -74,6 +73,11 @@ class MemoryBus:
 
     # --- group coordination -------------------------------------------------------------
 
+    def _notify(self) -> None:
+        """Wake every waiting ``getmany``: records arrived or partitions moved."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
     def _partitions_of(self, topics: Sequence[str]) -> list[TopicPartition]:
         return [(t, p) for t in topics for p in range(len(self._topic(t)))]
 
@@ -82,14 +86,15 @@ class MemoryBus:
         topics = sorted({t for m in group.members for t in m.topics})
         everything = self._partitions_of(topics)
         for member in group.members:
-            member.assignment = {}
+            member.positions = {}
         if not group.members:
             return
         for i, tp in enumerate(everything):
             eligible = [m for m in group.members if tp[0] in m.topics]
             if eligible:
                 owner = eligible[i % len(eligible)]
-                owner.assignment[tp] = group.committed.get(tp, 0)
+                owner.positions[tp] = group.committed.get(tp, 0)
+        self._notify()
 
     def _join(self, member: MemoryConsumer) -> None:
         self._groups.setdefault(member.group, _Group()).members.append(member)
@@ -110,7 +115,7 @@ class MemoryConsumer:
         self.group = group
         self.topics = topics
         self.client_id = client_id
-        self.assignment: dict[TopicPartition, int] = {}
+        self.positions: dict[TopicPartition, int] = {}
         """Owned partitions and the next offset to fetch from each."""
 
     async def start(self) -> None:
@@ -118,15 +123,19 @@ class MemoryConsumer:
 
     async def stop(self) -> None:
         self.bus._leave(self)
+        self.positions = {}
+
+    def assignment(self) -> frozenset[tuple[str, int]]:
+        return frozenset(self.positions)
 
     def _fetch(self, max_records: int) -> list[Message]:
         out: list[Message] = []
-        for (topic, partition), position in list(self.assignment.items()):
+        for (topic, partition), position in list(self.positions.items()):
             entries = self.bus._logs[topic][partition]
             batch = entries[position : position + max_records - len(out)]
             if batch:
                 out.extend(batch)
-                self.assignment[(topic, partition)] = position + len(batch)
+                self.positions[(topic, partition)] = position + len(batch)
             if len(out) >= max_records:
                 break
         return out
@@ -139,20 +148,22 @@ class MemoryConsumer:
             remaining = deadline - loop.time()
             if found or remaining <= 0:
                 return found
-            async with self.bus._arrived:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.bus._arrived.wait(), remaining)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.bus._changed.wait(), remaining)
 
     async def commit(self, messages: Sequence[Message]) -> None:
-        group = self.bus._groups[self.group]
+        group = self.bus._groups.get(self.group)
+        if group is None:
+            return
         for message in messages:
             tp = (message.topic, message.partition)
-            if tp not in self.assignment:
-                continue  # no longer ours after a rebalance: Kafka would refuse it too
+            if tp not in self.positions:
+                continue  # a rebalance took it: its next owner gets these records again
             group.committed[tp] = max(group.committed.get(tp, 0), message.offset + 1)
 
     async def lag(self) -> int:
-        group = self.bus._groups.get(self.group, _Group())
+        committed = self.bus._groups.get(self.group, _Group()).committed
         return sum(
-            len(self.bus._logs[t][p]) - group.committed.get((t, p), 0) for t, p in self.assignment
+            len(self.bus._logs[t][p]) - committed.get((t, p), 0)
+            for t, p in self.bus._partitions_of(self.topics)
         )

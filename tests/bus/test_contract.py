@@ -1,0 +1,232 @@
+"""One contract, two buses: the memory bus must behave like Kafka where stages can tell.
+
+Every test runs on ``MemoryBus`` and on ``KafkaBus`` against a local tansu broker. The
+deadlines below only stop a broken bus from hanging the run; nothing asserts speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from xianban.bus import Bus, Consumer, Message
+
+PARTITIONS = 3
+DEADLINE_S = 60.0
+
+
+async def produce_all(bus: Bus, topic: str, items: Sequence[tuple[str, bytes]]) -> None:
+    for key, value in items:
+        await bus.produce(topic, value, key=key)
+    await bus.flush()
+
+
+async def take(consumer: Consumer, count: int, *, commit: bool) -> list[Message]:
+    """Poll until ``count`` records arrived (failing after a generous deadline)."""
+    got: list[Message] = []
+
+    async def poll() -> None:
+        while len(got) < count:
+            batch = await consumer.getmany(timeout_s=0.2, max_records=500)
+            got.extend(batch)
+            if commit:
+                await consumer.commit(batch)
+
+    try:
+        await asyncio.wait_for(poll(), DEADLINE_S)
+    except TimeoutError:
+        raise AssertionError(f"only {len(got)} of {count} records arrived") from None
+    return got
+
+
+async def settle(consumers: Sequence[Consumer], topic: str) -> None:
+    """Poll every member until the group's partitions are split among all of them."""
+    everything = {(topic, p) for p in range(PARTITIONS)}
+
+    async def poll() -> None:
+        while True:
+            owned = [c.assignment() for c in consumers]
+            split = sum(len(o) for o in owned) == len(everything) and set().union(*owned)
+            if split == everything and all(owned):
+                return
+            await asyncio.gather(*(c.getmany(timeout_s=0.1, max_records=1) for c in consumers))
+
+    await asyncio.wait_for(poll(), DEADLINE_S)
+
+
+def values(messages: Sequence[Message]) -> list[bytes]:
+    return [m.value for m in messages]
+
+
+def numbered(n: int, keys: int = 10) -> list[tuple[str, bytes]]:
+    return [(f"k{i % keys}", f"v{i}".encode()) for i in range(n)]
+
+
+async def test_each_key_keeps_its_order_on_one_partition(bus: Bus, topic_prefix: str) -> None:
+    topic = f"{topic_prefix}posts"
+    await bus.ensure_topics([topic], partitions=PARTITIONS)
+    # 40 keys, interleaved: key k gets values 0..24 in order
+    items = [(f"source-{k}", f"{k}:{seq}".encode()) for seq in range(25) for k in range(40)]
+    await produce_all(bus, topic, items)
+    consumer = bus.consumer(f"{topic_prefix}g", [topic])
+    await consumer.start()
+    try:
+        got = await take(consumer, len(items), commit=True)
+    finally:
+        await consumer.stop()
+
+    sequences: dict[str, list[int]] = defaultdict(list)
+    partitions: dict[bytes | None, set[int]] = defaultdict(set)
+    for m in got:
+        k, seq = m.value.decode().split(":")
+        assert m.key == f"source-{k}".encode()
+        sequences[k].append(int(seq))
+        partitions[m.key].add(m.partition)
+    assert len(sequences) == 40
+    assert all(seqs == list(range(25)) for seqs in sequences.values())
+    assert all(len(p) == 1 for p in partitions.values())
+    assert len({p for ps in partitions.values() for p in ps}) > 1  # keys spread out
+
+
+async def test_uncommitted_records_go_to_the_next_member(bus: Bus, topic_prefix: str) -> None:
+    topic, group = f"{topic_prefix}leads", f"{topic_prefix}verifier"
+    items = numbered(300)
+    await bus.ensure_topics([topic], partitions=PARTITIONS)
+    await produce_all(bus, topic, items)
+
+    first = bus.consumer(group, [topic])
+    await first.start()
+    seen = await take(first, len(items), commit=False)
+    # commit the first half of what each partition delivered, then die
+    by_partition: dict[int, list[Message]] = defaultdict(list)
+    for m in seen:
+        by_partition[m.partition].append(m)
+    done = [m for ms in by_partition.values() for m in ms[: len(ms) // 2]]
+    await first.commit(done)
+    await first.stop()
+
+    second = bus.consumer(group, [topic])
+    await second.start()
+    try:
+        again = await take(second, len(items) - len(done), commit=True)
+        extra = await second.getmany(timeout_s=0.5, max_records=500)
+    finally:
+        await second.stop()
+    assert extra == []
+    assert sorted(values(again)) == sorted(set(values(seen)) - set(values(done)))
+
+
+async def test_two_members_split_partitions_and_see_each_record_once(
+    bus: Bus, topic_prefix: str
+) -> None:
+    topic, group = f"{topic_prefix}posts", f"{topic_prefix}leadfinder"
+    await bus.ensure_topics([topic], partitions=PARTITIONS)
+    a, b = bus.consumer(group, [topic]), bus.consumer(group, [topic])
+    await a.start()
+    await b.start()
+    try:
+        await settle([a, b], topic)
+        assert a.assignment().isdisjoint(b.assignment())
+        assert a.assignment() | b.assignment() == {(topic, p) for p in range(PARTITIONS)}
+
+        items = numbered(600, keys=60)
+        await produce_all(bus, topic, items)
+        got: list[Message] = []
+        while len(got) < len(items):
+            batches = await asyncio.wait_for(
+                asyncio.gather(*(take(c, 1, commit=True) for c in (a, b))), DEADLINE_S
+            )
+            for member, batch in zip((a, b), batches, strict=True):
+                assert {(m.topic, m.partition) for m in batch} <= member.assignment()
+                got.extend(batch)
+    finally:
+        await a.stop()
+        await b.stop()
+    assert Counter(values(got)) == Counter(v for _, v in items)
+
+
+async def test_a_member_leaving_hands_its_partitions_over(bus: Bus, topic_prefix: str) -> None:
+    topic, group = f"{topic_prefix}verdicts", f"{topic_prefix}case-opener"
+    await bus.ensure_topics([topic], partitions=PARTITIONS)
+    stays, leaves = bus.consumer(group, [topic]), bus.consumer(group, [topic])
+    await stays.start()
+    await leaves.start()
+    try:
+        await settle([stays, leaves], topic)
+        await leaves.stop()
+        assert leaves.assignment() == frozenset()
+        items = numbered(200)
+        await produce_all(bus, topic, items)
+        got = await take(stays, len(items), commit=True)
+        assert stays.assignment() == {(topic, p) for p in range(PARTITIONS)}
+    finally:
+        await stays.stop()
+    assert sorted(values(got)) == sorted(v for _, v in items)
+
+
+async def test_each_group_sees_everything(bus: Bus, topic_prefix: str) -> None:
+    topic = f"{topic_prefix}cases"
+    items = numbered(150)
+    await produce_all(bus, topic, items)  # auto-creates the topic
+    for group in ("webhooks", "supervisor"):
+        consumer = bus.consumer(f"{topic_prefix}{group}", [topic])
+        await consumer.start()
+        try:
+            got = await take(consumer, len(items), commit=True)
+        finally:
+            await consumer.stop()
+        assert sorted(values(got)) == sorted(v for _, v in items)
+
+
+async def test_lag_counts_uncommitted_records_until_commit(bus: Bus, topic_prefix: str) -> None:
+    topic, group = f"{topic_prefix}tasks", f"{topic_prefix}crawlers"
+    await bus.ensure_topics([topic], partitions=PARTITIONS)
+    items = numbered(120)
+    await produce_all(bus, topic, items)
+    consumer = bus.consumer(group, [topic])
+    await consumer.start()
+    try:
+        assert await consumer.lag() == len(items)
+        got = await take(consumer, len(items), commit=False)
+        assert await consumer.lag() == len(items)
+        await consumer.commit(got[: len(got) // 2])
+        assert 0 < await consumer.lag() < len(items)
+        await consumer.commit(got)
+        assert await consumer.lag() == 0
+        await produce_all(bus, topic, numbered(7))
+        assert await consumer.lag() == 7
+    finally:
+        await consumer.stop()
+
+
+async def test_a_large_batch_round_trips(bus: Bus, topic_prefix: str) -> None:
+    topic = f"{topic_prefix}posts"
+    await bus.ensure_topics([topic], partitions=PARTITIONS)
+    items = [(f"post-{i}", f"{i:05d}".encode() * 40) for i in range(5_000)]
+    await produce_all(bus, topic, items)
+    consumer = bus.consumer(f"{topic_prefix}bulk", [topic])
+    await consumer.start()
+    try:
+        got = await take(consumer, len(items), commit=True)
+        assert await consumer.lag() == 0
+    finally:
+        await consumer.stop()
+    assert sorted(values(got)) == sorted(v for _, v in items)
+
+
+async def test_dead_letters_keep_their_original_bytes(bus: Bus, topic_prefix: str) -> None:
+    topic = f"{topic_prefix}dlq"
+    originals = [
+        ("bad-utf8", b"\xff\xfe\x00not json \xe4\xb8"),
+        ("html", "<html><body>访问过于频繁</body></html>".encode()),
+        ("empty", b""),
+    ]
+    await produce_all(bus, topic, originals)
+    consumer = bus.consumer(f"{topic_prefix}ops", [topic])
+    await consumer.start()
+    try:
+        got = await take(consumer, len(originals), commit=True)
+    finally:
+        await consumer.stop()
+    assert sorted((m.key, m.value) for m in got) == sorted((k.encode(), v) for k, v in originals)
