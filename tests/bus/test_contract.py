@@ -12,32 +12,9 @@ from collections.abc import Sequence
 
 from xianban.bus import Bus, Consumer, Message
 
+from .traffic import DEADLINE_S, numbered, produce_all, take, values
+
 PARTITIONS = 3
-DEADLINE_S = 60.0
-
-
-async def produce_all(bus: Bus, topic: str, items: Sequence[tuple[str, bytes]]) -> None:
-    for key, value in items:
-        await bus.produce(topic, value, key=key)
-    await bus.flush()
-
-
-async def take(consumer: Consumer, count: int, *, commit: bool) -> list[Message]:
-    """Poll until ``count`` records arrived (failing after a generous deadline)."""
-    got: list[Message] = []
-
-    async def poll() -> None:
-        while len(got) < count:
-            batch = await consumer.getmany(timeout_s=0.2, max_records=500)
-            got.extend(batch)
-            if commit:
-                await consumer.commit(batch)
-
-    try:
-        await asyncio.wait_for(poll(), DEADLINE_S)
-    except TimeoutError:
-        raise AssertionError(f"only {len(got)} of {count} records arrived") from None
-    return got
 
 
 async def settle(consumers: Sequence[Consumer], topic: str) -> None:
@@ -53,14 +30,6 @@ async def settle(consumers: Sequence[Consumer], topic: str) -> None:
             await asyncio.gather(*(c.getmany(timeout_s=0.1, max_records=1) for c in consumers))
 
     await asyncio.wait_for(poll(), DEADLINE_S)
-
-
-def values(messages: Sequence[Message]) -> list[bytes]:
-    return [m.value for m in messages]
-
-
-def numbered(n: int, keys: int = 10) -> list[tuple[str, bytes]]:
-    return [(f"k{i % keys}", f"v{i}".encode()) for i in range(n)]
 
 
 async def test_each_key_keeps_its_order_on_one_partition(bus: Bus, topic_prefix: str) -> None:

@@ -188,11 +188,15 @@ class KafkaConsumer:
                 offsets[tp] = max(offsets.get(tp, 0), m.offset + 1)
         if not offsets:
             return
+        # aiokafka retries some commit errors forever (UnknownTopicOrPartition): bound it.
+        timeout_s = self.bus.settings.request_timeout_ms / 1000
         try:
-            await self._consumer.commit(offsets)
+            await asyncio.wait_for(self._consumer.commit(offsets), timeout_s)
         except CommitFailedError as exc:
             # The group rebalanced under us: the new owners get these records again.
             log.warning("bus.commit_lost_to_rebalance", error=str(exc))
+        except TimeoutError as exc:
+            raise TransientError(f"commit not acknowledged within {timeout_s:g} s") from exc
         except KafkaError as exc:
             raise TransientError(f"commit failed: {exc}") from exc
 
