@@ -55,14 +55,14 @@ async def test_run_once_files_cases_and_a_second_run_adds_none(deployment: Setti
     assert second["store"]["posts"] == first["store"]["posts"]
 
 
-async def test_a_malformed_record_in_each_topic_goes_to_dlq(tmp_path: Path) -> None:
+async def test_a_malformed_record_in_each_topic_goes_to_dlq(deployment: Settings) -> None:
     garbage = {
         CrawlTask.topic: b"{not json",
         Post.topic: b'{"platform": "weibo", "native_id": "1"}',
         Lead.topic: b'{"lead_id": "l", "category": "aliens"}',
         Verdict.topic: b"\xff\xfe",
     }
-    async with embedded_system(settings_in(tmp_path)) as system:
+    async with embedded_system(deployment) as system:
         for topic, raw in garbage.items():
             await system.bus.produce(topic, raw, key="bad")
         await system.bus.flush()
