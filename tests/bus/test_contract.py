@@ -10,11 +10,22 @@ import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+import pytest
+from aiokafka.partitioner import DefaultPartitioner
+
 from xianban.bus import Bus, Consumer, Message
+from xianban.errors import ConfigError
 
 from .traffic import DEADLINE_S, numbered, produce_all, take, values
 
 PARTITIONS = 3
+
+
+def kafka_partition(key: bytes) -> int:
+    """Where aiokafka's own partitioner (Java's murmur2) puts ``key``."""
+    everything = list(range(PARTITIONS))
+    partition: int = DefaultPartitioner()(key, everything, everything)
+    return partition
 
 
 async def settle(consumers: Sequence[Consumer], topic: str) -> None:
@@ -199,3 +210,62 @@ async def test_dead_letters_keep_their_original_bytes(bus: Bus, topic_prefix: st
     finally:
         await consumer.stop()
     assert sorted((m.key, m.value) for m in got) == sorted((k.encode(), v) for k, v in originals)
+
+
+async def test_keys_land_on_the_partition_kafka_clients_choose(bus: Bus, topic_prefix: str) -> None:
+    topic = f"{topic_prefix}tasks"
+    await bus.ensure_topics([topic], partitions=PARTITIONS)
+    keys = [f"source-{i}" for i in range(30)]
+    await produce_all(bus, topic, [(k, k.encode()) for k in keys])
+    consumer = bus.consumer(f"{topic_prefix}crawlers", [topic])
+    await consumer.start()
+    try:
+        got = await take(consumer, len(keys), commit=True)
+    finally:
+        await consumer.stop()
+    assert all(m.key is not None and m.partition == kafka_partition(m.key) for m in got)
+
+
+async def test_bad_input_is_refused_clearly_and_loses_nothing(bus: Bus, topic_prefix: str) -> None:
+    topic = f"{topic_prefix}posts"
+    await produce_all(bus, topic, numbered(5))
+    with pytest.raises(ConfigError, match="invalid topic name"):
+        await bus.produce("帖子 posts", b"{}", key="k")
+    with pytest.raises(ConfigError, match="invalid topic name"):
+        await bus.ensure_topics(["", topic], partitions=PARTITIONS)
+    with pytest.raises(TypeError, match="value is bytes, not str"):
+        await bus.produce(topic, "text", key="k")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="key is str, bytes or None, not int"):
+        await bus.produce(topic, b"{}", key=7)  # type: ignore[arg-type]
+    await produce_all(bus, topic, [("k", b"after")])
+    consumer = bus.consumer(f"{topic_prefix}g", [topic])
+    await consumer.start()
+    try:
+        got = await take(consumer, 6, commit=True)
+        assert await consumer.lag() == 0
+    finally:
+        await consumer.stop()
+    assert sorted(values(got)) == sorted([v for _, v in numbered(5)] + [b"after"])
+
+
+async def test_lag_covers_the_whole_group(bus: Bus, topic_prefix: str) -> None:
+    topic, group = f"{topic_prefix}leads", f"{topic_prefix}verifier"
+    await bus.ensure_topics([topic], partitions=PARTITIONS)
+    a, b = bus.consumer(group, [topic]), bus.consumer(group, [topic])
+    await a.start()
+    await b.start()
+    try:
+        await settle([a, b], topic)
+        items = numbered(90, keys=30)
+        await produce_all(bus, topic, items)
+        everything = list(range(PARTITIONS))
+        own = {p for _, p in a.assignment()}
+        on_a = sum(
+            1 for k, _ in items if DefaultPartitioner()(k.encode(), everything, everything) in own
+        )
+        await take(a, on_a, commit=True)
+        # a has drained its partitions; the group still waits on b's
+        assert await a.lag() == await b.lag() == len(items) - on_a > 0
+    finally:
+        await a.stop()
+        await b.stop()

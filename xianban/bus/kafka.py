@@ -24,14 +24,11 @@ from aiokafka.errors import (
 )
 
 from xianban.bus.base import Message
+from xianban.bus.wire import key_bytes, topic_name, value_bytes
 from xianban.errors import ConfigError, TransientError
 from xianban.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
-
-
-def _key(key: str | bytes | None) -> bytes | None:
-    return key.encode() if isinstance(key, str) else key
 
 
 class KafkaBus:
@@ -62,13 +59,16 @@ class KafkaBus:
 
     async def close(self) -> None:
         if self._producer is not None:
-            with contextlib.suppress(KafkaError):
+            try:
                 await self.flush()
-            await self._producer.stop()
-            self._producer = None
+            finally:
+                await self._producer.stop()
+                self._producer = None
 
     async def ensure_topics(self, topics: Sequence[str], *, partitions: int) -> None:
         """Create the missing topics; an existing topic keeps its partition count."""
+        for topic in topics:
+            topic_name(topic)
         admin = AIOKafkaAdminClient(
             bootstrap_servers=self.settings.bootstrap,
             client_id=f"{self.settings.client_id}-admin",
@@ -100,10 +100,11 @@ class KafkaBus:
         on the memory bus, rather than with whatever the broker's default is."""
         if self._producer is None:
             raise RuntimeError("KafkaBus.start() first")
+        raw_key, raw_value = key_bytes(key), value_bytes(value)
         if topic not in self._topics:
             await self.ensure_topics([topic], partitions=self.default_partitions)
         try:
-            self._pending.append(await self._producer.send(topic, value, key=_key(key)))
+            self._pending.append(await self._producer.send(topic, raw_value, key=raw_key))
         except KafkaError as exc:
             raise TransientError(f"produce to {topic} failed: {exc}") from exc
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from aiokafka.partitioner import murmur2
 
 from xianban.bus.base import Message
+from xianban.bus.wire import key_bytes, topic_name, value_bytes
 
 TopicPartition = tuple[str, int]
 
@@ -55,14 +56,14 @@ class MemoryBus:
 
     async def ensure_topics(self, topics: Sequence[str], *, partitions: int) -> None:
         for topic in topics:
-            self._topic(topic, partitions)
+            self._topic(topic_name(topic), partitions)
 
     async def produce(self, topic: str, value: bytes, *, key: str | bytes | None) -> None:
-        raw_key = key.encode() if isinstance(key, str) else key
-        log = self._topic(topic)
+        raw_key, raw_value = key_bytes(key), value_bytes(value)
+        log = self._topic(topic_name(topic))
         partition = partition_for(raw_key, len(log), self._round_robin)
         entries = log[partition]
-        entries.append(Message(topic, partition, len(entries), raw_key, bytes(value)))
+        entries.append(Message(topic, partition, len(entries), raw_key, raw_value))
         self._notify()
 
     async def flush(self) -> None:
