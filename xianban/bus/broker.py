@@ -48,8 +48,9 @@ class LocalBroker:
     how tests make the broker briefly unavailable.
     """
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, stop_timeout_s: float = STOP_TIMEOUT_S) -> None:
         self.port = port or free_port()
+        self.stop_timeout_s = stop_timeout_s
         self._proc: Popen[bytes] | None = None
         self.log_path: Path | None = None
         """The running broker's output; removed when it stops."""
@@ -61,6 +62,10 @@ class LocalBroker:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     @property
     def running(self) -> bool:
@@ -121,11 +126,11 @@ class LocalBroker:
             await asyncio.sleep(POLL_S)
 
     async def stop(self) -> None:
-        """SIGTERM, and SIGKILL if it has not exited after ``STOP_TIMEOUT_S``."""
+        """SIGTERM, and SIGKILL if it has not exited after ``stop_timeout_s``."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.terminate()
-            if not await _exited(proc, STOP_TIMEOUT_S):
+            if not await _exited(proc, self.stop_timeout_s):
                 proc.kill()
                 await _exited(proc, STOP_TIMEOUT_S)
         log, self.log_path = self.log_path, None
