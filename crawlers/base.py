@@ -1,27 +1,44 @@
 """The adapter seam: a platform adapter turns a crawl task into posts and the next cursor.
 
 Adapters parse; they do not fetch. The runtime hands them a ``Fetcher`` (one pooled
-client per source, with timeouts) so that politeness, retries and sessions live once,
-outside every adapter (STYLE.md #2).
+client per source, with timeouts, politeness, retries and health detection) so that all
+of that lives once, outside every adapter (STYLE.md #2). An adapter reports a refusal it
+recognises in a body by raising the matching ``crawlers.errors`` class (``LayoutChanged``
+when the page parses but not into the shape it knows).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
-import httpx
-
+from crawlers.fetch import HttpFetcher
 from xianban.records import CrawlTask, Post
+
+__all__ = ["Adapter", "Fetcher", "HttpFetcher", "Page", "Window", "WindowedAdapter"]
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One fetched page, parsed: its posts and where to continue (None: no more)."""
+    """One fetched page, parsed: its posts and where to continue (None: no more).
+
+    ``total``: how many results the platform says match (before its result cap), when
+    it says so; the runtime splits a time window whose total exceeds the source's cap.
+    """
 
     posts: Sequence[Post]
     next_cursor: str | None
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A time window of a search, both ends inclusive (None: open)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class Fetcher(Protocol):
@@ -32,6 +49,8 @@ class Fetcher(Protocol):
 
     async def get_text(self, url: str, *, params: dict[str, Any] | None = None) -> str: ...
 
+    async def post_json(self, url: str, *, json_body: Any) -> Any: ...
+
 
 class Adapter(Protocol):
     name: str
@@ -41,21 +60,17 @@ class Adapter(Protocol):
         ...
 
 
-class HttpFetcher:
-    """Plain HTTP with one pooled client per source."""
+@runtime_checkable
+class WindowedAdapter(Protocol):
+    """An adapter whose platform filters by publication time: the runtime crawls it
+    incrementally from a watermark and splits windows past the platform's result cap."""
 
-    def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
+    name: str
 
-    async def get_json(self, url: str, *, params: dict[str, Any] | None = None) -> Any:
-        response = await self.client.get(url, params=params)
-        response.raise_for_status()
-        return response.json()
+    async def page(self, task: CrawlTask, cursor: str | None, fetch: Fetcher) -> Page: ...
 
-    async def get_text(self, url: str, *, params: dict[str, Any] | None = None) -> str:
-        response = await self.client.get(url, params=params)
-        response.raise_for_status()
-        return response.text
-
-    async def close(self) -> None:
-        await self.client.aclose()
+    async def window_page(
+        self, task: CrawlTask, window: Window, cursor: str | None, fetch: Fetcher
+    ) -> Page:
+        """Like ``page``, restricted to posts published inside ``window``."""
+        ...

@@ -7,18 +7,31 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from crawlers.politeness import Politeness
 from xianban.errors import ConfigError
 from xianban.settings import Settings
 
 
 class Source(BaseModel):
+    """One crawl source: which adapter, where, what to ask, and how politely."""
+
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     adapter: str
     base_url: str
     queries: list[str] = Field(default_factory=lambda: [""])
-    pages: int = Field(1, ge=1)
-    interval_s: float = Field(600, gt=0)
+    pages: int = Field(1, ge=1, description="most pages fetched per task (all windows)")
+    interval_s: float = Field(600, gt=0, description="seconds between two crawls")
     enabled: bool = True
+    result_cap: int = Field(
+        200, ge=1, description="most results the platform lists per query and time window"
+    )
+    lookback_days: float = Field(
+        30, gt=0, description="how far back the first crawl of a windowed source reaches"
+    )
+    politeness: Politeness = Field(default_factory=Politeness)
+    options: dict[str, object] = Field(
+        default_factory=dict, description="adapter-specific settings (generic adapters' maps)"
+    )
 
     def url(self, settings: Settings) -> str:
         if self.base_url.startswith("{sim}"):
@@ -40,4 +53,9 @@ def load_sources(configs_dir: Path) -> dict[str, Source]:
         raise ConfigError(f"{path}: missing") from None
     except (ValidationError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    return {s.id: s for s in parsed.sources}
+    sources: dict[str, Source] = {}
+    for source in parsed.sources:
+        if source.id in sources:
+            raise ConfigError(f"{path}: source {source.id!r} is listed twice")
+        sources[source.id] = source
+    return sources

@@ -3,73 +3,151 @@
 Deduplication asks the store whether a post is known (the leadfinder stores every post it
 reads), so a crawler that dies before producing re-produces on the retry instead of
 losing posts it had only marked as seen. Every task ends in the task ledger as done or
-failed, with why.
+failed, with why; a task delivered again after a crash counts its attempt up.
+
+A failed crawl is not raised to the runtime (whose retries would hit the source again
+at once): the source's health state, error counts and circuit breaker in the store take
+it, and the scheduler's next round probes the source once its rest is over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-import httpx
-
-from crawlers.base import HttpFetcher
+from crawlers.checkpoint import Checkpoint
+from crawlers.crawl import Crawled, crawl_task
+from crawlers.errors import SourceRefused
+from crawlers.fetch import HttpFetcher
 from crawlers.platforms import load_adapter
 from crawlers.sources import Source, load_sources
-from xianban.errors import PermanentError, TransientError
-from xianban.records import CrawlTask, Post, Record, utcnow
+from xianban.errors import PermanentError
+from xianban.records import CrawlTask, Record, utcnow
+from xianban.settings import Settings
 from xianban.stage import StageContext
+from xianban.store import Store
+
+FetcherFactory = Callable[[Source, Settings], HttpFetcher]
+
+
+def default_fetcher(source: Source, settings: Settings) -> HttpFetcher:
+    return HttpFetcher(source.url(settings), source.politeness)
 
 
 class CrawlerStage:
     name = "crawler"
     input = CrawlTask
 
-    def __init__(self, ctx: StageContext) -> None:
+    def __init__(self, ctx: StageContext, *, fetcher: FetcherFactory = default_fetcher) -> None:
         self.ctx = ctx
+        self.make_fetcher = fetcher
         self.sources: dict[str, Source] = {}
         self.fetchers: dict[str, HttpFetcher] = {}
 
     async def start(self) -> None:
         self.sources = load_sources(self.ctx.settings.configs_dir)
 
-    def _fetcher(self, source: Source) -> HttpFetcher:
+    def fetcher(self, source: Source) -> HttpFetcher:
+        """The source's one pooled fetcher, made on first use."""
         if source.id not in self.fetchers:
-            self.fetchers[source.id] = HttpFetcher(source.url(self.ctx.settings))
+            self.fetchers[source.id] = self.make_fetcher(source, self.ctx.settings)
         return self.fetchers[source.id]
 
     async def handle(self, record: CrawlTask) -> Sequence[Record]:
         store = self.ctx.store
         source = self.sources.get(record.source)
         if source is None:
-            raise PermanentError(f"unknown source {record.source!r}")
-        adapter = load_adapter(source.adapter)
-        fetch = self._fetcher(source)
-        await store.record_task(
-            task_id=record.task_id, source=source.id, status="running", attempt=record.attempt
-        )
-        posts: dict[str, Post] = {}
-        cursor = record.cursor
-        try:
-            for _ in range(record.pages):
-                page = await adapter.page(record, cursor, fetch)
-                for post in page.posts:
-                    if post.post_id not in posts and not await store.has_post(post.post_id):
-                        posts[post.post_id] = post
-                cursor = page.next_cursor
-                if cursor is None:
-                    break
-        except (httpx.HTTPError, ValueError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
+            reason = f"unknown source {record.source!r}"
             await store.record_task(
-                task_id=record.task_id, source=source.id, status="failed", reason=reason
+                task_id=record.task_id, source=record.source, status="failed", reason=reason
             )
-            raise TransientError(f"crawl {source.id} failed: {reason}") from exc
+            raise PermanentError(reason)
+        prior = await store.get_task(record.task_id)
+        attempt = max(record.attempt, prior.attempt + 1 if prior else 0)
+        state = await store.get_source_state(source.id)
+        checkpoint = Checkpoint.parse(state.cursor if state else None)
+        now = utcnow()
+        if state is not None and state.paused:
+            skip = "source paused by ops"
+        elif checkpoint.is_open(now):
+            skip = f"source resting until {checkpoint.open_until} after {state and state.state}"
+        else:
+            skip = ""
+        if skip:
+            await store.record_task(
+                task_id=record.task_id,
+                source=source.id,
+                status="failed",
+                reason=skip,
+                attempt=attempt,
+            )
+            return []
         await store.record_task(
-            task_id=record.task_id, source=source.id, status="done", posts=len(posts)
+            task_id=record.task_id, source=source.id, status="running", attempt=attempt
         )
-        await store.set_source_state(source.id, state="healthy", last_success=utcnow())
-        return list(posts.values())
+        crawled = await crawl_task(
+            load_adapter(source.adapter),
+            source,
+            record,
+            checkpoint,
+            self.fetcher(source),
+            store.has_post,
+            now=now,
+        )
+        await record_outcome(store, source, record, checkpoint, crawled, attempt=attempt)
+        return crawled.posts
 
     async def close(self) -> None:
         for fetcher in self.fetchers.values():
             await fetcher.close()
+
+
+async def record_outcome(
+    store: Store,
+    source: Source,
+    task: CrawlTask,
+    checkpoint: Checkpoint,
+    crawled: Crawled,
+    *,
+    attempt: int = 0,
+) -> None:
+    """Write the task's end to the ledger and the source's health and checkpoint."""
+    state = await store.get_source_state(source.id)
+    posts_total = (state.posts_total if state else 0) + len(crawled.posts)
+    now = utcnow()
+    error = crawled.error
+    if error is None:
+        checkpoint.succeeded()
+        await store.set_source_state(
+            source.id,
+            state="ok",
+            cursor=checkpoint.model_dump_json(),
+            last_success=now,
+            posts_total=posts_total,
+        )
+        await store.record_task(
+            task_id=task.task_id,
+            source=source.id,
+            status="done",
+            attempt=attempt,
+            posts=len(crawled.posts),
+        )
+        return
+    checkpoint.failed(now, source.politeness, refused=isinstance(error, SourceRefused))
+    counts = dict(state.error_counts) if state else {}
+    counts[error.state] = counts.get(error.state, 0) + 1
+    await store.set_source_state(
+        source.id,
+        state=error.state,
+        cursor=checkpoint.model_dump_json(),
+        last_error=f"{error.state}: {error}",
+        error_counts=counts,
+        posts_total=posts_total,
+    )
+    await store.record_task(
+        task_id=task.task_id,
+        source=source.id,
+        status="failed",
+        reason=f"{error.state}: {error}",
+        attempt=attempt,
+        posts=len(crawled.posts),
+    )

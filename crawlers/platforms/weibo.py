@@ -8,7 +8,8 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
-from crawlers.base import Fetcher, Page
+from crawlers.base import Fetcher, Page, Window
+from crawlers.errors import LayoutChanged
 from xianban.records import Author, CrawlTask, Engagement, PlaceHints, Post
 
 PATH = "/api/container/getIndex"
@@ -60,20 +61,41 @@ def to_post(mblog: dict[str, Any], source: str) -> Post:
 
 
 class WeiboSearch:
+    """Incremental by ``starttime``/``endtime`` (Unix seconds, both inclusive)."""
+
     name = "weibo"
 
     async def page(self, task: CrawlTask, cursor: str | None, fetch: Fetcher) -> Page:
-        params = {
+        return await self.window_page(task, Window(), cursor, fetch)
+
+    async def window_page(
+        self, task: CrawlTask, window: Window, cursor: str | None, fetch: Fetcher
+    ) -> Page:
+        params: dict[str, Any] = {
             "containerid": f"100103type=1&q={task.query or ''}",
             "page_type": "searchall",
             "page": cursor or "1",
         }
+        if window.since is not None:
+            params["starttime"] = int(window.since.timestamp())
+        if window.until is not None:
+            params["endtime"] = int(window.until.timestamp())
         body = await fetch.get_json(PATH, params=params)
         data = body.get("data") or {}
+        cards = data.get("cards") or []
         posts = [
             to_post(card["mblog"], task.source)
-            for card in data.get("cards") or []
+            for card in cards
             if card.get("card_type") == 9 and "mblog" in card
         ]
-        nxt = (data.get("cardlistInfo") or {}).get("page")
-        return Page(posts=posts, next_cursor=str(nxt) if nxt and posts else None)
+        if cards and not posts:
+            kinds = sorted({str(card.get("card_type")) for card in cards})
+            raise LayoutChanged(f"weibo: {len(cards)} cards, none an mblog card (types {kinds})")
+        info = data.get("cardlistInfo") or {}
+        nxt = info.get("page")
+        total = info.get("total")
+        return Page(
+            posts=posts,
+            next_cursor=str(nxt) if nxt and posts else None,
+            total=total if isinstance(total, int) else None,
+        )

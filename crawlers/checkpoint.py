@@ -1,0 +1,61 @@
+"""What the crawler remembers about a source between tasks, in ``SourceState.cursor``.
+
+Per query: the watermark (the newest publication time crawled completely up to) and how
+many posts the query's first page held last time (its history, for silent blocks). Per
+source: the circuit breaker — failures in a row, and until when the source rests. Kept
+in the store, so a restarted or re-balanced crawler resumes exactly where the last stopped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field, ValidationError
+
+from crawlers.politeness import Politeness
+
+
+class QueryMark(BaseModel):
+    watermark: datetime | None = None
+    first_page: int = Field(0, ge=0, description="posts on the first page last time")
+
+
+class Checkpoint(BaseModel):
+    queries: dict[str, QueryMark] = Field(default_factory=dict)
+    failures: int = Field(0, ge=0, description="failed tasks in a row")
+    cooldown_s: float = Field(0, ge=0, description="the last rest, doubled on a failed probe")
+    open_until: datetime | None = None
+
+    @classmethod
+    def parse(cls, raw: str | None) -> Checkpoint:
+        """A missing or unreadable checkpoint starts afresh (the first crawl re-reads the
+        lookback window; dedupe keeps that from duplicating anything)."""
+        if not raw:
+            return cls()
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError:
+            return cls()
+
+    def mark(self, query: str) -> QueryMark:
+        return self.queries.setdefault(query, QueryMark())
+
+    def is_open(self, now: datetime) -> bool:
+        return self.open_until is not None and now < self.open_until
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self.cooldown_s = 0
+        self.open_until = None
+
+    def failed(self, now: datetime, policy: Politeness, *, refused: bool) -> None:
+        """Count a failed task; open the circuit on a refusal (captcha, ban, login wall,
+        silent block, layout change) or after ``failures_to_open`` failures in a row. A
+        probe that fails again doubles the rest, up to ``cooldown_max_s``."""
+        self.failures += 1
+        if not refused and self.failures < policy.failures_to_open:
+            return
+        was_open = self.open_until is not None
+        rest = min(policy.cooldown_max_s, self.cooldown_s * 2 if was_open else policy.cooldown_s)
+        self.cooldown_s = rest
+        self.open_until = now + timedelta(seconds=rest)

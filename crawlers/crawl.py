@@ -1,0 +1,180 @@
+"""One crawl task, start to finish: pages, time windows, dedupe, watermark, silent blocks.
+
+A windowed adapter (the platform filters by publication time) is crawled from the
+query's watermark: windows oldest first, each read to its last page before the
+watermark moves past it, so a crawl cut short (page budget, an error) resumes where it
+stopped and a finished one never re-reads what it has. A window whose total exceeds the
+source's result cap, or than the task's pages left can read, is split in two until each
+half fits. Other adapters are read from
+the first page until a page holds nothing new (caught up) or the page budget runs out.
+
+An empty first page is judged against the query's history: a windowed query starts at
+its watermark, inclusive, so the watermark's own post must come back; if it does not
+and the unfiltered first page is empty too, or a paged query that used to list posts
+lists none, the platform is answering "200, nothing" on purpose: a silent block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+
+from crawlers.base import Adapter, Fetcher, Page, Window, WindowedAdapter
+from crawlers.checkpoint import Checkpoint, QueryMark
+from crawlers.errors import CrawlError, LayoutChanged, SilentBlock
+from crawlers.sources import Source
+from xianban.records import CrawlTask, Post
+
+Known = Callable[[str], Awaitable[bool]]
+"""Whether a post id is already known downstream (``store.has_post``)."""
+OnPage = Callable[[int, int], None]
+"""Told (pages so far, new posts so far) after each page: the CLI's progress bar."""
+SMALLEST_WINDOW = timedelta(seconds=2)
+
+
+@dataclass
+class Crawled:
+    """What a task produced: the new posts (even when it failed part-way), pages read, and
+    the error that stopped it, if one did."""
+
+    posts: list[Post] = field(default_factory=list)
+    pages: int = 0
+    error: CrawlError | None = None
+
+
+@dataclass
+class _Run:
+    task: CrawlTask
+    source: Source
+    fetch: Fetcher
+    known: Known
+    on_page: OnPage | None
+    mark: QueryMark
+    found: dict[str, Post] = field(default_factory=dict)
+    pages: int = 0
+
+    @property
+    def budget_left(self) -> bool:
+        return self.pages < self.task.pages
+
+    async def read(self, page: Awaitable[Page]) -> Page:
+        try:
+            result = await page
+        except (KeyError, TypeError, ValidationError, AttributeError) as exc:
+            raise LayoutChanged(f"{self.source.id}: page does not parse: {exc!r}") from exc
+        self.pages += 1
+        return result
+
+    async def keep(self, posts: Sequence[Post]) -> int:
+        """Keep the posts not seen in this task nor downstream; how many were new."""
+        new = 0
+        for post in posts:
+            if post.post_id not in self.found and not await self.known(post.post_id):
+                self.found[post.post_id] = post
+                new += 1
+        if self.on_page:
+            self.on_page(self.pages, len(self.found))
+        return new
+
+
+async def crawl_task(
+    adapter: Adapter,
+    source: Source,
+    task: CrawlTask,
+    checkpoint: Checkpoint,
+    fetch: Fetcher,
+    known: Known,
+    *,
+    now: datetime,
+    on_page: OnPage | None = None,
+) -> Crawled:
+    """Crawl ``task``, moving ``checkpoint`` forward only past what was read completely."""
+    run = _Run(task, source, fetch, known, on_page, checkpoint.mark(task.query or ""))
+    error: CrawlError | None = None
+    try:
+        if isinstance(adapter, WindowedAdapter):
+            await _windowed(run, adapter, now)
+        else:
+            await _paged(run, adapter)
+    except CrawlError as exc:
+        error = exc
+    return Crawled(posts=list(run.found.values()), pages=run.pages, error=error)
+
+
+async def _windowed(run: _Run, adapter: WindowedAdapter, now: datetime) -> None:
+    start = run.mark.watermark or now - timedelta(days=run.source.lookback_days)
+    windows = [Window(start, None)]
+    first_window = True
+    while windows and run.budget_left:
+        window = windows.pop(0)
+        page = await run.read(adapter.window_page(run.task, window, None, run.fetch))
+        end = window.until or now
+        if (
+            page.total is not None
+            and page.total > _capacity(run, page)
+            and window.since is not None
+            and end - window.since > SMALLEST_WINDOW
+        ):
+            middle = window.since + (end - window.since) / 2
+            windows[0:0] = [Window(window.since, middle), Window(middle, window.until)]
+            continue
+        if first_window:
+            await _check_not_blocked(run, adapter, page)
+            first_window = False
+        newest: list[datetime] = [p.created_at for p in page.posts]
+        await run.keep(page.posts)
+        cursor = page.next_cursor
+        while cursor is not None and run.budget_left:
+            page = await run.read(adapter.window_page(run.task, window, cursor, run.fetch))
+            newest += [p.created_at for p in page.posts]
+            await run.keep(page.posts)
+            cursor = page.next_cursor
+        if cursor is not None:
+            return  # the budget ran out inside this window: resume from its start next time
+        if run.mark.watermark is not None:
+            newest.append(run.mark.watermark)
+        if newest:
+            run.mark.watermark = max(newest)
+
+
+def _capacity(run: _Run, first: Page) -> int:
+    """How many results a window may hold and still be read to its end in this task: the
+    platform's cap, and what the pages left can carry (so the budget never runs out inside
+    a window, and every task moves the watermark on)."""
+    pages_left = run.task.pages - run.pages + 1
+    per_page = len(first.posts)
+    return min(run.source.result_cap, per_page * pages_left) if per_page else run.source.result_cap
+
+
+async def _check_not_blocked(run: _Run, adapter: WindowedAdapter, page: Page) -> None:
+    if page.posts:
+        run.mark.first_page = len(page.posts)
+        return
+    if run.mark.watermark is None and run.mark.first_page == 0:
+        return  # no history yet: an empty answer is just an empty answer
+    latest = await run.read(adapter.page(run.task, None, run.fetch))
+    if not latest.posts:
+        raise SilentBlock(
+            f"{run.source.id}: query {run.task.query!r} lists nothing, not even the post it "
+            f"listed at {run.mark.watermark} (its first page held {run.mark.first_page} posts)"
+        )
+
+
+async def _paged(run: _Run, adapter: Adapter) -> None:
+    cursor = run.task.cursor
+    while run.budget_left:
+        page = await run.read(adapter.page(run.task, cursor, run.fetch))
+        if run.pages == 1 and cursor is None:
+            if not page.posts and run.mark.first_page > 0:
+                raise SilentBlock(
+                    f"{run.source.id}: query {run.task.query!r} lists nothing; its first page "
+                    f"held {run.mark.first_page} posts last time"
+                )
+            run.mark.first_page = len(page.posts)
+        new = await run.keep(page.posts)
+        cursor = page.next_cursor
+        if cursor is None or (page.posts and new == 0):
+            return
