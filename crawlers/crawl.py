@@ -124,12 +124,12 @@ async def _windowed(run: _Run, adapter: WindowedAdapter, now: datetime) -> None:
         if first_window:
             await _check_not_blocked(run, adapter, page)
             first_window = False
-        newest: list[datetime] = [p.created_at for p in page.posts]
+        newest: list[datetime] = [p.created_at for p in page.posts if p.created_at]
         await run.keep(page.posts)
         cursor = page.next_cursor
         while cursor is not None and run.budget_left:
             page = await run.read(adapter.window_page(run.task, window, cursor, run.fetch))
-            newest += [p.created_at for p in page.posts]
+            newest += [p.created_at for p in page.posts if p.created_at]
             await run.keep(page.posts)
             cursor = page.next_cursor
         if cursor is not None:

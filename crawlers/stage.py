@@ -13,6 +13,7 @@ it, and the scheduler's next round probes the source once its rest is over.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from crawlers.checkpoint import Checkpoint
 from crawlers.crawl import Crawled, crawl_task
@@ -37,9 +38,16 @@ class CrawlerStage:
     name = "crawler"
     input = CrawlTask
 
-    def __init__(self, ctx: StageContext, *, fetcher: FetcherFactory = default_fetcher) -> None:
+    def __init__(
+        self,
+        ctx: StageContext,
+        *,
+        fetcher: FetcherFactory = default_fetcher,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.ctx = ctx
         self.make_fetcher = fetcher
+        self.clock = clock
         self.sources: dict[str, Source] = {}
         self.fetchers: dict[str, HttpFetcher] = {}
 
@@ -65,7 +73,7 @@ class CrawlerStage:
         attempt = max(record.attempt, prior.attempt + 1 if prior else 0)
         state = await store.get_source_state(source.id)
         checkpoint = Checkpoint.parse(state.cursor if state else None)
-        now = utcnow()
+        now = self.clock()
         if state is not None and state.paused:
             skip = "source paused by ops"
         elif checkpoint.is_open(now):
@@ -93,7 +101,9 @@ class CrawlerStage:
             store.has_post,
             now=now,
         )
-        await record_outcome(store, source, record, checkpoint, crawled, attempt=attempt)
+        await record_outcome(
+            store, source, record, checkpoint, crawled, now=self.clock(), attempt=attempt
+        )
         return crawled.posts
 
     async def close(self) -> None:
@@ -108,12 +118,12 @@ async def record_outcome(
     checkpoint: Checkpoint,
     crawled: Crawled,
     *,
+    now: datetime,
     attempt: int = 0,
 ) -> None:
     """Write the task's end to the ledger and the source's health and checkpoint."""
     state = await store.get_source_state(source.id)
     posts_total = (state.posts_total if state else 0) + len(crawled.posts)
-    now = utcnow()
     error = crawled.error
     if error is None:
         checkpoint.succeeded()
