@@ -5,7 +5,8 @@ source (``politeness:`` in sources.yaml):
 
 1. concurrency: at most ``concurrency`` requests of this source in flight;
 2. rate: a token bucket of ``rate_per_s`` with ``burst``;
-3. the request itself, with the source's timeout;
+3. the request itself, with the source's timeout as a deadline for the whole answer
+   (httpx's own timeouts are per phase: a server trickling bytes would never trip them);
 4. health: the status line, refusal pages and error bodies become a ``CrawlError`` state;
 5. retry: rate limits, 5xx, timeouts and unparsable bodies are retried up to ``retries``
    times after a jittered exponential backoff that is never shorter than ``Retry-After``;
@@ -112,7 +113,12 @@ class HttpFetcher:
             await self.bucket.take()
             self.requests += 1
             try:
-                response = await self.client.request(method, url, params=params, json=json_body)
+                async with asyncio.timeout(self.policy.timeout_s):
+                    response = await self.client.request(method, url, params=params, json=json_body)
+            except TimeoutError as exc:
+                raise FetchTimeout(
+                    f"{method} {url}: no answer in {self.policy.timeout_s}s"
+                ) from exc
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 raise FetchTimeout(f"{method} {url}: {type(exc).__name__} {exc}") from exc
         check_response(response)
