@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from crawlers.politeness import Politeness
 
+DAY = timedelta(days=1)
+
 
 class QueryMark(BaseModel):
     watermark: datetime | None = None
@@ -25,6 +27,9 @@ class Checkpoint(BaseModel):
     failures: int = Field(0, ge=0, description="failed tasks in a row")
     cooldown_s: float = Field(0, ge=0, description="the last rest, doubled on a failed probe")
     open_until: datetime | None = None
+    recent: list[tuple[datetime, int]] = Field(
+        default_factory=list, description="(task end, posts) of the last day's tasks"
+    )
 
     @classmethod
     def parse(cls, raw: str | None) -> Checkpoint:
@@ -39,6 +44,22 @@ class Checkpoint(BaseModel):
 
     def mark(self, query: str) -> QueryMark:
         return self.queries.setdefault(query, QueryMark())
+
+    def count(self, now: datetime, posts: int) -> None:
+        """Remember a task's posts for the posts-per-hour figure ops watch."""
+        self.recent = [(t, n) for t, n in self.recent if now - t < DAY] + [(now, posts)]
+
+    def posts_per_hour(self, now: datetime) -> float:
+        recent = [(t, n) for t, n in self.recent if now - t < DAY]
+        if not recent:
+            return 0.0
+        hours = max((now - min(t for t, _ in recent)).total_seconds() / 3600, 1.0)
+        return sum(n for _, n in recent) / hours
+
+    def newest(self) -> datetime | None:
+        """The newest watermark of all queries: how far the source is read."""
+        marks = [m.watermark for m in self.queries.values() if m.watermark is not None]
+        return max(marks, default=None)
 
     def is_open(self, now: datetime) -> bool:
         return self.open_until is not None and now < self.open_until

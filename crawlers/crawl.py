@@ -120,6 +120,7 @@ async def _windowed(run: _Run, adapter: WindowedAdapter, now: datetime) -> None:
         ):
             middle = window.since + (end - window.since) / 2
             windows[0:0] = [Window(window.since, middle), Window(middle, window.until)]
+            await run.keep(page.posts)  # the newest of the later half: shown now, deduped later
             continue
         if first_window:
             await _check_not_blocked(run, adapter, page)

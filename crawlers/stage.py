@@ -124,6 +124,7 @@ async def record_outcome(
     """Write the task's end to the ledger and the source's health and checkpoint."""
     state = await store.get_source_state(source.id)
     posts_total = (state.posts_total if state else 0) + len(crawled.posts)
+    checkpoint.count(now, len(crawled.posts))
     error = crawled.error
     if error is None:
         checkpoint.succeeded()

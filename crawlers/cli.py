@@ -1,0 +1,319 @@
+"""Ops commands for the crawler fleet: ``xianban sources ...`` and ``xianban crawl``.
+
+Mounted by ``xianban.cli``; this module does not import it (that module imports this
+one while it loads). Text for people is in Chinese on stderr or in tables; data for
+programs is JSON/JSONL on stdout. Exit codes follow ``xianban.cli``: 1 failure, 2 bad
+usage (an unknown source names the known ones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from crawlers.checkpoint import Checkpoint
+from crawlers.crawl import Crawled, crawl_task
+from crawlers.fetch import HttpFetcher
+from crawlers.platforms import load_adapter
+from crawlers.scheduler import tasks_for
+from crawlers.sources import Source, load_sources
+from xianban.errors import ConfigError, XianbanError
+from xianban.records import utcnow
+from xianban.settings import Settings, load_settings
+from xianban.store import SourceState, Store
+
+T = TypeVar("T")
+EXIT_FAILURE, EXIT_USAGE = 1, 2
+ACTOR = "cli"
+
+sources_app = typer.Typer(help="Crawl sources: list, health, pause, resume, rerun.")
+stderr = Console(stderr=True)
+
+
+def _fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    stderr.print(f"[red]错误：[/red]{message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    try:
+        return asyncio.run(make())
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except XianbanError as exc:
+        _fail(str(exc))
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+
+def _sources(settings: Settings) -> dict[str, Source]:
+    try:
+        return load_sources(settings.configs_dir)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+
+def _source(settings: Settings, source_id: str) -> Source:
+    sources = _sources(settings)
+    if source_id not in sources:
+        _fail(f"未知的数据源 {source_id!r}；已配置：{', '.join(sorted(sources))}", EXIT_USAGE)
+    return sources[source_id]
+
+
+@asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator[Store]:
+    store = await Store.open(settings.db_url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+Format = Literal["table", "json"]
+
+
+@sources_app.command("list")
+def list_sources(
+    fmt: Annotated[Format, typer.Option("--format", help="table | json")] = "table",
+) -> None:
+    """The configured sources."""
+    sources = _sources(_settings())
+    if fmt == "json":
+        rows = [s.model_dump(mode="json") for s in sources.values()]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("数据源", "适配器", "地址", "关键词", "间隔(秒)", "启用")
+    for s in sources.values():
+        queries = "、".join(q or "（全部）" for q in s.queries)
+        table.add_row(s.id, s.adapter, s.base_url, queries, f"{s.interval_s:g}", _yes(s.enabled))
+    Console().print(table)
+
+
+def status_row(source: Source, state: SourceState | None, now: datetime) -> dict[str, Any]:
+    """One source's health as ops read it (also the JSON of ``sources status``)."""
+    checkpoint = Checkpoint.parse(state.cursor if state else None)
+    newest = checkpoint.newest()
+    return {
+        "source": source.id,
+        "state": state.state if state else "never_crawled",
+        "paused": bool(state and state.paused),
+        "resting_until": checkpoint.open_until if checkpoint.is_open(now) else None,
+        "last_success": state.last_success if state else None,
+        "posts_per_hour": round(checkpoint.posts_per_hour(now), 1),
+        "posts_total": state.posts_total if state else 0,
+        "errors": dict(state.error_counts) if state else {},
+        "last_error": state.last_error if state else None,
+        "cursor_lag_s": round((now - newest).total_seconds()) if newest else None,
+    }
+
+
+@sources_app.command("status")
+def status(
+    fmt: Annotated[Format, typer.Option("--format", help="table | json")] = "table",
+) -> None:
+    """Each source's health: state, last success, posts/h, errors by kind, cursor lag."""
+    settings = _settings()
+    sources = _sources(settings)
+
+    async def rows() -> list[dict[str, Any]]:
+        async with _store(settings) as store:
+            states = {s.source: s for s in await store.list_source_states()}
+        now = utcnow()
+        return [status_row(s, states.get(s.id), now) for s in sources.values()]
+
+    data = _run(rows)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+        return
+    table = Table("数据源", "状态", "最近成功", "帖子/小时", "累计", "错误（按类型）", "游标滞后")
+    for row in data:
+        state = row["state"] + ("（已暂停）" if row["paused"] else "")
+        if row["resting_until"]:
+            state += f"（休息至 {row['resting_until']:%m-%d %H:%M}）"
+        errors = "，".join(f"{k}×{v}" for k, v in sorted(row["errors"].items())) or "—"
+        last = row["last_success"]
+        table.add_row(
+            row["source"],
+            state,
+            f"{last:%Y-%m-%d %H:%M}" if last else "—",
+            f"{row['posts_per_hour']:g}",
+            str(row["posts_total"]),
+            errors,
+            _duration(row["cursor_lag_s"]),
+        )
+    Console().print(table)
+
+
+def _set(source_id: str, action: str, **fields: Any) -> None:
+    settings = _settings()
+    _source(settings, source_id)
+
+    async def apply() -> None:
+        async with _store(settings) as store:
+            await store.set_source_state(source_id, **fields)
+            await store.audit(actor=ACTOR, action=action, target=source_id, detail=fields)
+
+    _run(apply)
+
+
+@sources_app.command()
+def pause(source: Annotated[str, typer.Argument(help="source id")]) -> None:
+    """Stop scheduling a source until it is resumed."""
+    _set(source, "source.pause", paused=True)
+    stderr.print(f"已暂停 {source}：调度器不再为它安排抓取。")
+
+
+@sources_app.command()
+def resume(source: Annotated[str, typer.Argument(help="source id")]) -> None:
+    """Schedule a paused source again."""
+    _set(source, "source.resume", paused=False)
+    stderr.print(f"已恢复 {source}。")
+
+
+@sources_app.command()
+def rerun(
+    source: Annotated[str, typer.Argument(help="source id")],
+    from_scratch: Annotated[
+        bool,
+        typer.Option(
+            "--from-scratch",
+            help="Forget the watermarks: re-read the lookback window (dedupe drops what is known).",
+        ),
+    ] = False,
+) -> None:
+    """Crawl a source again at the next round: end its rest, and on Kafka queue its tasks now."""
+    settings = _settings()
+    configured = _source(settings, source)
+
+    async def apply() -> int:
+        async with _store(settings) as store:
+            state = await store.get_source_state(source)
+            checkpoint = Checkpoint.parse(state.cursor if state else None)
+            checkpoint.succeeded()
+            if from_scratch:
+                checkpoint.queries.clear()
+            await store.set_source_state(
+                source, state="queued", cursor=checkpoint.model_dump_json(), last_success=None
+            )
+            await store.audit(
+                actor=ACTOR,
+                action="source.rerun",
+                target=source,
+                detail={"from_scratch": from_scratch},
+            )
+        if settings.bus != "kafka":
+            return 0
+        return await _queue(settings, configured)
+
+    queued = _run(apply)
+    if queued:
+        stderr.print(f"已为 {source} 排入 {queued} 个抓取任务。")
+    else:
+        stderr.print(f"{source} 将在下一轮调度时重新抓取。")
+
+
+async def _queue(settings: Settings, source: Source) -> int:
+    from xianban.bus import make_bus
+
+    bus = make_bus(settings)
+    await bus.start()
+    try:
+        tasks = tasks_for(source, utcnow())
+        for task in tasks:
+            await bus.produce(task.topic, task.to_bytes(), key=task.key())
+        await bus.flush()
+    finally:
+        await bus.close()
+    return len(tasks)
+
+
+def crawl(
+    source: Annotated[str, typer.Argument(help="source id (xianban sources list)")],
+    query: Annotated[str | None, typer.Option("--query", help="what to search for")] = None,
+    pages: Annotated[int | None, typer.Option("--pages", min=1, help="most pages to read")] = None,
+) -> None:
+    """Crawl one source now; posts as JSONL on stdout, progress on stderr."""
+    settings = _settings()
+    configured = _source(settings, source)
+    crawled = _run(lambda: _crawl(settings, configured, query, pages))
+    if crawled.error is not None:
+        _fail(f"{source} 抓取中断（{crawled.error.state}）：{crawled.error}")
+
+
+async def _crawl(
+    settings: Settings, source: Source, query: str | None, pages: int | None
+) -> Crawled:
+    async with _simulator_if_needed(settings, source) as ready:
+        (task,) = tasks_for(source.model_copy(update={"queries": [query or ""]}), utcnow())
+        task = task.model_copy(update={"pages": pages or source.pages})
+        fetcher = HttpFetcher(source.url(ready), source.politeness)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        try:
+            with Progress(*columns, TextColumn("帖子 {task.fields[posts]}"), console=stderr) as bar:
+                shown = bar.add_task(f"抓取 {source.id}", total=task.pages, posts=0)
+
+                def on_page(pages_read: int, posts: int) -> None:
+                    bar.update(shown, completed=pages_read, posts=posts)
+
+                crawled = await crawl_task(
+                    load_adapter(source.adapter),
+                    source,
+                    task,
+                    Checkpoint(),
+                    fetcher,
+                    _unknown,
+                    now=utcnow(),
+                    on_page=on_page,
+                )
+        finally:
+            await fetcher.close()
+    for post in crawled.posts:
+        sys.stdout.write(post.model_dump_json() + "\n")
+    stderr.print(f"{source.id}：{crawled.pages} 页，{len(crawled.posts)} 条帖子。")
+    return crawled
+
+
+async def _unknown(post_id: str) -> bool:
+    """A one-off crawl shows everything it reads; dedupe is the loop's business."""
+    return False
+
+
+@asynccontextmanager
+async def _simulator_if_needed(settings: Settings, source: Source) -> AsyncIterator[Settings]:
+    if not source.base_url.startswith("{sim}") or settings.sim_url:
+        yield settings
+        return
+    from sim.server import SimServer
+
+    async with SimServer(host=settings.sim_host, port=settings.sim_port) as sim:
+        stderr.print(f"未配置 sim_url：已在本进程内启动平台模拟器 {sim.url}")
+        yield settings.model_copy(update={"sim_url": sim.url})
+
+
+def _yes(flag: bool) -> str:
+    return "是" if flag else "否"
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{seconds // 60} 分钟"
+    if seconds < 86_400:
+        return f"{seconds / 3600:.1f} 小时"
+    return f"{seconds / 86_400:.1f} 天"
