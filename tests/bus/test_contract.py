@@ -233,6 +233,8 @@ async def test_bad_input_is_refused_clearly_and_loses_nothing(bus: Bus, topic_pr
         await bus.produce("帖子 posts", b"{}", key="k")
     with pytest.raises(ConfigError, match="invalid topic name"):
         await bus.ensure_topics(["", topic], partitions=PARTITIONS)
+    with pytest.raises(ConfigError, match="invalid topic name"):
+        await bus.consumer(f"{topic_prefix}g", ["posts/*"]).start()
     with pytest.raises(TypeError, match="value is bytes, not str"):
         await bus.produce(topic, "text", key="k")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="key is str, bytes or None, not int"):

@@ -142,13 +142,15 @@ class KafkaConsumer:
     async def start(self) -> None:
         """Creates missing topics first, as the memory bus does, so a consumer that starts
         before any producer is assigned partitions instead of waiting for metadata."""
-        await self.bus.ensure_topics(self.topics, partitions=self.bus.default_partitions)
         try:
+            await self.bus.ensure_topics(self.topics, partitions=self.bus.default_partitions)
             await self._consumer.start()
-        except KafkaError as exc:
+        except BaseException as exc:
             with contextlib.suppress(Exception):
-                await self._consumer.stop()
-            raise TransientError(f"consumer could not join: {exc}") from exc
+                await self._consumer.stop()  # closes what start() opened, warns of nothing
+            if isinstance(exc, KafkaError):
+                raise TransientError(f"consumer could not join: {exc}") from exc
+            raise
         self._joined = True
 
     async def stop(self) -> None:

@@ -120,6 +120,8 @@ class MemoryConsumer:
         """Owned partitions and the next offset to fetch from each."""
 
     async def start(self) -> None:
+        for topic in self.topics:
+            topic_name(topic)
         self.bus._join(self)
 
     async def stop(self) -> None:
