@@ -101,7 +101,7 @@ def list_sources(
     for s in sources.values():
         queries = "、".join(q or "（全部）" for q in s.queries)
         table.add_row(s.id, s.adapter, s.base_url, queries, f"{s.interval_s:g}", _yes(s.enabled))
-    Console().print(table)
+    _print_table(table)
 
 
 def status_row(source: Source, state: SourceState | None, now: datetime) -> dict[str, Any]:
@@ -156,7 +156,7 @@ def status(
             errors,
             _duration(row["cursor_lag_s"]),
         )
-    Console().print(table)
+    _print_table(table)
 
 
 def _set(source_id: str, action: str, **fields: Any) -> None:
@@ -303,6 +303,11 @@ async def _simulator_if_needed(settings: Settings, source: Source) -> AsyncItera
     async with SimServer(host=settings.sim_host, port=settings.sim_port) as sim:
         stderr.print(f"未配置 sim_url：已在本进程内启动平台模拟器 {sim.url}")
         yield settings.model_copy(update={"sim_url": sim.url})
+
+
+def _print_table(table: Table) -> None:
+    """Full width on a terminal; unclipped when piped (a log or a script reads it)."""
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
 
 
 def _yes(flag: bool) -> str:
