@@ -109,11 +109,19 @@ class KafkaBus:
             raise TransientError(f"produce to {topic} failed: {exc}") from exc
 
     async def flush(self) -> None:
+        """Every outcome is collected, so no failed send is left unretrieved; the first
+        failure is raised and the caller does not commit, so the inputs are redelivered."""
         pending, self._pending = self._pending, []
-        try:
-            await asyncio.gather(*pending)
-        except KafkaError as exc:
-            raise TransientError(f"Kafka did not acknowledge a record: {exc}") from exc
+        outcomes = await asyncio.gather(*pending, return_exceptions=True)
+        failed = [o for o in outcomes if isinstance(o, BaseException)]
+        if not failed:
+            return
+        error = failed[0]
+        if isinstance(error, KafkaError):
+            raise TransientError(
+                f"Kafka did not acknowledge {len(failed)} of {len(pending)} records: {error}"
+            ) from error
+        raise error
 
     def consumer(self, group: str, topics: Sequence[str], *, client_id: str = "") -> KafkaConsumer:
         return KafkaConsumer(self, group, list(topics), client_id=client_id)
