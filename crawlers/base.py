@@ -17,7 +17,15 @@ from typing import Any, Protocol, runtime_checkable
 from crawlers.fetch import HttpFetcher
 from xianban.records import CrawlTask, Post
 
-__all__ = ["Adapter", "Fetcher", "HttpFetcher", "Page", "Window", "WindowedAdapter"]
+__all__ = [
+    "Adapter",
+    "Fetcher",
+    "HttpFetcher",
+    "Page",
+    "SessionAdapter",
+    "Window",
+    "WindowedAdapter",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,4 +81,18 @@ class WindowedAdapter(Protocol):
         self, task: CrawlTask, window: Window, cursor: str | None, fetch: Fetcher
     ) -> Page:
         """Like ``page``, restricted to posts published inside ``window``."""
+        ...
+
+
+@runtime_checkable
+class SessionAdapter(Protocol):
+    """An adapter of a login-walled platform: the runtime crawls it with the source's pool
+    of accounts (``crawlers.sessions``), checking the login before each task."""
+
+    name: str
+
+    async def page(self, task: CrawlTask, cursor: str | None, fetch: Fetcher) -> Page: ...
+
+    async def check_session(self, fetch: Fetcher) -> bool:
+        """Whether the fetcher's cookie is still logged in (must not count as a use)."""
         ...

@@ -20,6 +20,9 @@ DAY = timedelta(days=1)
 class QueryMark(BaseModel):
     watermark: datetime | None = None
     first_page: int = Field(0, ge=0, description="posts on the first page last time")
+    complete: bool = Field(
+        False, description="the last crawl of a paged query read to its end (or caught up)"
+    )
 
 
 class Checkpoint(BaseModel):

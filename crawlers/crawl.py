@@ -43,6 +43,9 @@ class Crawled:
     posts: list[Post] = field(default_factory=list)
     pages: int = 0
     error: CrawlError | None = None
+    rotated: bool = False
+    """The error was an account's, retired from the pool while others remain live: the
+    source itself need not rest."""
 
 
 @dataclass
@@ -166,6 +169,8 @@ async def _check_not_blocked(run: _Run, adapter: WindowedAdapter, page: Page) ->
 
 async def _paged(run: _Run, adapter: Adapter) -> None:
     cursor = run.task.cursor
+    caught_up_is_safe = run.mark.complete
+    run.mark.complete = False
     while run.budget_left:
         page = await run.read(adapter.page(run.task, cursor, run.fetch))
         if run.pages == 1 and cursor is None:
@@ -177,5 +182,6 @@ async def _paged(run: _Run, adapter: Adapter) -> None:
             run.mark.first_page = len(page.posts)
         new = await run.keep(page.posts)
         cursor = page.next_cursor
-        if cursor is None or (page.posts and new == 0):
+        if cursor is None or (page.posts and new == 0 and caught_up_is_safe):
+            run.mark.complete = True
             return

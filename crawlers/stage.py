@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from crawlers.base import SessionAdapter
 from crawlers.checkpoint import Checkpoint
 from crawlers.crawl import Crawled, crawl_task
-from crawlers.errors import SourceRefused
+from crawlers.errors import Banned, CrawlError, LoginRequired, SourceRefused
 from crawlers.fetch import HttpFetcher
 from crawlers.platforms import load_adapter
+from crawlers.sessions import Account, SessionPool
 from crawlers.sources import Source, load_sources
 from xianban.errors import PermanentError
 from xianban.records import CrawlTask, Record, utcnow
@@ -27,11 +29,14 @@ from xianban.settings import Settings
 from xianban.stage import StageContext
 from xianban.store import Store
 
-FetcherFactory = Callable[[Source, Settings], HttpFetcher]
+FetcherFactory = Callable[[Source, Settings, dict[str, str] | None], HttpFetcher]
+"""Makes a source's fetcher, with the cookies of one account when the source logs in."""
 
 
-def default_fetcher(source: Source, settings: Settings) -> HttpFetcher:
-    return HttpFetcher(source.url(settings), source.politeness)
+def default_fetcher(
+    source: Source, settings: Settings, cookies: dict[str, str] | None
+) -> HttpFetcher:
+    return HttpFetcher(source.url(settings), source.politeness, cookies=cookies)
 
 
 class CrawlerStage:
@@ -49,16 +54,52 @@ class CrawlerStage:
         self.make_fetcher = fetcher
         self.clock = clock
         self.sources: dict[str, Source] = {}
-        self.fetchers: dict[str, HttpFetcher] = {}
+        self.fetchers: dict[tuple[str, str], HttpFetcher] = {}
 
     async def start(self) -> None:
         self.sources = load_sources(self.ctx.settings.configs_dir)
 
-    def fetcher(self, source: Source) -> HttpFetcher:
-        """The source's one pooled fetcher, made on first use."""
-        if source.id not in self.fetchers:
-            self.fetchers[source.id] = self.make_fetcher(source, self.ctx.settings)
-        return self.fetchers[source.id]
+    def fetcher(self, source: Source, account: Account | None = None) -> HttpFetcher:
+        """The source's one pooled fetcher (one per account of a login-walled source)."""
+        key = (source.id, account.token if account else "")
+        if key not in self.fetchers:
+            cookies = {account.cookie: account.token} if account else None
+            self.fetchers[key] = self.make_fetcher(source, self.ctx.settings, cookies)
+        return self.fetchers[key]
+
+    async def crawl(
+        self, source: Source, task: CrawlTask, checkpoint: Checkpoint, now: datetime
+    ) -> Crawled:
+        """Crawl with the source's fetcher, or with its next live account: an account whose
+        login expired is retired before it meets the login wall mid-crawl, a banned one is
+        quarantined, and the pool rotates to the next."""
+        adapter = load_adapter(source.adapter)
+        known = self.ctx.store.has_post
+        if not isinstance(adapter, SessionAdapter):
+            fetch = self.fetcher(source)
+            return await crawl_task(adapter, source, task, checkpoint, fetch, known, now=now)
+        pool = SessionPool.for_source(self.ctx.settings.data_dir, source.id)
+        while (account := pool.next()) is not None:
+            fetch = self.fetcher(source, account)
+            try:
+                logged_in = await adapter.check_session(fetch)
+            except CrawlError as exc:
+                return Crawled(error=exc)
+            if not logged_in:
+                pool.retire(account.token, "expired")
+                continue
+            crawled = await crawl_task(adapter, source, task, checkpoint, fetch, known, now=now)
+            if isinstance(crawled.error, LoginRequired | Banned):
+                pool.retire(
+                    account.token, "banned" if isinstance(crawled.error, Banned) else "expired"
+                )
+                crawled.rotated = pool.has_live()
+            return crawled
+        return Crawled(
+            error=LoginRequired(
+                f"{source.id}: no live login session (pool {pool.path}); log in again"
+            )
+        )
 
     async def handle(self, record: CrawlTask) -> Sequence[Record]:
         store = self.ctx.store
@@ -92,15 +133,7 @@ class CrawlerStage:
         await store.record_task(
             task_id=record.task_id, source=source.id, status="running", attempt=attempt
         )
-        crawled = await crawl_task(
-            load_adapter(source.adapter),
-            source,
-            record,
-            checkpoint,
-            self.fetcher(source),
-            store.has_post,
-            now=now,
-        )
+        crawled = await self.crawl(source, record, checkpoint, now)
         await record_outcome(
             store, source, record, checkpoint, crawled, now=self.clock(), attempt=attempt
         )
@@ -143,7 +176,8 @@ async def record_outcome(
             posts=len(crawled.posts),
         )
         return
-    checkpoint.failed(now, source.politeness, refused=isinstance(error, SourceRefused))
+    refused = isinstance(error, SourceRefused) and not crawled.rotated
+    checkpoint.failed(now, source.politeness, refused=refused)
     counts = dict(state.error_counts) if state else {}
     counts[error.state] = counts.get(error.state, 0) + 1
     await store.set_source_state(

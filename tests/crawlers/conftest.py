@@ -51,11 +51,14 @@ class Rig:
     async def sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
 
-    def fetcher(self, source: Source, settings: Settings) -> HttpFetcher:
+    def fetcher(
+        self, source: Source, settings: Settings, cookies: dict[str, str] | None
+    ) -> HttpFetcher:
         return HttpFetcher(
             source.url(settings),
             source.politeness,
             transport=httpx.ASGITransport(app=self.app),
+            cookies=cookies,
             sleep=self.sleep,
         )
 
