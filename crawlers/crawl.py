@@ -5,8 +5,10 @@ query's watermark: windows oldest first, each read to its last page before the
 watermark moves past it, so a crawl cut short (page budget, an error) resumes where it
 stopped and a finished one never re-reads what it has. A window whose total exceeds the
 source's result cap, or than the task's pages left can read, is split in two until each
-half fits. Other adapters are read from
-the first page until a page holds nothing new (caught up) or the page budget runs out.
+half fits. Other adapters are read from the first page until the listing ends, the page
+budget runs out, or, when the previous crawl of the query read to its end, a page holds
+nothing new (caught up); a crawl cut short by an error reads on past the known pages next
+time instead of stopping at them.
 
 An empty first page is judged against the query's history: a windowed query starts at
 its watermark, inclusive, so the watermark's own post must come back; if it does not
