@@ -271,3 +271,29 @@ async def test_lag_covers_the_whole_group(bus: Bus, topic_prefix: str) -> None:
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_a_late_commit_leaves_lost_partitions_to_their_new_owner(
+    bus: Bus, topic_prefix: str
+) -> None:
+    topic, group = f"{topic_prefix}posts", f"{topic_prefix}leadfinder"
+    await bus.ensure_topics([topic], partitions=PARTITIONS)
+    items = numbered(90, keys=30)
+    await produce_all(bus, topic, items)
+    a = bus.consumer(group, [topic])
+    await a.start()
+    b = bus.consumer(group, [topic])
+    try:
+        fetched = await take(a, len(items), commit=False)
+        await b.start()
+        await settle([a, b], topic)
+        await a.commit(fetched)  # a slow batch: part of it is on partitions b now owns
+        theirs = {p for _, p in b.assignment()}
+        on_b = [v for k, v in items if kafka_partition(k.encode()) in theirs]
+        got = await take(b, len(on_b), commit=True)
+        assert await b.getmany(timeout_s=0.5, max_records=500) == []
+        assert await a.lag() == 0
+    finally:
+        await a.stop()
+        await b.stop()
+    assert sorted(values(got)) == sorted(on_b)
