@@ -83,7 +83,7 @@ async def run_once(settings: Settings) -> dict[str, Any]:
 
 async def run_pipeline(system: System) -> dict[str, Any]:
     """Schedule every source once, drain each stage in order, sweep; count what flowed."""
-    tasks = await schedule(system)
+    tasks = await schedule(system, once=True)
     totals = WorkerStats()
 
     async def drain(name: str) -> None:

@@ -80,12 +80,18 @@ async def open_system(settings: Settings) -> AsyncIterator[System]:
         yield System(settings=settings, store=store, bus=bus)
 
 
-async def schedule(system: System) -> list[CrawlTask]:
-    """Put one crawl task per enabled source and query on ``crawl.tasks``."""
-    from crawlers.scheduler import tasks_for_all_sources
+async def schedule(system: System, *, once: bool = False) -> list[CrawlTask]:
+    """Put the due crawl tasks on ``crawl.tasks``. ``once`` (``run --once``): every
+    enabled source that ops have not paused, whenever it last ran."""
+    from crawlers.scheduler import due_tasks, tasks_for_all_sources
     from crawlers.sources import load_sources
 
-    tasks = tasks_for_all_sources(load_sources(system.settings.configs_dir).values())
+    sources = load_sources(system.settings.configs_dir).values()
+    if once:
+        paused = {s.source for s in await system.store.list_source_states() if s.paused}
+        tasks = tasks_for_all_sources(s for s in sources if s.id not in paused)
+    else:
+        tasks = await due_tasks(system.store, sources)
     for task in tasks:
         await system.bus.produce(task.topic, task.to_bytes(), key=task.key())
     await system.bus.flush()
