@@ -8,7 +8,9 @@ source (``politeness:`` in sources.yaml):
 3. the request itself, with the source's timeout as a deadline for the whole answer
    (httpx's own timeouts are per phase: a server trickling bytes would never trip them);
 4. health: the status line, refusal pages and error bodies become a ``CrawlError`` state;
-5. retry: rate limits, 5xx, timeouts and unparsable bodies are retried up to ``retries``
+5. proxies (optional): round-robin over the source's live proxies; a dead one (407, 502
+   naming the proxy, unreachable) is evicted and the request sent through the next;
+6. retry: rate limits, 5xx, timeouts and unparsable bodies are retried up to ``retries``
    times after a jittered exponential backoff that is never shorter than ``Retry-After``;
    a refusal (captcha, ban, login wall) is never retried here — retrying a captcha hot is
    how accounts get banned; the stage backs the whole source off instead.
@@ -34,6 +36,7 @@ from httpx_aiohttp import AiohttpTransport
 from crawlers.errors import FetchTimeout, MalformedResponse, RateLimited, RetryableError
 from crawlers.health import check_json, check_response
 from crawlers.politeness import Clock, Politeness, Sleep, TokenBucket, backoff_delay
+from crawlers.proxies import ProxyPool, refusal
 
 USER_AGENT = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -51,7 +54,7 @@ class HttpFetcher:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         cookies: dict[str, str] | None = None,
-        proxy: str | None = None,
+        proxies: ProxyPool | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Clock | None = None,
     ) -> None:
@@ -65,18 +68,26 @@ class HttpFetcher:
         self.waits: list[float] = []
         """Every backoff this fetcher slept, seconds (for ``sources status`` and tests)."""
         self.requests = 0
-        if transport is None and proxy is None:
-            transport = AiohttpTransport()
-        self.client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=self.policy.timeout_s,
-            limits=httpx.Limits(max_connections=self.policy.concurrency),
-            headers={"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"},
-            cookies=cookies,
-            transport=transport,
-            proxy=proxy,
-            follow_redirects=False,
-        )
+        self.proxies = proxies
+        self.client_options: dict[str, Any] = {
+            "base_url": base_url,
+            "timeout": self.policy.timeout_s,
+            "limits": httpx.Limits(max_connections=self.policy.concurrency),
+            "headers": {"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"},
+            "cookies": cookies,
+            "follow_redirects": False,
+        }
+        self.transport = transport
+        self.clients: dict[str | None, httpx.AsyncClient] = {}
+
+    def _client(self, proxy: str | None) -> httpx.AsyncClient:
+        if proxy not in self.clients:
+            if proxy is not None:
+                self.clients[proxy] = httpx.AsyncClient(proxy=proxy, **self.client_options)
+            else:
+                transport = self.transport or AiohttpTransport()
+                self.clients[None] = httpx.AsyncClient(transport=transport, **self.client_options)
+        return self.clients[proxy]
 
     async def get_json(self, url: str, *, params: dict[str, Any] | None = None) -> Any:
         return await self._request("GET", url, _json_body_of, params=params)
@@ -109,20 +120,37 @@ class HttpFetcher:
     async def _once(
         self, method: str, url: str, *, params: dict[str, Any] | None, json_body: Any
     ) -> httpx.Response:
-        async with self.limit:
-            await self.bucket.take()
-            self.requests += 1
-            try:
-                async with asyncio.timeout(self.policy.timeout_s):
-                    response = await self.client.request(method, url, params=params, json=json_body)
-            except TimeoutError as exc:
-                raise FetchTimeout(
-                    f"{method} {url}: no answer in {self.policy.timeout_s}s"
-                ) from exc
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                raise FetchTimeout(f"{method} {url}: {type(exc).__name__} {exc}") from exc
-        check_response(response)
-        return response
+        """One request; through a proxy, a dead proxy is evicted and the next one tried."""
+        while True:
+            proxy = self.proxies.pick() if self.proxies else None
+            async with self.limit:
+                await self.bucket.take()
+                self.requests += 1
+                try:
+                    async with asyncio.timeout(self.policy.timeout_s):
+                        response = await self._client(proxy).request(
+                            method, url, params=params, json=json_body
+                        )
+                except TimeoutError as exc:
+                    raise FetchTimeout(
+                        f"{method} {url}: no answer in {self.policy.timeout_s}s"
+                    ) from exc
+                except httpx.ProxyError as exc:
+                    if self.proxies is None or proxy is None:
+                        raise FetchTimeout(f"{method} {url}: {exc}") from exc
+                    self.proxies.evict(proxy, f"{type(exc).__name__}: {exc}")
+                    continue
+                except (
+                    httpx.TimeoutException,
+                    httpx.NetworkError,
+                    httpx.RemoteProtocolError,
+                ) as exc:
+                    raise FetchTimeout(f"{method} {url}: {type(exc).__name__} {exc}") from exc
+            if self.proxies is not None and proxy is not None and (why := refusal(response)):
+                self.proxies.evict(proxy, why)
+                continue
+            check_response(response)
+            return response
 
     async def _back_off(self, attempt: int, error: RetryableError) -> None:
         retry_after = error.retry_after if isinstance(error, RateLimited) else None
@@ -133,7 +161,14 @@ class HttpFetcher:
         await self.sleep(delay)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        for client in self.clients.values():
+            await client.aclose()
+
+    async def __aenter__(self) -> HttpFetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
 
 def _json_body_of(response: httpx.Response) -> Any:

@@ -29,6 +29,9 @@ class Source(BaseModel):
         30, gt=0, description="how far back the first crawl of a windowed source reaches"
     )
     politeness: Politeness = Field(default_factory=Politeness)
+    proxies: list[str] = Field(
+        default_factory=list, description="forward proxy URLs to rotate over; none = direct"
+    )
     options: dict[str, object] = Field(
         default_factory=dict, description="adapter-specific settings (generic adapters' maps)"
     )

@@ -21,6 +21,7 @@ from crawlers.crawl import Crawled, crawl_task
 from crawlers.errors import Banned, CrawlError, LoginRequired, SourceRefused
 from crawlers.fetch import HttpFetcher
 from crawlers.platforms import load_adapter
+from crawlers.proxies import ProxyPool
 from crawlers.sessions import Account, SessionPool
 from crawlers.sources import Source, load_sources
 from xianban.errors import PermanentError
@@ -36,7 +37,8 @@ FetcherFactory = Callable[[Source, Settings, dict[str, str] | None], HttpFetcher
 def default_fetcher(
     source: Source, settings: Settings, cookies: dict[str, str] | None
 ) -> HttpFetcher:
-    return HttpFetcher(source.url(settings), source.politeness, cookies=cookies)
+    proxies = ProxyPool(list(source.proxies)) if source.proxies else None
+    return HttpFetcher(source.url(settings), source.politeness, cookies=cookies, proxies=proxies)
 
 
 class CrawlerStage:
