@@ -15,12 +15,21 @@ source (``politeness:`` in sources.yaml):
    a refusal (captcha, ban, login wall) is never retried here — retrying a captcha hot is
    how accounts get banned; the stage backs the whole source off instead.
 
-Transport, measured against the simulator on a real localhost port (uvicorn in another
-process, weibo search pages of ~10 KB, 1,000 requests, the shared 2-core box), pages/s:
-default httpx transport 1: {d1}, 4: {d4}, 16: {d16}, 32: {d32};
-httpx-aiohttp ``AiohttpTransport`` 1: {a1}, 4: {a4}, 16: {a16}, 32: {a32}.
-The aiohttp transport is the default here; ``transport=`` swaps it (tests pass the
-simulator's ASGI app).
+Transport, measured 2026-11-23 against the simulator on a real localhost port (uvicorn in
+another process, weibo search pages of ~10 KB, 1,000 requests, the shared 2-core box),
+pages/s by connections:
+
+| connections          | 1  | 4  | 16  | 32  |
+|----------------------|----|----|-----|-----|
+| httpx default        | 23 | 89 | 299 | 140 |
+| httpx-aiohttp        | 23 | 90 | 333 | 558 |
+
+Every keep-alive request to the embedded uvicorn waits ~43 ms (a delayed-ACK stall; curl
+on a fresh connection answers in 1 ms), so throughput is latency-bound and grows with
+connections; past 16 the default transport collapses (as the issue measured on nginx)
+while the aiohttp one keeps scaling. ``AiohttpTransport`` is therefore the default for
+direct requests; ``transport=`` swaps it (tests pass the simulator's ASGI app). Proxied
+requests use httpx's own transport, which speaks forward proxies.
 """
 
 from __future__ import annotations
