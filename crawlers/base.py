@@ -22,6 +22,8 @@ __all__ = [
     "Fetcher",
     "HttpFetcher",
     "Page",
+    "QrCode",
+    "QrLoginAdapter",
     "SessionAdapter",
     "Window",
     "WindowedAdapter",
@@ -95,4 +97,29 @@ class SessionAdapter(Protocol):
 
     async def check_session(self, fetch: Fetcher) -> bool:
         """Whether the fetcher's cookie is still logged in (must not count as a use)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class QrCode:
+    """A QR-code login in progress: ``url`` is what the code encodes for the phone app."""
+
+    qr_id: str
+    code: str
+    url: str
+
+
+@runtime_checkable
+class QrLoginAdapter(Protocol):
+    """An adapter whose platform logs in by QR code: an ops user scans it with the app,
+    so a headless crawler gets a session without a browser (``xianban sources login``)."""
+
+    name: str
+
+    async def page(self, task: CrawlTask, cursor: str | None, fetch: Fetcher) -> Page: ...
+
+    async def qr_create(self, fetch: Fetcher) -> QrCode: ...
+
+    async def qr_poll(self, fetch: Fetcher, qr: QrCode) -> str | None:
+        """The session token once the scan is confirmed; None while waiting."""
         ...

@@ -21,11 +21,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from crawlers.base import QrCode, QrLoginAdapter
 from crawlers.checkpoint import Checkpoint
 from crawlers.crawl import Crawled, crawl_task
+from crawlers.errors import CrawlError
 from crawlers.fetch import HttpFetcher
+from crawlers.login import qr_login
 from crawlers.platforms import load_adapter
 from crawlers.scheduler import tasks_for
+from crawlers.sessions import SessionPool
 from crawlers.sources import Source, load_sources
 from xianban.errors import ConfigError, XianbanError
 from xianban.records import utcnow
@@ -36,7 +40,7 @@ T = TypeVar("T")
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 ACTOR = "cli"
 
-sources_app = typer.Typer(help="Crawl sources: list, health, pause, resume, rerun.")
+sources_app = typer.Typer(help="Crawl sources: list, health, pause, resume, rerun, login.")
 stderr = Console(stderr=True)
 
 
@@ -50,7 +54,7 @@ def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(make())
     except ConfigError as exc:
         _fail(str(exc), EXIT_USAGE)
-    except XianbanError as exc:
+    except (XianbanError, CrawlError) as exc:
         _fail(str(exc))
 
 
@@ -225,6 +229,34 @@ def rerun(
         stderr.print(f"已为 {source} 排入 {queued} 个抓取任务。")
     else:
         stderr.print(f"{source} 将在下一轮调度时重新抓取。")
+
+
+@sources_app.command()
+def login(
+    source: Annotated[str, typer.Argument(help="source id of a login-walled platform")],
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the scan")] = 180.0,
+) -> None:
+    """QR-code login from a headless server: scan the code shown, the session joins the pool."""
+    settings = _settings()
+    configured = _source(settings, source)
+    adapter = load_adapter(configured.adapter)
+    if not isinstance(adapter, QrLoginAdapter):
+        _fail(f"{source} 的适配器 {configured.adapter} 不支持扫码登录", EXIT_USAGE)
+
+    def show(qr: QrCode) -> None:
+        stderr.print(f"请用 App 扫描二维码登录 {source}（{timeout:g} 秒内）：\n{qr.url}")
+
+    async def run() -> str:
+        async with _simulator_if_needed(settings, configured) as ready:
+            pool = SessionPool.for_source(ready.data_dir, source)
+            async with HttpFetcher(configured.url(ready), configured.politeness) as fetch:
+                account = await qr_login(adapter, fetch, pool, show=show, timeout_s=timeout)
+        async with _store(settings) as store:
+            await store.audit(actor=ACTOR, action="source.login", target=source)
+        return account.token
+
+    token = _run(run)
+    stderr.print(f"登录成功：{source} 新增账号 …{token[-6:]}")
 
 
 async def _queue(settings: Settings, source: Source) -> int:

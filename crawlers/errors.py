@@ -12,7 +12,8 @@ CrawlError                      a source answered, but not with content
     ├── Captcha                 a verification page ("操作太频繁", "请输入验证码")
     ├── LoginRequired           the login wall: a session expired or is missing
     ├── LayoutChanged           the page parses but not into the shape the adapter knows
-    └── SilentBlock             an empty page where the source's history says posts should be
+    ├── SilentBlock             an empty page where the source's history says posts should be
+    └── LoginTimedOut           nobody scanned the QR code in time
 ```
 
 Each class carries ``state``: the value written to the source's state in the store, so
@@ -72,3 +73,7 @@ class LayoutChanged(SourceRefused):
 
 class SilentBlock(SourceRefused):
     state = "silent_block"
+
+
+class LoginTimedOut(SourceRefused):
+    state = "login_required"

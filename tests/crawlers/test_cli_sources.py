@@ -73,3 +73,8 @@ def test_crawl_prints_posts_as_jsonl_and_starts_the_simulator(env: dict[str, str
     assert len(posts) >= 10 and all("路灯" in p.text for p in posts)
     assert len({p.post_id for p in posts}) == len(posts)
     assert "模拟器" in done.stderr
+
+
+def test_login_on_a_source_without_qr_login_is_a_usage_error(env: dict[str, str]) -> None:
+    done = xianban(env, "sources", "login", "weibo-test")
+    assert done.returncode == 2 and "不支持扫码登录" in done.stderr

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from crawlers.base import Fetcher, Page
+from crawlers.base import Fetcher, Page, QrCode
+from crawlers.errors import LoginTimedOut
+from crawlers.login import qr_login
 from crawlers.platforms import ADAPTERS
 from crawlers.sessions import SessionPool
 from tests.crawlers.conftest import Rig, native_ids, open_rig, task_for
@@ -25,6 +27,16 @@ QUERY = "深圳"
 
 class XhsTitles:
     name = "xhs-test"
+
+    async def qr_create(self, fetch: Fetcher) -> QrCode:
+        data = (await fetch.get_json("/api/sns/web/v1/login/qrcode/create"))["data"]
+        return QrCode(qr_id=data["qr_id"], code=data["code"], url=data["url"])
+
+    async def qr_poll(self, fetch: Fetcher, qr: QrCode) -> str | None:
+        params = {"qr_id": qr.qr_id, "code": qr.code}
+        data = (await fetch.get_json("/api/sns/web/v1/login/qrcode/status", params=params))["data"]
+        token: str | None = (data.get("login_info") or {}).get("session")
+        return token
 
     async def check_session(self, fetch: Fetcher) -> bool:
         body = await fetch.get_json("/api/sns/web/v2/user/me")
@@ -131,3 +143,33 @@ async def test_a_caught_up_listing_reads_one_page(rig: Rig) -> None:
     assert await rig.crawl(stage, task_for(rig, suffix="-2")) == []
     paths = [r["path"] for r in (await rig.requests())[sent:]]
     assert len(paths) == 2 and paths[0].endswith("/user/me"), "the login check and page 1"
+
+
+async def test_a_qr_login_completed_by_ops_joins_the_pool(rig: Rig) -> None:
+    source = (await rig.stage()).sources["weibo-test"]
+    shown: list[QrCode] = []
+    polls: list[float] = []
+
+    async def scan_on_third_poll(seconds: float) -> None:
+        polls.append(seconds)
+        if len(polls) == 2:
+            await rig.admin.post(f"/_admin/qrcode/{shown[0].qr_id}/scan")
+
+    async with rig.fetcher(source, rig.settings, None) as fetch:
+        account = await qr_login(
+            XhsTitles(), fetch, pool(rig), show=shown.append, sleep=scan_on_third_poll
+        )
+    assert shown[0].url.startswith("xhsdiscover://") and len(polls) == 2
+    assert await states(rig) == {account.token: "live"}
+    posts = await rig.crawl(await rig.stage(), task_for(rig))
+    assert native_ids(posts) == all_titles(rig)
+
+
+async def test_an_unscanned_qr_code_times_out(rig: Rig) -> None:
+    source = (await rig.stage()).sources["weibo-test"]
+    async with rig.fetcher(source, rig.settings, None) as fetch:
+        with pytest.raises(LoginTimedOut):
+            await qr_login(
+                XhsTitles(), fetch, pool(rig), show=lambda qr: None, sleep=rig.sleep, timeout_s=10
+            )
+    assert pool(rig).accounts() == []
