@@ -135,7 +135,18 @@ class CrawlerStage:
         await store.record_task(
             task_id=record.task_id, source=source.id, status="running", attempt=attempt
         )
-        crawled = await self.crawl(source, record, checkpoint, now)
+        try:
+            crawled = await self.crawl(source, record, checkpoint, now)
+        except Exception as exc:  # a broken adapter or a bug: the ledger says why, then DLQ
+            reason = f"{type(exc).__name__}: {exc}"
+            await store.record_task(
+                task_id=record.task_id,
+                source=source.id,
+                status="failed",
+                reason=reason,
+                attempt=attempt,
+            )
+            raise PermanentError(f"crawl of {source.id} failed: {reason}") from exc
         await record_outcome(
             store, source, record, checkpoint, crawled, now=self.clock(), attempt=attempt
         )

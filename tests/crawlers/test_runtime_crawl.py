@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from crawlers.checkpoint import Checkpoint
+from crawlers.platforms import ADAPTERS, load_adapter
 from tests.crawlers.conftest import Rig, native_ids, open_rig, task_for, visible
+from xianban.errors import ConfigError, PermanentError
 
 
 async def test_first_crawl_finds_every_listed_post_once(rig: Rig) -> None:
@@ -77,3 +81,24 @@ async def test_the_checkpoint_lives_in_the_store(rig: Rig) -> None:
     mark = Checkpoint.parse(state.cursor).queries["井盖"]
     newest = max(i.created_at for i in rig.sim.corpus.search("weibo", "井盖", now=rig.sim.now()))
     assert mark.watermark == newest
+
+
+async def test_a_broken_adapter_fails_its_tasks_with_why(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(ADAPTERS, "weibo", "crawlers.platforms.no_such_module:Nope")
+    with pytest.raises(PermanentError, match="no_such_module"):
+        await rig.crawl(await rig.stage(), task_for(rig))
+    row = await rig.store.get_task(task_for(rig).task_id)
+    assert row is not None and row.status == "failed"
+    assert row.reason and "is broken" in row.reason
+    with pytest.raises(ConfigError, match="unknown adapter 'nope'; known: weibo"):
+        load_adapter("nope")
+
+
+async def test_an_unknown_source_fails_its_task(rig: Rig) -> None:
+    task = task_for(rig).model_copy(update={"source": "gone"})
+    with pytest.raises(PermanentError, match="unknown source 'gone'"):
+        await rig.crawl(await rig.stage(), task)
+    row = await rig.store.get_task(task.task_id)
+    assert row is not None and row.status == "failed" and row.reason
