@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from crawlers.errors import LayoutChanged
 from xianban.records import Author, CrawlTask, Engagement, PlaceHints, Post
 
 PATH = "/api/container/getIndex"
+EXTEND = "/statuses/extend"
 CREATED = "%a %b %d %H:%M:%S %z %Y"
 
 
@@ -60,6 +62,15 @@ def to_post(mblog: dict[str, Any], source: str) -> Post:
     )
 
 
+async def full_text(mblog: dict[str, Any], fetch: Fetcher) -> None:
+    """Search cuts posts past 60 characters ("…全文"); the rest is one more request away,
+    and it is often where the place and the danger are named."""
+    body = await fetch.get_json(EXTEND, params={"id": mblog["id"]})
+    content = (body.get("data") or {}).get("longTextContent")
+    if isinstance(content, str) and content:
+        mblog["text"] = content
+
+
 class WeiboSearch:
     """Incremental by ``starttime``/``endtime`` (Unix seconds, both inclusive)."""
 
@@ -83,11 +94,11 @@ class WeiboSearch:
         body = await fetch.get_json(PATH, params=params)
         data = body.get("data") or {}
         cards = data.get("cards") or []
-        posts = [
-            to_post(card["mblog"], task.source)
-            for card in cards
-            if card.get("card_type") == 9 and "mblog" in card
-        ]
+        mblogs = [card["mblog"] for card in cards if card.get("card_type") == 9 and "mblog" in card]
+        await asyncio.gather(
+            *(full_text(mblog, fetch) for mblog in mblogs if mblog.get("isLongText"))
+        )
+        posts = [to_post(mblog, task.source) for mblog in mblogs]
         if cards and not posts:
             kinds = sorted({str(card.get("card_type")) for card in cards})
             raise LayoutChanged(f"weibo: {len(cards)} cards, none an mblog card (types {kinds})")
