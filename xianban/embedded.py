@@ -19,6 +19,7 @@ import structlog
 from sim.server import SimServer
 from sim.workorders import WorkOrderSystem
 from xianban.asgi_server import EmbeddedServer
+from xianban.bus import LocalBroker
 from xianban.records import Record
 from xianban.runtime import Worker, WorkerStats, run_until_signalled
 from xianban.settings import Settings
@@ -32,9 +33,15 @@ async def embedded_system(settings: Settings) -> AsyncIterator[System]:
     """Start the simulators on localhost and point the settings at them, then open.
 
     The simulated work-order system keeps its orders in the data directory, so a second
-    run finds the work orders the first one filed, as it would in production.
+    run finds the work orders the first one filed, as it would in production. With the
+    Kafka bus and no brokers configured, a local broker (tansu) is started for the run.
     """
     async with AsyncExitStack() as stack:
+        if settings.bus == "kafka" and not settings.kafka.bootstrap:
+            broker = await stack.enter_async_context(LocalBroker())
+            kafka = settings.kafka.model_copy(update={"bootstrap": broker.bootstrap})
+            settings = settings.model_copy(update={"kafka": kafka})
+            log.info("kafka.local_broker", bootstrap=broker.bootstrap)
         if settings.sim_url is None or settings.workorder_url is None:
             workorders = WorkOrderSystem(
                 auto_advance_s=120, state_file=settings.data_dir / "workorder-sim.json"

@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class KafkaSettings(BaseModel):
-    bootstrap: str = Field("127.0.0.1:9092", description="host:port[,host:port] of brokers")
+    bootstrap: str | None = Field(
+        None,
+        description="host:port[,host:port] of brokers; unset: `xianban run` starts a local "
+        "broker (tansu, from the dev extra), `xianban worker` refuses to start",
+    )
     enable_idempotence: bool = Field(
         False,
         description="idempotent producer; on for a real Kafka cluster, off against tansu "

@@ -8,6 +8,7 @@ from xianban.bus.base import Bus, Consumer, Message
 from xianban.bus.broker import LocalBroker
 from xianban.bus.kafka import KafkaBus
 from xianban.bus.memory import MemoryBus
+from xianban.errors import ConfigError
 
 if TYPE_CHECKING:
     from xianban.settings import Settings
@@ -18,5 +19,7 @@ __all__ = ["Bus", "Consumer", "KafkaBus", "LocalBroker", "MemoryBus", "Message",
 def make_bus(settings: Settings) -> Bus:
     """The bus the settings ask for."""
     if settings.bus == "kafka":
+        if not settings.kafka.bootstrap:
+            raise ConfigError("bus is kafka but no brokers are set (XIANBAN_KAFKA__BOOTSTRAP)")
         return KafkaBus(settings.kafka, partitions=settings.partitions)
     return MemoryBus(partitions=settings.partitions)
