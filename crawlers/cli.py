@@ -108,10 +108,13 @@ def list_sources(
     _print_table(table)
 
 
-def status_row(source: Source, state: SourceState | None, now: datetime) -> dict[str, Any]:
+def status_row(
+    source: Source, state: SourceState | None, now: datetime, pool: SessionPool
+) -> dict[str, Any]:
     """One source's health as ops read it (also the JSON of ``sources status``)."""
     checkpoint = Checkpoint.parse(state.cursor if state else None)
     newest = checkpoint.newest()
+    accounts = pool.accounts()
     return {
         "source": source.id,
         "state": state.state if state else "never_crawled",
@@ -123,6 +126,9 @@ def status_row(source: Source, state: SourceState | None, now: datetime) -> dict
         "errors": dict(state.error_counts) if state else {},
         "last_error": state.last_error if state else None,
         "cursor_lag_s": round((now - newest).total_seconds()) if newest else None,
+        "accounts": {k: sum(a.state == k for a in accounts) for k in ("live", "expired", "banned")}
+        if accounts
+        else None,
     }
 
 
@@ -138,13 +144,18 @@ def status(
         async with _store(settings) as store:
             states = {s.source: s for s in await store.list_source_states()}
         now = utcnow()
-        return [status_row(s, states.get(s.id), now) for s in sources.values()]
+        return [
+            status_row(s, states.get(s.id), now, SessionPool.for_source(settings.data_dir, s.id))
+            for s in sources.values()
+        ]
 
     data = _run(rows)
     if fmt == "json":
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
         return
-    table = Table("数据源", "状态", "最近成功", "帖子/小时", "累计", "错误（按类型）", "游标滞后")
+    table = Table(
+        "数据源", "状态", "最近成功", "帖子/小时", "累计", "错误（按类型）", "游标滞后", "账号"
+    )
     for row in data:
         state = row["state"] + ("（已暂停）" if row["paused"] else "")
         if row["resting_until"]:
@@ -159,6 +170,7 @@ def status(
             str(row["posts_total"]),
             errors,
             _duration(row["cursor_lag_s"]),
+            _accounts(row["accounts"]),
         )
     _print_table(table)
 
@@ -340,6 +352,12 @@ async def _simulator_if_needed(settings: Settings, source: Source) -> AsyncItera
 def _print_table(table: Table) -> None:
     """Full width on a terminal; unclipped when piped (a log or a script reads it)."""
     Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+
+def _accounts(counts: dict[str, int] | None) -> str:
+    if counts is None:
+        return "—"
+    return f"可用 {counts['live']}，过期 {counts['expired']}，封禁 {counts['banned']}"
 
 
 def _yes(flag: bool) -> str:

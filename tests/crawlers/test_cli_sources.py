@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from crawlers.sessions import SessionPool
 from tests.crawlers.conftest import write_sources
 from xianban.records import Post
 
@@ -78,3 +79,13 @@ def test_crawl_prints_posts_as_jsonl_and_starts_the_simulator(env: dict[str, str
 def test_login_on_a_source_without_qr_login_is_a_usage_error(env: dict[str, str]) -> None:
     done = xianban(env, "sources", "login", "weibo-test")
     assert done.returncode == 2 and "不支持扫码登录" in done.stderr
+
+
+def test_status_counts_the_session_pool(env: dict[str, str]) -> None:
+    pool = SessionPool.for_source(Path(env["XIANBAN_DATA_DIR"]), "weibo-test")
+    pool.add("a")
+    pool.add("b")
+    pool.retire("b", "banned")
+    (row,) = json.loads(xianban(env, "sources", "status", "--format", "json").stdout)
+    assert row["accounts"] == {"live": 1, "expired": 0, "banned": 1}
+    assert "封禁 1" in xianban(env, "sources", "status").stdout
