@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import structlog
 from pydantic import BaseModel, Field, ValidationError
 
 from crawlers.politeness import Politeness
 
 DAY = timedelta(days=1)
+log = structlog.get_logger(__name__)
 
 
 class QueryMark(BaseModel):
@@ -42,7 +44,8 @@ class Checkpoint(BaseModel):
             return cls()
         try:
             return cls.model_validate_json(raw)
-        except ValidationError:
+        except ValidationError as exc:
+            log.warning("crawler.checkpoint_unreadable", error=str(exc), raw=raw[:200])
             return cls()
 
     def mark(self, query: str) -> QueryMark:

@@ -74,9 +74,6 @@ class HttpFetcher:
         self.bucket = TokenBucket(
             self.policy.rate_per_s, self.policy.burst, sleep=sleep, **bucket_clock
         )
-        self.waits: list[float] = []
-        """Every backoff this fetcher slept, seconds (for ``sources status`` and tests)."""
-        self.requests = 0
         self.proxies = proxies
         self.client_options: dict[str, Any] = {
             "base_url": base_url,
@@ -134,7 +131,6 @@ class HttpFetcher:
             proxy = self.proxies.pick() if self.proxies else None
             async with self.limit:
                 await self.bucket.take()
-                self.requests += 1
                 try:
                     async with asyncio.timeout(self.policy.timeout_s):
                         response = await self._client(proxy).request(
@@ -166,7 +162,6 @@ class HttpFetcher:
         if retry_after is not None and retry_after > self.policy.retry_after_max_s:
             raise error
         delay = backoff_delay(self.policy, attempt, retry_after)
-        self.waits.append(delay)
         await self.sleep(delay)
 
     async def close(self) -> None:
