@@ -39,10 +39,15 @@ def tasks_for_all_sources(sources: Iterable[Source]) -> list[CrawlTask]:
 
 
 async def due_tasks(
-    store: Store, sources: Iterable[Source], *, now: datetime | None = None
+    store: Store,
+    sources: Iterable[Source],
+    *,
+    now: datetime | None = None,
+    ignore_interval: bool = False,
 ) -> list[CrawlTask]:
     """Tasks of the enabled sources that are neither paused, resting, nor crawled within
-    their interval."""
+    their interval (``ignore_interval``: ``run --once`` crawls whatever is not paused or
+    resting)."""
     now = now or utcnow()
     tasks: list[CrawlTask] = []
     for source in sources:
@@ -53,7 +58,8 @@ async def due_tasks(
             if state.paused or Checkpoint.parse(state.cursor).is_open(now):
                 continue
             last = state.last_success
-            if last is not None and (now - last).total_seconds() < source.interval_s:
+            fresh = last is not None and (now - last).total_seconds() < source.interval_s
+            if fresh and not ignore_interval:
                 continue
         tasks.extend(tasks_for(source, now))
     return tasks

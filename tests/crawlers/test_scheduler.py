@@ -20,6 +20,7 @@ async def test_due_tasks_skip_paused_resting_and_fresh_sources(rig: Rig) -> None
 
     await rig.crawl(await rig.stage(), task_for(rig))
     assert await due_tasks(rig.store, sources, now=rig.now) == [], "crawled within interval"
+    assert len(await due_tasks(rig.store, sources, now=rig.now, ignore_interval=True)) == 1
     later = rig.now + timedelta(seconds=601)
     assert len(await due_tasks(rig.store, sources, now=later)) == 1
 
