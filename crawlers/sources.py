@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import structlog
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crawlers.politeness import Politeness
 from xianban.errors import ConfigError
 from xianban.settings import Settings
 
+log = structlog.get_logger(__name__)
+
 
 class Source(BaseModel):
-    """One crawl source: which adapter, where, what to ask, and how politely."""
+    """One crawl source: which adapter, where, what to ask, and how politely.
+
+    Unknown keys are kept and logged rather than refused, so one engineer's new source
+    kind cannot stop every other source from loading; adapter settings belong in
+    ``options``.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     adapter: str
@@ -58,6 +68,8 @@ def load_sources(configs_dir: Path) -> dict[str, Source]:
         raise ConfigError(f"{path}: {exc}") from None
     sources: dict[str, Source] = {}
     for source in parsed.sources:
+        if source.model_extra:
+            log.warning("sources.unknown_keys", source=source.id, keys=sorted(source.model_extra))
         if source.id in sources:
             raise ConfigError(f"{path}: source {source.id!r} is listed twice")
         sources[source.id] = source
