@@ -1,41 +1,37 @@
-"""First-cut extraction: problem keywords per category, urgency triggers, district names.
+"""Extraction: is a post an actionable city problem, which kind, where, how urgent, and why.
 
-A placeholder for the full leadfinder (gazetteer, jieba, scoring, clustering): enough to
-run the loop end to end, honest about what it is.
+One Aho-Corasick automaton holds every phrase (taxonomy, urgency, intent, not-a-lead classes,
+places), so a post costs one linear scan; jieba only runs for the few posts where a match is
+an ordinary word that may belong to a longer word ("光明正大" is no 光明), with a user
+dictionary built from the same phrases and loaded once.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import ahocorasick
+import jieba
+import yaml
 from pydantic import BaseModel, ConfigDict
 
-from xianban.records import Category, Geo, Post
+from leadfinder.normalise import normalise
+from leadfinder.places import PRECISION_RANK, place_patterns
+from xianban.errors import ConfigError
+from xianban.records import CATEGORIES, Category, Geo, Post
 
-KEYWORDS: dict[str, tuple[str, ...]] = {
-    "road_traffic": ("红绿灯", "路面塌陷", "坑", "斑马线", "违停", "闯红灯"),
-    "municipal_facilities": ("路灯", "井盖", "电线裸露", "护栏", "台阶", "公厕"),
-    "city_appearance": ("垃圾", "小广告", "占道经营", "建筑垃圾"),
-    "noise": ("打桩", "吵到", "噪音", "广场舞", "低音炮", "炸街"),
-    "construction_safety": ("塔吊", "围挡", "基坑", "高空"),
-    "fire_safety": ("消防通道", "消防栓", "电动车在充电", "安全出口", "烧焦"),
-    "public_transport": ("公交", "地铁", "扶梯", "共享单车"),
-    "water_power_gas": ("停水", "停电", "燃气", "水管爆"),
+NEGATIVE_LABELS = {
+    "praise_fixed": "已解决/表扬",
+    "ad": "广告",
+    "seo_spam": "垃圾推广",
+    "listing": "租售信息",
+    "chitchat": "推荐/闲聊",
+    "news": "新闻转述",
+    "opinion": "观点讨论",
 }
-URGENT = ("冒火花", "井盖不见", "电线裸露", "塌陷", "燃气味", "困人", "消防通道", "塔吊")
-DISTRICTS = {
-    "福田": "福田区",
-    "罗湖": "罗湖区",
-    "南山": "南山区",
-    "盐田": "盐田区",
-    "宝安": "宝安区",
-    "龙岗": "龙岗区",
-    "龙华": "龙华区",
-    "坪山": "坪山区",
-    "光明": "光明区",
-    "大鹏": "大鹏新区",
-}
-NOT_A_PROBLEM = ("已经修好", "点赞", "出租", "广告", "优惠")
 
 
 class Extraction(BaseModel):
@@ -51,31 +47,175 @@ class Extraction(BaseModel):
     features: dict[str, float]
 
 
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    kind: str  # cat | urgent | intent | neg | place | outside | repost
+    text: str
+    target: str = ""  # category code, negative class, or place kind
+    weight: float = 0.0
+    district: str | None = None
+    street: str | None = None
+
+
+@dataclass(slots=True)
+class Matches:
+    phrases: dict[str, list[Phrase]] = field(default_factory=lambda: defaultdict(list))
+
+    def of(self, kind: str) -> list[Phrase]:
+        return self.phrases.get(kind, [])
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top")
+    return data
+
+
 class Extractor:
+    def __init__(self, taxonomy: dict[str, Any], config: dict[str, Any]) -> None:
+        unknown = set(taxonomy) - set(CATEGORIES)
+        if unknown or len(taxonomy) != len(CATEGORIES):
+            raise ConfigError(f"taxonomy must define exactly the 18 categories; odd: {unknown}")
+        self.labels = {code: str(spec["label"]) for code, spec in taxonomy.items()}
+        self.threshold = float(config["threshold"])
+        self.weights: dict[str, Any] = config["weights"]
+        self.engagement_min = int(config["engagement_min"])
+        phrases: list[Phrase] = []
+        for code, spec in taxonomy.items():
+            phrases += [Phrase("cat", p, code, float(w)) for p, w in spec["phrases"].items()]
+        phrases += [Phrase("urgent", p) for p in config["urgency"]]
+        phrases += [Phrase("intent", str(p)) for p in config["intent"]]
+        for cls, words in config["negative"].items():
+            phrases += [Phrase("neg", w, cls) for w in words]
+        phrases += [Phrase("repost", p) for p in config["repost_markers"]]
+        phrases += [Phrase("outside", c, "city") for c in config["outside_cities"]]
+        for surface, kind, district, street in place_patterns():
+            if kind == "outside":
+                phrases.append(Phrase("outside", surface, "district"))
+            else:
+                phrases.append(Phrase("place", surface, kind, 0.0, district, street))
+        self.automaton = ahocorasick.Automaton()
+        by_text: dict[str, list[Phrase]] = defaultdict(list)
+        for phrase in phrases:
+            by_text[normalise(phrase.text)].append(phrase)
+        for text, group in by_text.items():
+            self.automaton.add_word(text, (text, tuple(group)))
+        self.automaton.make_automaton()
+        self.ambiguous = {p.text for p in phrases if p.kind == "place" and len(p.text) == 2}
+        for text in by_text:
+            jieba.add_word(text, freq=2000)
+
     @classmethod
     def load(cls, configs_dir: Path) -> Extractor:
-        return cls()
+        return cls(
+            _load_yaml(configs_dir / "taxonomy.yaml"), _load_yaml(configs_dir / "leadfinder.yaml")
+        )
+
+    def _scan(self, text: str) -> Matches:
+        found = Matches()
+        spans: list[tuple[int, int, str, tuple[Phrase, ...]]] = []
+        for end, (word, group) in self.automaton.iter(text):
+            spans.append((end - len(word) + 1, end, word, group))
+        tokens: set[str] | None = None
+        for start, end, word, group in spans:
+            if word in self.ambiguous and any(
+                s <= start and end <= e and (s, e) != (start, end) for s, e, _, _ in spans
+            ):
+                continue  # part of a longer place or phrase: "龙华区" holds "龙华"
+            for phrase in group:
+                if phrase.kind == "place" and word in self.ambiguous:
+                    tokens = tokens if tokens is not None else set(jieba.lcut(text))
+                    if word not in tokens:
+                        continue
+                found.phrases[phrase.kind].append(phrase)
+        return found
 
     def extract(self, post: Post) -> Extraction:
-        text = f"{post.title or ''} {post.text}"
-        hits = {c: [k for k in kws if k in text] for c, kws in KEYWORDS.items()}
-        category, found = max(hits.items(), key=lambda kv: len(kv[1]))
-        district = next((full for short, full in DISTRICTS.items() if short in text), None)
-        triggers = [t for t in URGENT if t in text]
-        negative = [n for n in NOT_A_PROBLEM if n in text]
-        score = min(1.0, 0.45 * bool(found) + 0.35 * bool(district) + 0.2 * bool(triggers))
-        if negative:
-            score *= 0.3
-        reasons = [f"问题:{k}" for k in found] + ([f"地点:{district}"] if district else [])
-        reasons += [f"加急:{t}" for t in triggers] + [f"排除:{n}" for n in negative]
-        is_lead = bool(found) and score >= 0.6
+        raw = " ".join(filter(None, (post.title, post.text, post.place_hints.poi)))
+        found = self._scan(normalise(raw))
+        w = self.weights
+        reasons: list[str] = []
+        features: dict[str, float] = {}
+
+        per_cat: dict[str, float] = defaultdict(float)
+        seen: set[tuple[str, str]] = set()
+        for p in found.of("cat"):
+            if (p.target, p.text) not in seen:
+                seen.add((p.target, p.text))
+                per_cat[p.target] += p.weight
+        category: str | None = max(per_cat, key=lambda c: per_cat[c]) if per_cat else None
+        problem = min(float(w["problem_cap"]), per_cat[category]) if category else 0.0
+        if category:
+            words = sorted({p.text for p in found.of("cat") if p.target == category})
+            reasons.append(f"问题:{self.labels[category]}({'、'.join(words)})")
+
+        geo, precision = self._place(found.of("place"), reasons)
+        place = float(w["place"].get(precision, 0.0))
+        named = {p.text for p in found.of("urgent")}
+        triggers = sorted(
+            (t for t in named if not any(t != o and t in o for o in named)), key=raw.find
+        )
+        intent = sorted({p.text for p in found.of("intent")})
+        negatives = sorted({p.target for p in found.of("neg")})
+        outside = sorted({p.text for p in found.of("outside")})
+        e = post.engagement
+        engaged = e.likes + e.comments + e.shares >= self.engagement_min
+        score = problem + place
+        score += float(w["urgent"]) * bool(triggers) + float(w["intent"]) * bool(intent)
+        score += float(w["engagement"]) * engaged + float(w["media"]) * bool(post.media)
+        score += float(w["negative"]) * len(negatives)
+        if outside and precision == "none":
+            score += float(w["outside"])
+            reasons.append(f"非深圳:{'、'.join(outside)}")
+        reasons += [f"加急:{t}" for t in triggers] + [f"投诉意图:{i}" for i in intent]
+        reasons += [f"排除:{NEGATIVE_LABELS[n]}" for n in negatives]
+        if engaged:
+            reasons.append("互动量高")
+        if post.media:
+            reasons.append("附图片/视频")
+        if found.of("repost") or post.repost_of:
+            reasons.append("转发:作为佐证")
+        score = max(0.0, min(1.0, score))
+        is_lead = category is not None and score >= self.threshold
+        features.update(
+            problem=problem,
+            place=place,
+            urgent=float(bool(triggers)),
+            intent=float(bool(intent)),
+            negative=float(len(negatives)),
+            outside=float(bool(outside)),
+            engagement=float(engaged),
+            media=float(bool(post.media)),
+        )
         return Extraction(
             is_lead=is_lead,
             score=round(score, 3),
-            category=category if found else None,  # type: ignore[arg-type]
-            urgent=bool(triggers) and is_lead,
-            urgency_triggers=triggers,
-            geo=Geo(district=district),
+            category=category if is_lead else None,
+            urgent=is_lead and bool(triggers),
+            urgency_triggers=triggers if is_lead else [],
+            geo=geo,
             reasons=reasons,
-            features={"keywords": float(len(found)), "district": float(bool(district))},
+            features=features,
         )
+
+    @staticmethod
+    def _place(places: list[Phrase], reasons: list[str]) -> tuple[Geo, str]:
+        """The most precise place named; a street's district wins over a lone district."""
+        if not places:
+            return Geo(), "none"
+        best = max(places, key=lambda p: (PRECISION_RANK[p.target], len(p.text)))
+        district = best.district
+        if best.target in ("district", "district_short"):
+            named = {p.district for p in places}
+            if len(named) > 1:
+                district = max(named, key=lambda d: sum(p.district == d for p in places))
+            reasons.append(f"地点:{district}")
+            return Geo(district=district), "district"
+        poi = best.text if best.target == "poi" else None
+        precision = "street" if best.street else "district"
+        reasons.append(f"地点精确到{'街道' if best.street else '区'}:{best.text}")
+        return Geo(district=district, street=best.street, poi=poi), precision
