@@ -81,17 +81,13 @@ async def open_system(settings: Settings) -> AsyncIterator[System]:
 
 
 async def schedule(system: System, *, once: bool = False) -> list[CrawlTask]:
-    """Put the due crawl tasks on ``crawl.tasks``. ``once`` (``run --once``): every
-    enabled source that ops have not paused, whenever it last ran."""
-    from crawlers.scheduler import due_tasks, tasks_for_all_sources
+    """Put the due crawl tasks on ``crawl.tasks``: sources neither paused by ops nor resting
+    after refusals; ``once`` (``run --once``) ignores when each last ran."""
+    from crawlers.scheduler import due_tasks
     from crawlers.sources import load_sources
 
     sources = load_sources(system.settings.configs_dir).values()
-    if once:
-        paused = {s.source for s in await system.store.list_source_states() if s.paused}
-        tasks = tasks_for_all_sources(s for s in sources if s.id not in paused)
-    else:
-        tasks = await due_tasks(system.store, sources)
+    tasks = await due_tasks(system.store, sources, ignore_interval=once)
     for task in tasks:
         await system.bus.produce(task.topic, task.to_bytes(), key=task.key())
     await system.bus.flush()
