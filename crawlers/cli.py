@@ -251,7 +251,7 @@ def login(
     """QR-code login from a headless server: scan the code shown, the session joins the pool."""
     settings = _settings()
     configured = _source(settings, source)
-    adapter = load_adapter(configured.adapter)
+    adapter = load_adapter(configured.adapter, configured.options)
     if not isinstance(adapter, QrLoginAdapter):
         _fail(f"{source} 的适配器 {configured.adapter} 不支持扫码登录", EXIT_USAGE)
 
@@ -315,7 +315,7 @@ async def _crawl(
                     bar.update(shown, completed=pages_read, posts=posts)
 
                 crawled = await crawl_task(
-                    load_adapter(source.adapter),
+                    load_adapter(source.adapter, source.options),
                     source,
                     task,
                     Checkpoint(),

@@ -75,7 +75,7 @@ class CrawlerStage:
         """Crawl with the source's fetcher, or with its next live account: an account whose
         login expired is retired before it meets the login wall mid-crawl, a banned one is
         quarantined, and the pool rotates to the next."""
-        adapter = load_adapter(source.adapter)
+        adapter = load_adapter(source.adapter, source.options)
         known = self.ctx.store.has_post
         if not isinstance(adapter, SessionAdapter):
             fetch = self.fetcher(source)

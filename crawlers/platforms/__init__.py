@@ -8,22 +8,30 @@ crawls every other source as usual.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 
 from crawlers.base import Adapter
 from xianban.errors import ConfigError
 
 ADAPTERS: dict[str, str] = {
     "weibo": "crawlers.platforms.weibo:WeiboSearch",
+    "feed": "crawlers.platforms.feed:FeedAdapter",
 }
 
 
-def load_adapter(name: str) -> Adapter:
+def load_adapter(name: str, options: Mapping[str, object] | None = None) -> Adapter:
+    """A generic adapter is built from its source's ``options`` by its ``from_options``
+    (the source's config, read once at construction: STYLE.md #5); a platform adapter
+    needs none."""
     try:
         module, _, attr = ADAPTERS[name].partition(":")
     except KeyError:
         raise ConfigError(f"unknown adapter {name!r}; known: {', '.join(ADAPTERS)}") from None
     try:
-        adapter: Adapter = getattr(importlib.import_module(module), attr)()
+        cls = getattr(importlib.import_module(module), attr)
+        adapter: Adapter = (
+            cls.from_options(options or {}) if hasattr(cls, "from_options") else cls()
+        )
     except Exception as exc:  # any failure to build it: the other adapters must keep working
         raise ConfigError(f"adapter {name!r} ({ADAPTERS[name]}) is broken: {exc!r}") from exc
     return adapter
