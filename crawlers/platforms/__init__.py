@@ -16,6 +16,7 @@ from xianban.errors import ConfigError
 ADAPTERS: dict[str, str] = {
     "weibo": "crawlers.platforms.weibo:WeiboSearch",
     "feed": "crawlers.platforms.feed:FeedAdapter",
+    "json_api": "crawlers.platforms.json_api:JsonApiAdapter",
 }
 
 
