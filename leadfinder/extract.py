@@ -65,6 +65,12 @@ class Matches:
         return self.phrases.get(kind, [])
 
 
+def _longest(phrases: list[Phrase]) -> set[str]:
+    """The matched words not inside a longer matched word: "公交车" counts once, not twice."""
+    words = {p.text for p in phrases}
+    return {w for w in words if not any(w != o and w in o for o in words)}
+
+
 def _load_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -84,11 +90,13 @@ class Extractor:
         self.threshold = float(config["threshold"])
         self.weights: dict[str, Any] = config["weights"]
         self.engagement_min = int(config["engagement_min"])
+        self.urgency_combos = [tuple(map(str, group)) for group in config["urgency_combos"]]
         phrases: list[Phrase] = []
         for code, spec in taxonomy.items():
             phrases += [Phrase("cat", p, code, float(w)) for p, w in spec["phrases"].items()]
         phrases += [Phrase("urgent", p) for p in config["urgency"]]
         phrases += [Phrase("intent", str(p)) for p in config["intent"]]
+        phrases += [Phrase("state", str(p)) for p in config["state"]]
         for cls, words in config["negative"].items():
             phrases += [Phrase("neg", w, cls) for w in words]
         phrases += [Phrase("repost", p) for p in config["repost_markers"]]
@@ -122,6 +130,9 @@ class Extractor:
             spans.append((end - len(word) + 1, end, word, group))
         tokens: set[str] | None = None
         for start, end, word, group in spans:
+            inside = any(s <= start and end <= e and (s, e) != (start, end) for s, e, _, _ in spans)
+            if inside and all(p.kind == "neg" for p in group):
+                continue  # "出租车" is no rental listing
             if word in self.ambiguous and any(
                 s <= start and end <= e and (s, e) != (start, end) for s, e, _, _ in spans
             ):
@@ -136,42 +147,50 @@ class Extractor:
 
     def extract(self, post: Post) -> Extraction:
         raw = " ".join(filter(None, (post.title, post.text, post.place_hints.poi)))
-        found = self._scan(normalise(raw))
+        text = normalise(raw)
+        found = self._scan(text)
         w = self.weights
         reasons: list[str] = []
         features: dict[str, float] = {}
 
         per_cat: dict[str, float] = defaultdict(float)
-        seen: set[tuple[str, str]] = set()
-        for p in found.of("cat"):
-            if (p.target, p.text) not in seen:
-                seen.add((p.target, p.text))
-                per_cat[p.target] += p.weight
-        category: str | None = max(per_cat, key=lambda c: per_cat[c]) if per_cat else None
+        matched = {(p.target, p.text): p.weight for p in found.of("cat")}
+        for (code, word), weight in matched.items():
+            # "公交车" already holds "公交": one mention counts once.
+            if not any(c == code and t != word and word in t for c, t in matched):
+                per_cat[code] += weight
+        strongest = {c: max(wt for (k, _), wt in matched.items() if k == c) for c in per_cat}
+        # On a tie the category with the most telling single phrase wins.
+        category = max(per_cat, key=lambda c: (per_cat[c], strongest[c])) if per_cat else None
         problem = min(float(w["problem_cap"]), per_cat[category]) if category else 0.0
         if category:
-            words = sorted({p.text for p in found.of("cat") if p.target == category})
+            words = sorted({t for c, t in matched if c == category} & _longest(found.of("cat")))
             reasons.append(f"问题:{self.labels[category]}({'、'.join(words)})")
 
         geo, precision = self._place(found.of("place"), reasons)
         place = float(w["place"].get(precision, 0.0))
         named = {p.text for p in found.of("urgent")}
+        named |= {"+".join(g) for g in self.urgency_combos if all(w in text for w in g)}
         triggers = sorted(
-            (t for t in named if not any(t != o and t in o for o in named)), key=raw.find
+            (t for t in named if not any(t != o and t in o for o in named)),
+            key=lambda t: text.find(t.split("+")[0]),
         )
-        intent = sorted({p.text for p in found.of("intent")})
+        intent = sorted(_longest(found.of("intent")))
+        state = sorted(_longest(found.of("state")))
         negatives = sorted({p.target for p in found.of("neg")})
         outside = sorted({p.text for p in found.of("outside")})
         e = post.engagement
         engaged = e.likes + e.comments + e.shares >= self.engagement_min
         score = problem + place
         score += float(w["urgent"]) * bool(triggers) + float(w["intent"]) * bool(intent)
+        score += float(w["state"]) * bool(state)
         score += float(w["engagement"]) * engaged + float(w["media"]) * bool(post.media)
         score += float(w["negative"]) * len(negatives)
         if outside and precision == "none":
             score += float(w["outside"])
             reasons.append(f"非深圳:{'、'.join(outside)}")
         reasons += [f"加急:{t}" for t in triggers] + [f"投诉意图:{i}" for i in intent]
+        reasons += [f"问题状态:{t}" for t in state]
         reasons += [f"排除:{NEGATIVE_LABELS[n]}" for n in negatives]
         if engaged:
             reasons.append("互动量高")
@@ -186,6 +205,7 @@ class Extractor:
             place=place,
             urgent=float(bool(triggers)),
             intent=float(bool(intent)),
+            state=float(bool(state)),
             negative=float(len(negatives)),
             outside=float(bool(outside)),
             engagement=float(engaged),

@@ -3,7 +3,8 @@
 A stand-in for the geo engineer's gazetteer resolver (leadfinder/geo.py): same idea and the
 same answer shape (geo, precision, in_shenzhen, evidence), so the extractor switches by
 changing one import when that lands. Street names that are also ordinary words or district
-names only count in their full form ("光明街道") or right after their district ("宝安新安").
+names only count in their full form ("光明街道"), right after their district ("宝安新安") or
+before a word that makes them a place ("梅林这边").
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ STREETS: dict[str, tuple[str, ...]] = {
 # Short forms that are ordinary words or other places' names: full form or district first.
 AMBIGUOUS_SHORT = frozenset(
     {"福田", "南山", "盐田", "龙岗", "龙华", "坪山", "光明", "大鹏", "凤凰", "新安", "招商", "莲花",
-     "桃源", "海山", "石井", "龙城", "园山", "宝龙", "东湖", "南湖", "新湖", "福城", "龙田", "沙头",
-     "南园", "华富", "东晓", "新桥", "福海", "吉华", "玉塘", "马田", "梅林", "沙河", "黄贝"}
+     "桃源", "海山", "石井", "宝龙", "东湖", "南湖", "沙河", "沙头"}
 )  # fmt: skip
+# Words that make an ambiguous short name a place: "梅林这边", "石井附近".
+NEARBY = ("这边", "那边", "这里", "那里", "附近", "一带", "片区", "一村", "二村", "社区")
 # Landmarks, stations and villages locals name instead of the street: (district, street).
 POIS: dict[str, tuple[str, str | None]] = {
     "科技园": ("南山区", "粤海街道"),
@@ -54,7 +56,7 @@ POIS: dict[str, tuple[str, str | None]] = {
     "世界之窗": ("南山区", "沙河街道"),
     "欢乐谷": ("南山区", "沙河街道"),
     "南头古城": ("南山区", "南头街道"),
-    "前海": ("南山区", None),
+    "前海": ("南山区", "南山街道"),
     "深圳北站": ("龙华区", "民治街道"),
     "白石龙": ("龙华区", "民治街道"),
     "龙华汽车站": ("龙华区", "龙华街道"),
@@ -116,6 +118,8 @@ def place_patterns() -> list[tuple[str, str, str, str | None]]:
             found.append((f"{short}{street}", "street", district, full))
             if street not in AMBIGUOUS_SHORT:
                 found.append((street, "street", district, full))
+            else:
+                found += [(street + near, "street", district, full) for near in NEARBY]
     found += [(name, "poi", d, s) for name, (d, s) in POIS.items()]
     found += [(name, "outside", "", None) for name in OUTSIDE_DISTRICTS]
     return found
