@@ -16,7 +16,10 @@ from xianban.errors import ConfigError
 ADAPTERS: dict[str, str] = {
     "weibo": "crawlers.platforms.weibo:WeiboSearch",
     "feed": "crawlers.platforms.feed:FeedAdapter",
+    "bilibili": "crawlers.platforms.bilibili:BilibiliSearch",
+    "zhihu": "crawlers.platforms.zhihu:ZhihuSearch",
     "json_api": "crawlers.platforms.json_api:JsonApiAdapter",
+    "html_list": "crawlers.platforms.html_list:HtmlListAdapter",
 }
 
 
