@@ -27,6 +27,8 @@ CROSSING = re.compile(
     r"([\u4e00-\u9fff0-9]{1,8}?(?:大道|路|街))[与和跟同及]"
     r"([\u4e00-\u9fff0-9]{1,8}?(?:大道|路|街))(?:的)?(?:交叉口|交汇处|十字路口|路口|交界)"
 )
+# The regex costs more than the whole automaton pass; most posts have none of these words.
+CROSSING_WORDS = ("路口", "交叉", "交汇", "交界")
 SHENZHEN = ("深圳", "鹏城")
 
 
@@ -114,7 +116,7 @@ class GeoResolver:
         return [(s, self._entries[s]) for _, s in self._automaton.iter_long(text)]
 
     def _vote(self, found: list[tuple[str, _Entry]], text: str) -> GeoMatch:
-        crossing = CROSSING.search(text)
+        crossing = CROSSING.search(text) if any(w in text for w in CROSSING_WORDS) else None
         strong = [(s, e) for s, e in found if not e.weak and e.kind not in ("city", "outside")]
         votes = Counter(e.district for _, e in strong if e.district is not None)
         weak = [(s, e) for s, e in found if e.weak and e.district in votes]
