@@ -56,11 +56,11 @@ def test_unknown_key_is_refused(configs: Path) -> None:
 
 def test_broken_yaml_names_the_file(configs: Path) -> None:
     (configs / "gazetteer" / "shenzhen.yaml").write_text("districts: [unclosed", encoding="utf-8")
-    with pytest.raises(ConfigError, match="shenzhen.yaml"):
+    with pytest.raises(ConfigError, match=r"shenzhen\.yaml"):
         load_gazetteer(configs)
 
 
 def test_missing_file_names_the_file(configs: Path) -> None:
     (configs / "gazetteer" / "outside.yaml").unlink()
-    with pytest.raises(ConfigError, match="outside.yaml"):
+    with pytest.raises(ConfigError, match=r"outside\.yaml"):
         load_gazetteer(configs)
