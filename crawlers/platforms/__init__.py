@@ -18,6 +18,7 @@ ADAPTERS: dict[str, str] = {
     "feed": "crawlers.platforms.feed:FeedAdapter",
     "bilibili": "crawlers.platforms.bilibili:BilibiliSearch",
     "zhihu": "crawlers.platforms.zhihu:ZhihuSearch",
+    "xhs": "crawlers.platforms.xhs:XhsSearch",
     "json_api": "crawlers.platforms.json_api:JsonApiAdapter",
     "html_list": "crawlers.platforms.html_list:HtmlListAdapter",
 }
