@@ -44,7 +44,7 @@ def post(platform: str, native_id: str, text: str, minutes: int = 0, **extra: ob
         native_id=native_id,
         text=text,
         created_at=T0 + timedelta(minutes=minutes),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
