@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from html import unescape
 from datetime import datetime
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser
 
 from crawlers.base import Fetcher, Page, Window
 from crawlers.errors import LayoutChanged
@@ -16,14 +16,21 @@ from xianban.records import Author, CrawlTask, Engagement, PlaceHints, Post
 PATH = "/api/container/getIndex"
 EXTEND = "/statuses/extend"
 CREATED = "%a %b %d %H:%M:%S %z %Y"
+BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+IMG_ALT = re.compile(
+    r"""<img\b[^>]*?\balt=(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>""", re.IGNORECASE
+)
+TAG = re.compile(r"<[^>]*>")
 
 
 def plain_text(html: str) -> str:
-    """Weibo's text is HTML: emoji as <img alt>, topics and mentions as links, <br />."""
-    tree = LexborHTMLParser(html.replace("<br />", "\n"))
-    for img in tree.css("img[alt]"):
-        img.replace_with(img.attributes.get("alt") or "")
-    return (tree.text(separator="") if tree.body else "").strip()
+    """Weibo's text is HTML: emoji as <img alt>, topics and mentions as links, <br />.
+
+    Regexes, not an HTML parser: the fragments are machine-made, with ``<`` in the words
+    escaped, and a parser per post was half the crawler's CPU time per page.
+    """
+    text = IMG_ALT.sub(lambda m: "".join(m.groups("")), BREAK.sub("\n", html))
+    return unescape(TAG.sub("", text)).strip()
 
 
 def followers(value: Any) -> int | None:
