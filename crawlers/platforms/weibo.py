@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from html import unescape
 from datetime import datetime
+from html import unescape
 from typing import Any
-
 
 from crawlers.base import Fetcher, Page, Window
 from crawlers.errors import LayoutChanged
