@@ -8,20 +8,22 @@ instead of quietly placing posts in the wrong district.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from xianban.errors import ConfigError
 
 Anchor = tuple[str | None, str | None]
+StreetCode = Annotated[str, Field(pattern=r"^4403\d{5}$")]
 
 
 class District(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     short: str
-    streets: tuple[str, ...]
+    streets: dict[str, StreetCode]
 
 
 class Shenzhen(BaseModel):
@@ -39,6 +41,12 @@ class Places(BaseModel):
     pois: dict[str, Anchor]
 
 
+class Communities(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    communities: dict[str, tuple[tuple[str, str], ...]]
+
+
 class Outside(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -51,21 +59,22 @@ class Gazetteer(BaseModel):
 
     shenzhen: Shenzhen
     places: Places
+    communities: Communities
     outside: Outside
 
     @model_validator(mode="after")
     def _anchors_exist(self) -> Gazetteer:
         """A road or POI must point at a district and street this gazetteer knows."""
-        streets = {
-            f"{s}街道": d
-            for d, district in self.shenzhen.districts.items()
-            for s in district.streets
-        }
+        streets = self.street_district()
         for name, (district, street) in {**self.places.roads, **self.places.pois}.items():
             if district is not None and district not in self.shenzhen.districts:
                 raise ValueError(f"{name}: unknown district {district}")
             if street is not None and streets.get(street) != district:
                 raise ValueError(f"{name}: street {street} is not in {district}")
+        for name, homes in self.communities.communities.items():
+            for district, street in homes:
+                if streets.get(street) != district:
+                    raise ValueError(f"{name}: street {street} is not in {district}")
         return self
 
     def street_district(self) -> dict[str, str]:
@@ -78,10 +87,10 @@ class Gazetteer(BaseModel):
 
 
 def load_gazetteer(configs_dir: Path) -> Gazetteer:
-    """Read the three gazetteer files; any problem is one ConfigError naming the file."""
+    """Read the gazetteer files; any problem is one ConfigError naming the file."""
     folder = configs_dir / "gazetteer"
     parts: dict[str, object] = {}
-    for part in ("shenzhen", "places", "outside"):
+    for part in ("shenzhen", "places", "communities", "outside"):
         path = folder / f"{part}.yaml"
         try:
             parts[part] = yaml.safe_load(path.read_text(encoding="utf-8"))

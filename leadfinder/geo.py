@@ -48,6 +48,8 @@ class _Entry:
     district: str | None
     street: str | None
     weak: bool
+    # Every (district, street) of a community name shared by several streets.
+    homes: tuple[tuple[str, str], ...] = ()
 
 
 NOWHERE = GeoMatch(Geo(), "none", None, None, ())
@@ -79,6 +81,14 @@ class GeoResolver:
             self._add(name, _Entry("road", name, anchor_d, anchor_s, weak=False))
         for name, (anchor_d, anchor_s) in gazetteer.places.pois.items():
             self._add(name, _Entry("poi", name, anchor_d, anchor_s, weak=False))
+        shorts = {district: info.short for district, info in sz.districts.items()}
+        for name, homes in gazetteer.communities.communities.items():
+            # "光明区凤凰社区" would otherwise be read as 光明区凤凰 (the street) + 社区.
+            for district in {d for d, _ in homes}:
+                narrowed = _community(name, tuple(h for h in homes if h[0] == district))
+                self._add(f"{district}{name}", narrowed)
+                self._add(f"{shorts[district]}{name}", narrowed)
+            self._add(name, _community(name, homes))
         for city in SHENZHEN:
             self._add(city, _Entry("city", city, None, None, weak=False))
         for city in gazetteer.outside.cities:
@@ -133,11 +143,15 @@ class GeoResolver:
         ours = [(s, e) for s, e in places if e.district in (district, None)]
         street = _first(e.street for _, e in ours if e.kind == "street")
         street = street or _unique(e.street for _, e in ours if e.street is not None)
+        street = street or _unique(
+            s for _, e in ours for d, s in e.homes if d == district and e.kind == "community"
+        )
+        community = _first(e.name for _, e in ours if e.kind == "community")
         road = _first(e.name for _, e in ours if e.kind == "road")
         if crossing is not None:
             road = road or crossing.group(1)
         poi = _first(e.name for _, e in ours if e.kind == "poi")
-        geo = Geo(district=district, street=street, road=road, poi=poi)
+        geo = Geo(district=district, street=street, community=community, road=road, poi=poi)
         evidence = tuple(f"地名:{s}→{e.district or '深圳'}" for s, e in ours)
         if crossing is not None:
             evidence += (f"路口:{crossing.group(0)}",)
@@ -154,6 +168,13 @@ class GeoResolver:
             if other.in_shenzhen is False and label is hints.city:
                 return GeoMatch(Geo(), "none", False, other.outside, (f"平台城市:{label}",))
         return match
+
+
+def _community(name: str, homes: tuple[tuple[str, str], ...]) -> _Entry:
+    """A shared name keeps only what all its homes agree on; the vote may narrow it later."""
+    district = _unique(d for d, _ in homes)
+    street = _unique(s for _, s in homes)
+    return _Entry("community", name, district, street, weak=False, homes=homes)
 
 
 def _first(values: Iterable[str | None]) -> str | None:

@@ -64,3 +64,28 @@ def test_missing_file_names_the_file(configs: Path) -> None:
     (configs / "gazetteer" / "outside.yaml").unlink()
     with pytest.raises(ConfigError, match=r"outside\.yaml"):
         load_gazetteer(configs)
+
+
+def test_communities_are_real_and_placed() -> None:
+    communities = load_gazetteer(CONFIGS).communities.communities
+    assert len(communities) > 700
+    assert communities["白石龙社区"] == (("龙华区", "民治街道"),)
+    assert communities["葵涌社区"] == (("大鹏新区", "葵涌街道"),)
+    assert not [name for name in communities if "虚拟" in name]
+
+
+def test_street_codes_are_official() -> None:
+    districts = load_gazetteer(CONFIGS).shenzhen.districts
+    assert districts["龙华区"].streets["民治"] == "440309003"
+
+
+def test_malformed_street_code_is_refused(configs: Path) -> None:
+    _edit(configs, "shenzhen", "'440309003'", "'12345'")
+    with pytest.raises(ConfigError, match="shenzhen"):
+        load_gazetteer(configs)
+
+
+def test_community_in_a_wrong_street_is_refused(configs: Path) -> None:
+    _edit(configs, "communities", "白石龙社区: [[龙华区", "白石龙社区: [[福田区")
+    with pytest.raises(ConfigError, match="白石龙社区: street 民治街道 is not in 福田区"):
+        load_gazetteer(configs)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from leadfinder.geo import GeoResolver
-from xianban.records import PlaceHints
+from xianban.records import Geo, PlaceHints
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SHENZHEN = yaml.safe_load((CONFIGS / "gazetteer" / "shenzhen.yaml").read_text(encoding="utf-8"))
@@ -193,3 +193,27 @@ def test_patterns_cover_every_street_and_kind(resolver: GeoResolver) -> None:
     assert patterns["龙观大道"] == "road"
     assert patterns["深圳北站"] == "poi"
     assert "天河区" not in patterns
+
+
+def test_community_names_its_street(resolver: GeoResolver) -> None:
+    match = resolver.resolve("民治街道白石龙社区电梯困人")
+    assert match.geo == Geo(district="龙华区", street="民治街道", community="白石龙社区")
+    assert match.precision == "community"
+
+
+def test_community_alone_places_the_post(resolver: GeoResolver) -> None:
+    match = resolver.resolve("白石龙社区的垃圾站好几天没人清")
+    assert (match.geo.district, match.geo.street) == ("龙华区", "民治街道")
+
+
+def test_shared_community_name_keeps_the_coarser_level(resolver: GeoResolver) -> None:
+    match = resolver.resolve("凤凰社区门口积水")
+    assert match.geo == Geo(community="凤凰社区")
+    assert match.in_shenzhen is True
+
+
+def test_district_disambiguates_a_shared_community(resolver: GeoResolver) -> None:
+    match = resolver.resolve("光明区凤凰社区门口积水")
+    assert match.geo == Geo(district="光明区", street="凤凰街道", community="凤凰社区")
+    two_in_one_district = resolver.resolve("龙岗区凤凰社区门口积水")
+    assert (two_in_one_district.geo.district, two_in_one_district.geo.street) == ("龙岗区", None)
