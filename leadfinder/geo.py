@@ -2,7 +2,8 @@
 
 Short names are the hard part. Many street names are ordinary words (光明, 凤凰, 东门) or
 equal a district's (龙华街道 vs 龙华区), so an ambiguous short form is only "weak"
-evidence: it counts when another place of the same district is named too. Other cities'
+evidence: it counts when another place of the same district is named too, or when a
+locative word follows it ("东门这边" is the street, "小区东门" a gate). Other cities'
 districts are in the automaton as well, so "广州天河" says *not ours* instead of nothing.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +31,28 @@ CROSSING = re.compile(
 # The regex costs more than the whole automaton pass; most posts have none of these words.
 CROSSING_WORDS = ("路口", "交叉", "交汇", "交界")
 SHENZHEN = ("深圳", "鹏城")
+# Words after a bare name that make it a place: "东门这边" is the street, "小区东门" is a gate.
+LOCATIVE_CUES = frozenset(
+    (
+        "这边",
+        "那边",
+        "这里",
+        "那里",
+        "这块",
+        "那块",
+        "这一",
+        "那一",
+        "附近",
+        "一带",
+        "片区",
+        "周边",
+        "辖区",
+        "街道",
+        "这儿",
+        "那儿",
+        "一片",
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +84,7 @@ class GeoResolver:
     def __init__(self, gazetteer: Gazetteer) -> None:
         self._automaton = ahocorasick.Automaton()
         self._entries: dict[str, _Entry] = {}
+        self._cued: dict[str, _Entry] = {}
         sz = gazetteer.shenzhen
         for district, info in sz.districts.items():
             self._add(district, _Entry("district", district, district, None, weak=False))
@@ -102,6 +126,8 @@ class GeoResolver:
         if surface not in self._entries:
             self._entries[surface] = entry
             self._automaton.add_word(surface, surface)
+            if entry.weak:
+                self._cued[surface] = replace(entry, weak=False)
 
     @classmethod
     def load(cls, configs_dir: Path) -> GeoResolver:
@@ -123,7 +149,13 @@ class GeoResolver:
         return match
 
     def _scan(self, text: str) -> list[tuple[str, _Entry]]:
-        return [(s, self._entries[s]) for _, s in self._automaton.iter_long(text)]
+        found = []
+        for end, surface in self._automaton.iter_long(text):
+            entry = self._entries[surface]
+            if entry.weak and text[end + 1 : end + 3] in LOCATIVE_CUES:
+                entry = self._cued[surface]
+            found.append((surface, entry))
+        return found
 
     def _vote(self, found: list[tuple[str, _Entry]], text: str) -> GeoMatch:
         crossing = CROSSING.search(text) if any(w in text for w in CROSSING_WORDS) else None

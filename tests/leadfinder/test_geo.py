@@ -89,8 +89,10 @@ def test_ordinary_words_are_not_places(resolver: GeoResolver, text: str) -> None
     assert match.precision == "none"
 
 
-def test_ambiguous_short_street_needs_a_place_of_its_district(resolver: GeoResolver) -> None:
-    assert resolver.resolve("东门这边太吵了").geo.street is None
+def test_ambiguous_short_street_needs_context(resolver: GeoResolver) -> None:
+    assert resolver.resolve("小区东门被锁了，进不去").in_shenzhen is None
+    assert resolver.resolve("东门这边太吵了").geo.street == "东门街道"
+    assert resolver.resolve("光明这边停电了").geo.district == "光明区"
     match = resolver.resolve("罗湖东门步行街太吵了")
     assert (match.geo.district, match.geo.street) == ("罗湖区", "东门街道")
 
