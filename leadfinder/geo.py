@@ -159,6 +159,8 @@ class GeoResolver:
 
     def _vote(self, found: list[tuple[str, _Entry]], text: str) -> GeoMatch:
         crossing = CROSSING.search(text) if any(w in text for w in CROSSING_WORDS) else None
+        if not found and crossing is None:
+            return NOWHERE  # most posts name no place: skip the vote entirely
         strong = [(s, e) for s, e in found if not e.weak and e.kind not in ("city", "outside")]
         votes = Counter(e.district for _, e in strong if e.district is not None)
         weak = [(s, e) for s, e in found if e.weak and e.district in votes]
