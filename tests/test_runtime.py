@@ -12,7 +12,7 @@ import pytest
 from xianban.bus import Bus, Message
 from xianban.errors import PermanentError, TransientError
 from xianban.records import CrawlTask, DeadLetter, Post, Record
-from xianban.runtime import Worker, run_until_signalled
+from xianban.runtime import StageBroken, Worker, run_until_signalled
 from xianban.settings import Settings
 from xianban.stage import Stage
 
@@ -25,8 +25,9 @@ class EchoStage:
     name = "echo"
     input = CrawlTask
 
-    def __init__(self, flaky_times: int = 0) -> None:
+    def __init__(self, flaky_times: int = 0, *, buggy: bool = True) -> None:
         self.flaky_left = flaky_times
+        self.buggy = buggy
         self.seen: list[str] = []
         self.handled = asyncio.Event()
 
@@ -37,7 +38,7 @@ class EchoStage:
         query = record.query or ""
         if query == "boom":
             raise PermanentError("this task can never work")
-        if query == "bug":
+        if query == "bug" and self.buggy:
             raise KeyError("missing")
         if query == "flaky" and self.flaky_left > 0:
             self.flaky_left -= 1
@@ -158,3 +159,16 @@ async def test_a_dying_worker_fails_loudly(bus: Bus) -> None:
     stage: Stage[CrawlTask] = EchoStage(flaky_times=99)
     with pytest.raises(TransientError):
         await asyncio.wait_for(run_until_signalled([Worker(stage, bus, SETTINGS)]), timeout=30)
+
+
+async def test_a_stage_that_fails_every_record_stops_instead_of_emptying_the_topic(
+    bus: Bus,
+) -> None:
+    await produce(bus, [task(f"t{i}", "bug") for i in range(10)] + [task("ok", "x")])
+    settings = SETTINGS.model_copy(update={"max_consecutive_bugs": 5})
+    with pytest.raises(StageBroken, match="5 records in a row"):
+        await Worker(EchoStage(), bus, settings).run(until_idle=True)
+    fixed = EchoStage(buggy=False)  # the fleet restarts it once the bug is fixed
+    stats = await Worker(fixed, bus, settings).run(until_idle=True)
+    assert sorted(fixed.seen) == sorted([f"t{i}" for i in range(10)] + ["ok"])
+    assert stats.dead == 0  # the broken batch was never committed: nothing lost

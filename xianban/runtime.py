@@ -11,7 +11,11 @@ What happens to a record that fails:
   reason, the stage and the original bytes, and the worker moves on;
 * the stage raises ``TransientError``: retried with exponential backoff; when retries run
   out the worker stops *without committing* and raises, so the process exits non-zero and
-  the fleet restarts it (STYLE.md #12: a stage that crashes fails loudly).
+  the fleet restarts it (STYLE.md #12: a stage that crashes fails loudly);
+* unexpected exceptions (not ``PermanentError``) are dead-lettered too, but
+  ``max_consecutive_bugs`` of them in a row mean the stage itself is broken, not the
+  records: the worker stops with ``StageBroken`` rather than emptying the topic into the
+  DLQ.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import structlog
 from prometheus_client import Counter
 
 from xianban.bus.base import Bus, Consumer, Message
-from xianban.errors import PermanentError, TransientError
+from xianban.errors import PermanentError, TransientError, XianbanError
 from xianban.records import DeadLetter, Record, RecordError
 from xianban.settings import Settings
 from xianban.stage import Stage
@@ -37,6 +41,11 @@ if TYPE_CHECKING:
     from xianban.store import Store
 
 log = structlog.get_logger(__name__)
+
+
+class StageBroken(XianbanError):
+    """Every record fails with an unexpected error: a bug or a broken dependency."""
+
 
 RECORDS = Counter(
     "xianban_records_total", "Records handled by a stage, by outcome", ["stage", "outcome"]
@@ -77,6 +86,7 @@ class Worker:
         self.stats = WorkerStats()
         self._stopping = asyncio.Event()
         self._consumer: Consumer | None = None
+        self._bugs_in_a_row = 0
 
     def stop(self) -> None:
         """Ask the worker to finish its current batch, commit it and return."""
@@ -155,8 +165,15 @@ class Worker:
             except Exception as exc:  # PermanentError, or a bug: keep the record, go on
                 if not isinstance(exc, PermanentError):
                     log.exception("stage.handler_error", stage=self.stage.name)
+                    self._bugs_in_a_row += 1
+                    if self._bugs_in_a_row >= self.settings.max_consecutive_bugs:
+                        raise StageBroken(
+                            f"{self.stage.name}: {self._bugs_in_a_row} records in a row failed "
+                            f"unexpectedly, last: {type(exc).__name__}: {exc}"
+                        ) from exc
                 return [await self._dead(message, exc)]
             else:
+                self._bugs_in_a_row = 0
                 RECORDS.labels(self.stage.name, "ok").inc()
                 return outputs
 

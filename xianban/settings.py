@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     retry_backoff_s: float = Field(0.2, ge=0, description="first retry delay, doubles each time")
     poll_timeout_s: float = Field(0.5, gt=0, description="consumer poll wait, seconds")
     batch_size: int = Field(200, ge=1, description="records per consumer poll")
+    max_consecutive_bugs: int = Field(
+        25,
+        ge=1,
+        description="unexpected handler errors in a row (not PermanentError) after which a "
+        "worker stops non-zero instead of dead-lettering everything: that is a bug",
+    )
     log_level: str = Field("INFO", description="structlog level")
 
     @classmethod
