@@ -158,16 +158,24 @@ FILLER = (
 )
 
 
+TAILS = (
+    "路过打卡,天气不错,心情也不错,晚上约了朋友去吃潮汕牛肉火锅,听说排队要一个小时。",
+    "说完了,各位晚安,明天还要早起挤地铁上班,打工人真的太难了,周末一定要好好睡一觉。",
+    "以上都是真实经历,不喜勿喷,欢迎评论区交流,也欢迎大家分享自己小区的情况,一起讨论。",
+)
+
+
 def bench_posts(extractor: Extractor, count: int) -> list[Post]:
-    """Deterministic posts of social-media length mixing problems, places and plain chatter."""
+    """Deterministic posts of social-media length (~110 characters, as measured on real ones)
+    mixing problems, places and plain chatter; one in four names a problem."""
     rng = random.Random(20261123)
-    phrases = [word for word, (_, group) in extractor.automaton.items()]
+    phrases = [word for word, _ in extractor.automaton.items()]
     posts: list[Post] = []
     for i in range(count):
-        parts = [rng.choice(FILLER) for _ in range(3)]
+        parts = [rng.choice(FILLER) for _ in range(5)]
         if i % 4 == 0:  # most posts are not about problems at all
             parts += rng.sample(phrases, 3)
-        text = "".join(parts) + "大家怎么看?" * (i % 3) + "路过打卡,天气不错,心情也不错。"
+        text = "".join(parts) + "大家怎么看?" * (i % 3) + rng.choice(TAILS)
         posts.append(Post(platform="bench", native_id=str(i), text=text))
     return posts
 

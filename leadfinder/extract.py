@@ -106,14 +106,17 @@ class Extractor:
                 phrases.append(Phrase("outside", surface, "district"))
             else:
                 phrases.append(Phrase("place", surface, kind, 0.0, district, street))
+        self.ambiguous = {p.text for p in phrases if p.kind == "place" and len(p.text) == 2}
         self.automaton = ahocorasick.Automaton()
         by_text: dict[str, list[Phrase]] = defaultdict(list)
         for phrase in phrases:
             by_text[normalise(phrase.text)].append(phrase)
         for text, group in by_text.items():
-            self.automaton.add_word(text, (text, tuple(group)))
+            # Whether a match needs its neighbours checked, decided once here, not per post.
+            contextual = text in self.ambiguous or all(p.kind == "neg" for p in group)
+            is_problem = any(p.kind == "cat" for p in group)
+            self.automaton.add_word(text, (text, tuple(group), contextual, is_problem))
         self.automaton.make_automaton()
-        self.ambiguous = {p.text for p in phrases if p.kind == "place" and len(p.text) == 2}
         for text in by_text:
             jieba.add_word(text, freq=2000)
 
@@ -125,20 +128,22 @@ class Extractor:
 
     def _scan(self, text: str) -> Matches:
         found = Matches()
-        spans: list[tuple[int, int, str, tuple[Phrase, ...]]] = []
-        for end, (word, group) in self.automaton.iter(text):
-            spans.append((end - len(word) + 1, end, word, group))
+        spans = [
+            (end - len(word) + 1, end, word, group, contextual, is_problem)
+            for end, (word, group, contextual, is_problem) in self.automaton.iter(text)
+        ]
         tokens: set[str] | None = None
-        for start, end, word, group in spans:
-            inside = any(s <= start and end <= e and (s, e) != (start, end) for s, e, _, _ in spans)
-            if inside and all(p.kind == "neg" for p in group):
-                continue  # "出租车" is no rental listing
-            if word in self.ambiguous and any(
-                s <= start and end <= e and (s, e) != (start, end) for s, e, _, _ in spans
+        # Only a post naming a problem is worth segmenting to settle an ambiguous place word.
+        problem = any(span[5] for span in spans)
+        for start, end, word, group, contextual, _ in spans:
+            if contextual and any(
+                s <= start and end <= e and (s, e) != (start, end) for s, e, *_ in spans
             ):
-                continue  # part of a longer place or phrase: "龙华区" holds "龙华"
+                continue  # inside a longer match: "出租车" is no listing, "龙华区" holds "龙华"
             for phrase in group:
                 if phrase.kind == "place" and word in self.ambiguous:
+                    if not problem:
+                        continue
                     tokens = tokens if tokens is not None else set(jieba.lcut(text))
                     if word not in tokens:
                         continue
@@ -170,7 +175,8 @@ class Extractor:
         geo, precision = self._place(found.of("place"), reasons)
         place = float(w["place"].get(precision, 0.0))
         named = {p.text for p in found.of("urgent")}
-        named |= {"+".join(g) for g in self.urgency_combos if all(w in text for w in g)}
+        if category:
+            named |= {"+".join(g) for g in self.urgency_combos if all(w in text for w in g)}
         triggers = sorted(
             (t for t in named if not any(t != o and t in o for o in named)),
             key=lambda t: text.find(t.split("+")[0]),
