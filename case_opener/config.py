@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from xianban.configfile import load_yaml
 from xianban.errors import ConfigError
 from xianban.records import CATEGORIES, Geo, Priority
-
-M = TypeVar("M", bound=BaseModel)
 
 
 class Duty(BaseModel):
@@ -42,17 +40,8 @@ class Sla(BaseModel):
         return timedelta(minutes=self.escalate_every_minutes[priority])
 
 
-def _load(model: type[M], path: Path) -> M:
-    try:
-        return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: missing") from None
-    except (ValidationError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-
-
 def load_routing(configs_dir: Path) -> Routing:
-    routing = _load(Routing, configs_dir / "routing.yaml")
+    routing = load_yaml(Routing, configs_dir / "routing.yaml")
     unknown = set(routing.departments) - set(CATEGORIES)
     if unknown:
         raise ConfigError(f"routing.yaml: unknown categories {sorted(unknown)}")
@@ -60,4 +49,4 @@ def load_routing(configs_dir: Path) -> Routing:
 
 
 def load_sla(configs_dir: Path) -> Sla:
-    return _load(Sla, configs_dir / "sla.yaml")
+    return load_yaml(Sla, configs_dir / "sla.yaml")

@@ -11,10 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from xianban.errors import ConfigError
+from xianban.configfile import load_yaml
 from xianban.records import Decision, Lead
 
 
@@ -26,13 +25,7 @@ class VerifierConfig(BaseModel):
 
 
 def load_config(configs_dir: Path) -> VerifierConfig:
-    path = configs_dir / "verifier.yaml"
-    try:
-        return VerifierConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: missing") from None
-    except (ValidationError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    return load_yaml(VerifierConfig, configs_dir / "verifier.yaml")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,10 @@
 A cluster is decided once: when a new lead arrives for a cluster that already has a final
 verdict (confirmed or rejected), nothing new is emitted; a cluster in review is
 re-examined as corroboration grows, so a second report can confirm it, unless an analyst
-has taken it (their correction of category or place must not be re-ruled on raw leads). A lead delivered
-again (a replay after a crash between store and produce) re-emits the verdict it got,
-since the first emission may have been lost; the case opener is idempotent.
+has taken it (their correction of category or place must not be re-ruled on raw leads).
+A lead delivered again (a replay after a crash between store and produce) re-emits the
+verdict it got, since the first emission may have been lost; the case opener is
+idempotent.
 """
 
 from __future__ import annotations

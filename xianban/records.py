@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -23,27 +23,6 @@ from pydantic import (
 )
 
 SCHEMA_VERSION = 1
-
-CATEGORIES: tuple[str, ...] = (
-    "road_traffic",
-    "municipal_facilities",
-    "city_appearance",
-    "noise",
-    "construction_safety",
-    "fire_safety",
-    "public_transport",
-    "parks_greenery",
-    "water_power_gas",
-    "housing_rental",
-    "property_management",
-    "consumer_rights",
-    "market_regulation",
-    "ecology_environment",
-    "labor_social_security",
-    "education",
-    "health",
-    "public_security",
-)
 
 Category = Literal[
     "road_traffic",
@@ -65,6 +44,8 @@ Category = Literal[
     "health",
     "public_security",
 ]
+CATEGORIES: tuple[str, ...] = get_args(Category)
+"""The 18 category codes, in the order DESIGN.md lists them."""
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 Text = Annotated[str, StringConstraints(max_length=100_000)]
