@@ -19,6 +19,7 @@ TRAD_TO_SIMP = str.maketrans(
     "坏掉断烂伤险报关广场开发现块应该护栏红绿积淹与从还么动动网络买卖钱费产业务齐脚"
     "涨权划杂乱码脏脏臭医疗学补课约龙华宝鹏体错让为条边违停号东湾苏厅楼层梯烧烟燃灾国贸洼罗坝辆厂场里",
 )
+_TRADITIONAL = re.compile("[" + "".join(chr(k) for k, v in TRAD_TO_SIMP.items() if k != v) + "]")
 _MENTION = re.compile(r"@[^\s:：,，@/]{1,30}")
 _HASHTAG = re.compile(r"#([^#]{1,40})#")
 _DROP = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d\u3000]")
@@ -26,7 +27,9 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).translate(TRAD_TO_SIMP).lower()
+    text = unicodedata.normalize("NFKC", text).lower()
+    if _TRADITIONAL.search(text):  # most posts are simplified: skip the slow translate
+        text = text.translate(TRAD_TO_SIMP)
     text = _HASHTAG.sub(r" \1 ", text)
     text = _MENTION.sub("@", text)
     return _SPACES.sub(" ", _DROP.sub(" ", text)).strip()
