@@ -19,6 +19,7 @@ ADAPTERS: dict[str, str] = {
     "bilibili": "crawlers.platforms.bilibili:BilibiliSearch",
     "zhihu": "crawlers.platforms.zhihu:ZhihuSearch",
     "xhs": "crawlers.platforms.xhs:XhsSearch",
+    "douyin": "crawlers.platforms.douyin:DouyinSearch",
     "json_api": "crawlers.platforms.json_api:JsonApiAdapter",
     "html_list": "crawlers.platforms.html_list:HtmlListAdapter",
 }
