@@ -23,6 +23,10 @@ from leadfinder.places import PRECISION_RANK, place_patterns
 from xianban.errors import ConfigError
 from xianban.records import CATEGORIES, Category, Geo, Post
 
+# A phrase this heavy names a problem by itself ("停水"), unlike context words ("地铁", "小区");
+# only posts with one pay for segmentation and the urgency combinations.
+TELLING = 0.5
+
 NEGATIVE_LABELS = {
     "praise_fixed": "已解决/表扬",
     "ad": "广告",
@@ -114,7 +118,7 @@ class Extractor:
         for text, group in by_text.items():
             # Whether a match needs its neighbours checked, decided once here, not per post.
             contextual = text in self.ambiguous or all(p.kind == "neg" for p in group)
-            is_problem = any(p.kind == "cat" for p in group)
+            is_problem = any(p.kind == "cat" and p.weight >= TELLING for p in group)
             self.automaton.add_word(text, (text, tuple(group), contextual, is_problem))
         self.automaton.make_automaton()
         for text in by_text:
@@ -175,7 +179,7 @@ class Extractor:
         geo, precision = self._place(found.of("place"), reasons)
         place = float(w["place"].get(precision, 0.0))
         named = {p.text for p in found.of("urgent")}
-        if category:
+        if problem >= TELLING:
             named |= {"+".join(g) for g in self.urgency_combos if all(w in text for w in g)}
         triggers = sorted(
             (t for t in named if not any(t != o and t in o for o in named)),
