@@ -39,6 +39,7 @@ class Places(BaseModel):
 
     roads: dict[str, Anchor]
     pois: dict[str, Anchor]
+    not_places: frozenset[str]
 
 
 class Communities(BaseModel):

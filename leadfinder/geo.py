@@ -22,7 +22,7 @@ from leadfinder.gazetteer import Gazetteer, load_gazetteer
 from xianban.records import Geo, PlaceHints
 
 Precision = Literal["none", "city", "district", "street", "community", "road", "poi"]
-Kind = Literal["district", "street", "community", "road", "poi", "city", "outside"]
+Kind = Literal["district", "street", "community", "road", "poi", "city", "outside", "noise"]
 
 CROSSING = re.compile(
     r"([\u4e00-\u9fff0-9]{1,8}?(?:大道|路|街))[与和跟同及]"
@@ -86,6 +86,9 @@ class GeoResolver:
         self._entries: dict[str, _Entry] = {}
         self._cued: dict[str, _Entry] = {}
         sz = gazetteer.shenzhen
+        # First, so that "招商银行" is a longer match that hides 招商 (and wins any clash).
+        for phrase in sorted(gazetteer.places.not_places):
+            self._add(phrase, _Entry("noise", phrase, None, None, weak=False))
         for district, info in sz.districts.items():
             self._add(district, _Entry("district", district, district, None, weak=False))
             weak_short = info.short in sz.weak_district_short
@@ -161,7 +164,9 @@ class GeoResolver:
         crossing = CROSSING.search(text) if any(w in text for w in CROSSING_WORDS) else None
         if not found and crossing is None:
             return NOWHERE  # most posts name no place: skip the vote entirely
-        strong = [(s, e) for s, e in found if not e.weak and e.kind not in ("city", "outside")]
+        strong = [
+            (s, e) for s, e in found if not e.weak and e.kind not in ("city", "outside", "noise")
+        ]
         votes = Counter(e.district for _, e in strong if e.district is not None)
         weak = [(s, e) for s, e in found if e.weak and e.district in votes]
         places = strong + weak

@@ -82,7 +82,18 @@ def test_street_named_like_its_district(
     assert (match.geo.district, match.geo.street) == (district, street)
 
 
-@pytest.mark.parametrize("text", ["前途一片光明", "凤凰传奇的演唱会太好听了", "新安装的空调很安静"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "前途一片光明",
+        "凤凰传奇的演唱会太好听了",
+        "新安装的空调很安静",
+        "招商银行的信用卡又乱扣费",
+        "祝奶奶福如东海寿比南山",
+        "这事情变成都没人管了",
+        "东西安排好了再说",
+    ],
+)
 def test_ordinary_words_are_not_places(resolver: GeoResolver, text: str) -> None:
     match = resolver.resolve(text)
     assert match.in_shenzhen is None
@@ -219,3 +230,9 @@ def test_district_disambiguates_a_shared_community(resolver: GeoResolver) -> Non
     assert match.geo == Geo(district="光明区", street="凤凰街道", community="凤凰社区")
     two_in_one_district = resolver.resolve("龙岗区凤凰社区门口积水")
     assert (two_in_one_district.geo.district, two_in_one_district.geo.street) == ("龙岗区", None)
+
+
+def test_shenzhen_poi_named_like_another_city(resolver: GeoResolver) -> None:
+    match = resolver.resolve("中山公园门口的路灯坏了")
+    assert (match.in_shenzhen, match.geo.district, match.geo.poi) == (True, "南山区", "中山公园")
+    assert resolver.resolve("中山的路灯坏了").in_shenzhen is False
