@@ -137,7 +137,7 @@ class Extractor:
             for end, (word, group, contextual, is_problem) in self.automaton.iter(text)
         ]
         tokens: set[str] | None = None
-        # Only a post naming a problem is worth segmenting to settle an ambiguous place word.
+        # Only a post naming a problem is worth segmenting to check a two-character place word.
         problem = any(span[5] for span in spans)
         for start, end, word, group, contextual, _ in spans:
             if contextual and any(
@@ -145,9 +145,7 @@ class Extractor:
             ):
                 continue  # inside a longer match: "出租车" is no listing, "龙华区" holds "龙华"
             for phrase in group:
-                if phrase.kind == "place" and word in self.ambiguous:
-                    if not problem:
-                        continue
+                if phrase.kind == "place" and word in self.ambiguous and problem:
                     tokens = tokens if tokens is not None else set(jieba.lcut(text))
                     if word not in tokens:
                         continue
