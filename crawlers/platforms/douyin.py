@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from selectolax.lexbor import LexborHTMLParser
@@ -21,6 +21,9 @@ from selectolax.lexbor import LexborHTMLParser
 from crawlers.base import Fetcher, Page
 from crawlers.errors import LayoutChanged, MalformedResponse
 from xianban.records import Author, CrawlTask, Engagement, PlaceHints, Post
+
+if TYPE_CHECKING:
+    from crawlers.browser import BrowserPool
 
 XHR = "/aweme/v1/web/general/search/single/"
 PAGE_SIZE = 10
@@ -117,3 +120,49 @@ class DouyinSearch:
                 raise MalformedResponse(f"douyin search: not JSON ({exc})") from None
             posts, nxt = parse_results(body, task.source)
         return Page(posts=posts, next_cursor=f"{nxt}:{token}" if nxt is not None else None)
+
+
+def rendered_posts(html: str, source: str) -> list[Post]:
+    """Posts from the page as the browser rendered it (the fallback when signing fails):
+    cards found but without their text mean the class names changed."""
+    cards = LexborHTMLParser(html).css("li[data-aweme-id]")
+    posts = []
+    for card in cards:
+        desc = card.css_first("p.aweme-desc")
+        ts = card.css_first("span.publish-time")
+        if desc is None or ts is None or not (ts.attributes.get("data-ts") or "").isdigit():
+            raise LayoutChanged(
+                f"douyin rendered page: card {card.attributes.get('data-aweme-id')} "
+                f"without p.aweme-desc or span.publish-time[data-ts] (classes changed?)"
+            )
+        author = card.css_first("span.author-name")
+        likes = card.css_first("span.like-count")
+        poi = card.css_first("span.poi-name")
+        info = {
+            "aweme_id": card.attributes.get("data-aweme-id"),
+            "desc": desc.text(strip=True),
+            "create_time": int(ts.attributes.get("data-ts") or 0),
+            "author": {"nickname": author.text(strip=True) if author else None},
+            "statistics": {"digg_count": int(likes.text(strip=True) or 0) if likes else 0},
+            "poi_info": {"poi_name": poi.text(strip=True)} if poi else None,
+        }
+        posts.append(to_post(info, source))
+    return posts
+
+
+async def browse(pool: BrowserPool, url: str, source: str, *, pages: int) -> list[Post]:
+    """Render the search page and press "加载更多" until ``pages`` pages or no more."""
+    async with pool.page() as tab:
+        await tab.goto(url)
+        await tab.wait_for_selector("#root ul")
+        for _ in range(pages - 1):
+            if not await tab.locator("button.load-more").is_visible():
+                break
+            shown = await tab.locator("li[data-aweme-id]").count()
+            await tab.locator("button.load-more").click()
+            await tab.wait_for_function(
+                f"document.querySelectorAll('li[data-aweme-id]').length > {shown}"
+                " || document.querySelector('button.load-more').style.display === 'none'"
+            )
+        html = await tab.content()
+    return rendered_posts(html, source)

@@ -8,9 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from crawlers.browser import CHROMIUM, BrowserPool
+from crawlers.errors import LayoutChanged
+from crawlers.platforms.douyin import browse
 from sim.server import SimServer
 from tests.services import require_service
 from xianban.errors import ConfigError
@@ -90,3 +93,20 @@ async def test_images_are_dropped(sim: SimServer, pool: BrowserPool) -> None:
 def test_a_missing_chromium_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no Chromium"):
         BrowserPool(executable=str(tmp_path / "chromium"))
+
+
+async def test_douyin_in_the_browser_presses_load_more(sim: SimServer, pool: BrowserPool) -> None:
+    posts = await browse(pool, search_url(sim), "douyin-test", pages=3)
+    listed = sim.platforms.corpus.search("douyin", QUERY, now=sim.platforms.now())
+    assert [p.native_id for p in posts] == [i.native_id for i in listed[:30]]
+    assert all(p.text == i.text for p, i in zip(posts, listed, strict=False))
+
+
+async def test_douyin_in_the_browser_sees_a_layout_change(
+    sim: SimServer, pool: BrowserPool
+) -> None:
+    spec = {"platform": "douyin", "fault": "layout_changed", "times": None}
+    async with httpx.AsyncClient(base_url=sim.url) as admin:
+        (await admin.post("/_admin/faults", json=spec)).raise_for_status()
+    with pytest.raises(LayoutChanged, match="classes changed"):
+        await browse(pool, search_url(sim), "douyin-test", pages=1)
