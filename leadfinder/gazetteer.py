@@ -32,6 +32,7 @@ class Shenzhen(BaseModel):
     districts: dict[str, District]
     ambiguous_short: frozenset[str]
     weak_district_short: frozenset[str]
+    district_aliases: dict[str, str]
 
 
 class Places(BaseModel):
@@ -67,6 +68,9 @@ class Gazetteer(BaseModel):
     def _anchors_exist(self) -> Gazetteer:
         """A road or POI must point at a district and street this gazetteer knows."""
         streets = self.street_district()
+        for alias, target in self.shenzhen.district_aliases.items():
+            if target not in self.shenzhen.districts:
+                raise ValueError(f"{alias}: unknown district {target}")
         for name, (district, street) in {**self.places.roads, **self.places.pois}.items():
             if district is not None and district not in self.shenzhen.districts:
                 raise ValueError(f"{name}: unknown district {district}")

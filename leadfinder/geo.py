@@ -104,6 +104,8 @@ class GeoResolver:
                         short,
                         _Entry("street", street, district, street, short in sz.ambiguous_short),
                     )
+        for alias, district in sz.district_aliases.items():
+            self._add(alias, _Entry("district", district, district, None, weak=False))
         for name, (anchor_d, anchor_s) in gazetteer.places.roads.items():
             self._add(name, _Entry("road", name, anchor_d, anchor_s, weak=False))
         for name, (anchor_d, anchor_s) in gazetteer.places.pois.items():

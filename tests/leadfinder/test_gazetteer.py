@@ -89,3 +89,9 @@ def test_community_in_a_wrong_street_is_refused(configs: Path) -> None:
     _edit(configs, "communities", "白石龙社区: [[龙华区", "白石龙社区: [[福田区")
     with pytest.raises(ConfigError, match="白石龙社区: street 民治街道 is not in 福田区"):
         load_gazetteer(configs)
+
+
+def test_alias_of_an_unknown_district_is_refused(configs: Path) -> None:
+    _edit(configs, "shenzhen", "光明新区: 光明区", "光明新区: 光明县")
+    with pytest.raises(ConfigError, match="光明新区: unknown district 光明县"):
+        load_gazetteer(configs)

@@ -236,3 +236,10 @@ def test_shenzhen_poi_named_like_another_city(resolver: GeoResolver) -> None:
     match = resolver.resolve("中山公园门口的路灯坏了")
     assert (match.in_shenzhen, match.geo.district, match.geo.poi) == (True, "南山区", "中山公园")
     assert resolver.resolve("中山的路灯坏了").in_shenzhen is False
+
+
+@pytest.mark.parametrize(
+    ("text", "district"), [("光明新区的路", "光明区"), ("坪山新区这边", "坪山区")]
+)
+def test_former_district_names(resolver: GeoResolver, text: str, district: str) -> None:
+    assert resolver.resolve(text).geo.district == district
