@@ -154,8 +154,21 @@ class GeoResolver:
         return match
 
     def _scan(self, text: str) -> list[tuple[str, _Entry]]:
+        """Every match not inside a longer one, in text order.
+
+        Not iter_long: its leftmost-longest choice lets "罗湖东门" (district + street) eat
+        the start of "东门步行街"; keeping every maximal match keeps both.
+        """
+        hits = sorted(
+            ((end - len(surface) + 1, end, surface) for end, surface in self._automaton.iter(text)),
+            key=lambda hit: (hit[0], -hit[1]),
+        )
         found = []
-        for end, surface in self._automaton.iter_long(text):
+        reach = -1
+        for _, end, surface in hits:
+            if end <= reach:
+                continue  # inside an earlier, longer match: 南山 in 寿比南山, 招商 in 招商银行
+            reach = end
             entry = self._entries[surface]
             if entry.weak and text[end + 1 : end + 3] in LOCATIVE_CUES:
                 entry = self._cued[surface]

@@ -105,7 +105,11 @@ def test_ambiguous_short_street_needs_context(resolver: GeoResolver) -> None:
     assert resolver.resolve("东门这边太吵了").geo.street == "东门街道"
     assert resolver.resolve("光明这边停电了").geo.district == "光明区"
     match = resolver.resolve("罗湖东门步行街太吵了")
-    assert (match.geo.district, match.geo.street) == ("罗湖区", "东门街道")
+    assert (match.geo.district, match.geo.street, match.geo.poi) == (
+        "罗湖区",
+        "东门街道",
+        "东门步行街",
+    )
 
 
 @pytest.mark.parametrize(
