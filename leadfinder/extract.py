@@ -18,6 +18,7 @@ import jieba
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from leadfinder.geo import GeoResolver
 from leadfinder.normalise import normalise
 from leadfinder.places import PRECISION_RANK, place_patterns
 from xianban.errors import ConfigError
@@ -26,6 +27,8 @@ from xianban.records import CATEGORIES, Category, Geo, Post
 # A phrase this heavy names a problem by itself ("停水"), unlike context words ("地铁", "小区");
 # only posts with one pay for segmentation and the urgency combinations.
 TELLING = 0.5
+
+GEO_RANK = {"none": 0, "city": 1, "district": 2, "street": 3, "community": 4, "road": 4, "poi": 4}
 
 NEGATIVE_LABELS = {
     "praise_fixed": "已解决/表扬",
@@ -86,7 +89,10 @@ def _load_yaml(path: Path) -> dict[str, Any]:
 
 
 class Extractor:
-    def __init__(self, taxonomy: dict[str, Any], config: dict[str, Any]) -> None:
+    def __init__(
+        self, taxonomy: dict[str, Any], config: dict[str, Any], resolver: GeoResolver
+    ) -> None:
+        self.resolver = resolver
         unknown = set(taxonomy) - set(CATEGORIES)
         if unknown or len(taxonomy) != len(CATEGORIES):
             raise ConfigError(f"taxonomy must define exactly the 18 categories; odd: {unknown}")
@@ -127,7 +133,9 @@ class Extractor:
     @classmethod
     def load(cls, configs_dir: Path) -> Extractor:
         return cls(
-            _load_yaml(configs_dir / "taxonomy.yaml"), _load_yaml(configs_dir / "leadfinder.yaml")
+            _load_yaml(configs_dir / "taxonomy.yaml"),
+            _load_yaml(configs_dir / "leadfinder.yaml"),
+            GeoResolver.load(configs_dir),
         )
 
     def _scan(self, text: str) -> Matches:
@@ -175,6 +183,15 @@ class Extractor:
             reasons.append(f"问题:{self.labels[category]}({'、'.join(words)})")
 
         geo, precision = self._place(found.of("place"), reasons)
+        if problem >= TELLING and precision in ("none", "district"):
+            # The full gazetteer (communities, roads, crossings, platform hints) costs more than
+            # the scan, so only a problem post still placed no finer than a district pays for it.
+            match = self.resolver.resolve(text, post.place_hints)
+            finer = GEO_RANK[match.precision] > GEO_RANK[precision]
+            agrees = geo.district in (None, match.geo.district)
+            if match.in_shenzhen is not False and finer and agrees:
+                geo, precision = match.geo, match.precision
+                reasons.append(f"地名库:{'、'.join(match.evidence)}")
         place = float(w["place"].get(precision, 0.0))
         named = {p.text for p in found.of("urgent")}
         if problem >= TELLING:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ def extractor() -> Extractor:
 
 
 def run(extractor: Extractor, text: str, **fields: object) -> Extraction:
-    return extractor.extract(Post(platform="weibo", native_id="1", text=text, **fields))  # type: ignore[arg-type]
+    return extractor.extract(Post(platform="weibo", native_id="1", text=text, **fields))
 
 
 @pytest.mark.parametrize(
@@ -116,5 +117,15 @@ def test_repost_is_marked_as_corroboration(extractor: Extractor) -> None:
 def test_broken_taxonomy_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "taxonomy.yaml").write_text("road_traffic: {label: x, phrases: {}}\n")
     (tmp_path / "leadfinder.yaml").write_text((CONFIGS / "leadfinder.yaml").read_text())
+    shutil.copytree(CONFIGS / "gazetteer", tmp_path / "gazetteer")
     with pytest.raises(ConfigError, match="18 categories"):
         Extractor.load(tmp_path)
+
+
+def test_a_road_or_crossing_is_placed_through_the_gazetteer(extractor: Extractor) -> None:
+    road = run(extractor, "龙观大道这边井盖没了，晚上看不见，太危险")
+    assert road.is_lead and road.urgent
+    assert road.geo.district == "龙华区" and road.geo.road == "龙观大道"
+    crossing = run(extractor, "红荔路与彩田路交叉口红绿灯不亮了")
+    assert crossing.geo.district == "福田区" and crossing.urgency_triggers == ["红绿灯不亮"]
+    assert any(r.startswith("地名库:") for r in crossing.reasons)
