@@ -183,6 +183,7 @@ class Extractor:
             reasons.append(f"问题:{self.labels[category]}({'、'.join(words)})")
 
         geo, precision = self._place(found.of("place"), reasons)
+        outside = {p.text for p in found.of("outside")}
         if problem >= TELLING and precision in ("none", "district"):
             # The full gazetteer (communities, roads, crossings, platform hints) costs more than
             # the scan, so only a problem post still placed no finer than a district pays for it.
@@ -192,6 +193,8 @@ class Extractor:
             if match.in_shenzhen is not False and finer and agrees:
                 geo, precision = match.geo, match.precision
                 reasons.append(f"地名库:{'、'.join(match.evidence)}")
+            elif match.in_shenzhen is False and match.outside:
+                outside.add(match.outside)  # another city's road or district
         place = float(w["place"].get(precision, 0.0))
         named = {p.text for p in found.of("urgent")}
         if problem >= TELLING:
@@ -203,7 +206,6 @@ class Extractor:
         intent = sorted(_longest(found.of("intent")))
         state = sorted(_longest(found.of("state")))
         negatives = sorted({p.target for p in found.of("neg")})
-        outside = sorted({p.text for p in found.of("outside")})
         e = post.engagement
         engaged = e.likes + e.comments + e.shares >= self.engagement_min
         score = problem + place
@@ -213,7 +215,7 @@ class Extractor:
         score += float(w["negative"]) * len(negatives)
         if outside and precision == "none":
             score += float(w["outside"])
-            reasons.append(f"非深圳:{'、'.join(outside)}")
+            reasons.append(f"非深圳:{'、'.join(sorted(outside))}")
         reasons += [f"加急:{t}" for t in triggers] + [f"投诉意图:{i}" for i in intent]
         reasons += [f"问题状态:{t}" for t in state]
         reasons += [f"排除:{NEGATIVE_LABELS[n]}" for n in negatives]

@@ -80,6 +80,9 @@ def test_another_citys_problem_is_not_ours(extractor: Extractor) -> None:
     found = run(extractor, "广州天河区这边路面塌陷了一个大坑，有没有人管")
     assert not found.is_lead
     assert any(r.startswith("非深圳:") for r in found.reasons)
+    road = run(extractor, "天河路这边井盖没了，晚上看不见，太危险")
+    assert not road.is_lead and not road.urgent
+    assert any(r.startswith("非深圳:") for r in road.reasons)
 
 
 def test_a_problem_word_alone_is_no_lead(extractor: Extractor) -> None:
