@@ -42,26 +42,28 @@ class LeadfinderStage:
             return []
         lead_id = stable_id(record.post_id)
         cluster_id, corroboration = await self._cluster(record, lead_id, found)
-        return [
-            Lead(
-                lead_id=lead_id,
-                cluster_id=cluster_id,
-                post_ids=[record.post_id],
-                platform=record.platform,
-                url=record.url,
-                title=record.title,
-                text=record.text,
-                category=found.category,
-                urgent=found.urgent,
-                urgency_triggers=found.urgency_triggers,
-                geo=found.geo,
-                score=found.score,
-                reasons=found.reasons,
-                features=found.features,
-                corroboration=corroboration,
-                posted_at=record.created_at,
-            )
-        ]
+        lead = Lead(
+            lead_id=lead_id,
+            cluster_id=cluster_id,
+            post_ids=[record.post_id],
+            platform=record.platform,
+            url=record.url,
+            title=record.title,
+            text=record.text,
+            category=found.category,
+            urgent=found.urgent,
+            urgency_triggers=found.urgency_triggers,
+            geo=found.geo,
+            score=found.score,
+            reasons=found.reasons,
+            features=found.features,
+            corroboration=corroboration,
+            posted_at=record.created_at,
+        )
+        # Stored now, not only when the verifier gets it: the next near-duplicate (in this batch
+        # or on another worker's partition) must find this lead to join its cluster.
+        await self.ctx.store.upsert_lead(lead)
+        return [lead]
 
     async def _cluster(self, post: Post, lead_id: str, found: Extraction) -> tuple[str, int]:
         """(cluster id, how many other posts back it up), from the earliest near-duplicate."""
