@@ -92,8 +92,10 @@ async def run_pipeline(system: System) -> dict[str, Any]:
     """Schedule every source once, drain each stage in order, sweep; count what flowed."""
     tasks = await schedule(system, once=True)
     totals = WorkerStats()
+    seconds: dict[str, float] = {}
 
     async def drain(name: str) -> None:
+        started = time.monotonic()
         stage = load_stage(name)(system.ctx)
         await stage.start()
         try:
@@ -104,6 +106,7 @@ async def run_pipeline(system: System) -> dict[str, Any]:
         totals.dead += stats.dead
         for topic, n in stats.produced.items():
             totals.produced[topic] = totals.produced.get(topic, 0) + n
+        seconds[name] = round(time.monotonic() - started, 2)
 
     for name in ("crawler", "leadfinder", "verifier", "case-opener"):
         await drain(name)
@@ -118,6 +121,7 @@ async def run_pipeline(system: System) -> dict[str, Any]:
         "dlq": totals.dead,
         "cases_updated_by_supervision": swept,
         "store": await system.store.counts(),
+        "stage_seconds": seconds,
     }
 
 
