@@ -119,7 +119,7 @@ async def _windowed(run: _Run, adapter: WindowedAdapter, now: datetime) -> None:
         end = window.until or now
         if (
             page.total is not None
-            and page.total > _capacity(run, page)
+            and page.total >= _capacity(run, page)  # a count stopped at the cap hides more
             and window.since is not None
             and end - window.since > SMALLEST_WINDOW
         ):
