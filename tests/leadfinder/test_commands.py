@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ CONFIGS = ROOT / "configs"
 DEV = ROOT / "tests" / "data" / "leadfinder" / "dev.jsonl"
 
 
-def run_extract(lines: list[str]) -> tuple[list[dict[str, object]], tuple[int, int]]:
+def run_extract(lines: list[str]) -> tuple[list[dict[str, Any]], tuple[int, int]]:
     dst = io.StringIO()
     counts = extract_command(io.StringIO("\n".join(lines) + "\n"), dst, CONFIGS)
     return [json.loads(line) for line in dst.getvalue().splitlines()], counts
@@ -56,7 +57,7 @@ def test_extract_one_result_per_line_in_order_and_bad_lines_named() -> None:
 def test_extract_output_fields_are_the_cli_contract() -> None:
     out, _ = run_extract([json.dumps({"id": "p1", "text": "福田区梅林一村门口井盖不见了"})])
     assert set(out[0]) == {"id", "is_lead", "score", "category", "urgent", "geo", "reasons"}
-    assert 0.0 <= float(out[0]["score"]) <= 1.0  # type: ignore[arg-type]
+    assert 0.0 <= float(out[0]["score"]) <= 1.0
 
 
 @pytest.fixture(scope="module")
