@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ QUERY = "深圳"
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    source = {"id": "douyin-test", "adapter": "douyin", "base_url": "{sim}/douyin"}
+    source: dict[str, Any] = {"id": "douyin-test", "adapter": "douyin", "base_url": "{sim}/douyin"}
     async with open_rig(tmp_path, queries=[QUERY], **source) as opened:
         yield opened
 

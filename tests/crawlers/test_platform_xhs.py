@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,12 @@ SOURCE = "xhs-test"
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    source = {"id": SOURCE, "adapter": "xhs", "base_url": "{sim}/xhs", "queries": [QUERY]}
+    source: dict[str, Any] = {
+        "id": SOURCE,
+        "adapter": "xhs",
+        "base_url": "{sim}/xhs",
+        "queries": [QUERY],
+    }
     async with open_rig(tmp_path, **source) as opened:
         yield opened
 
