@@ -76,7 +76,7 @@ class LeadfinderStage:
         when = post.created_at or utcnow()
         window = timedelta(hours=float(self.cluster["window_hours"]))
         recent = await store.recent_leads(
-            since=when - window, limit=int(self.cluster["lookback_limit"])
+            since=when - window, limit=int(self.cluster["lookback_limit"]), category=found.category
         )
         mine = simhash(post.text)
         near = [

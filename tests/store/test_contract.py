@@ -308,6 +308,13 @@ async def test_recent_leads_are_those_found_since_newest_first(store: Store) -> 
     assert await store.get_lead("lead-9") is None
 
 
+async def test_recent_leads_of_one_category(store: Store) -> None:
+    await store.upsert_lead(lead(1, cluster="c1", found=T0, category="noise"))
+    await store.upsert_lead(lead(2, cluster="c2", found=T0))
+    noise = await store.recent_leads(since=T0 - timedelta(hours=1), category="noise")
+    assert [x.lead_id for x in noise] == ["lead-1"]
+
+
 # -- verdicts and the review queue ----------------------------------------------------------
 
 

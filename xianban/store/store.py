@@ -223,14 +223,17 @@ class Store:
             rows = await conn.scalars(query)
             return [Lead.model_validate(data) for data in rows]
 
-    async def recent_leads(self, *, since: datetime, limit: int = 1000) -> list[Lead]:
-        """Leads found at or after ``since``, newest first."""
-        query = (
-            select(Leads.data)
-            .where(Leads.found_at >= since)
-            .order_by(Leads.found_at.desc(), Leads.lead_id)
-            .limit(limit)
-        )
+    async def recent_leads(
+        self, *, since: datetime, limit: int = 1000, category: str | None = None
+    ) -> list[Lead]:
+        """Leads found at or after ``since`` (of one category if given), newest first.
+
+        The category filter is what keeps clustering cheap: near-duplicates share one, and
+        decoding every recent lead for every post grows with the store."""
+        query = select(Leads.data).where(Leads.found_at >= since)
+        if category is not None:
+            query = query.where(Leads.category == category)
+        query = query.order_by(Leads.found_at.desc(), Leads.lead_id).limit(limit)
         async with self._tx() as conn:
             rows = await conn.scalars(query)
             return [Lead.model_validate(data) for data in rows]
