@@ -8,6 +8,7 @@ from pathlib import Path
 from playwright.async_api import async_playwright
 
 from console import create_app
+from crawlers.browser import CHROMIUM, LAUNCH_FLAGS
 from tests.console import samples
 from tests.console.conftest import TOKEN_OF, TOKENS
 from tests.services import require_service
@@ -15,18 +16,6 @@ from xianban.asgi_server import EmbeddedServer
 from xianban.records import Record, Verdict
 from xianban.settings import Settings
 from xianban.store import Store
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 async def test_an_analyst_confirms_a_lead_in_chromium(store: Store, tmp_path: Path) -> None:
@@ -45,7 +34,9 @@ async def test_an_analyst_confirms_a_lead_in_chromium(store: Store, tmp_path: Pa
     await server.start()
     try:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = await playwright.chromium.launch(
+                executable_path=CHROMIUM, args=list(LAUNCH_FLAGS)
+            )
             try:
                 page = await browser.new_page(viewport={"width": 1280, "height": 900})
                 await page.goto(f"{server.url}/review")
