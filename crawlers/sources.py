@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import structlog
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from crawlers.politeness import Politeness
+from xianban.configfile import load_yaml
 from xianban.errors import ConfigError
 from xianban.settings import Settings
 
@@ -60,12 +60,7 @@ class SourcesFile(BaseModel):
 
 def load_sources(configs_dir: Path) -> dict[str, Source]:
     path = configs_dir / "sources.yaml"
-    try:
-        parsed = SourcesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: missing") from None
-    except (ValidationError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    parsed = load_yaml(SourcesFile, path)
     sources: dict[str, Source] = {}
     for source in parsed.sources:
         if source.model_extra:

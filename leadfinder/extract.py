@@ -78,7 +78,7 @@ def _longest(phrases: list[Phrase]) -> set[str]:
     return {w for w in words if not any(w != o and w in o for o in words)}
 
 
-def _load_yaml(path: Path) -> dict[str, Any]:
+def read_mapping(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -133,8 +133,8 @@ class Extractor:
     @classmethod
     def load(cls, configs_dir: Path) -> Extractor:
         return cls(
-            _load_yaml(configs_dir / "taxonomy.yaml"),
-            _load_yaml(configs_dir / "leadfinder.yaml"),
+            read_mapping(configs_dir / "taxonomy.yaml"),
+            read_mapping(configs_dir / "leadfinder.yaml"),
             GeoResolver.load(configs_dir),
         )
 

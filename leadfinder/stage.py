@@ -11,10 +11,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-import yaml
-
 from leadfinder.cluster import hamming, simhash
-from leadfinder.extract import Extraction, Extractor
+from leadfinder.extract import Extraction, Extractor, read_mapping
 from xianban.records import Lead, Post, Record, stable_id, utcnow
 from xianban.stage import StageContext
 
@@ -31,8 +29,7 @@ class LeadfinderStage:
     async def start(self) -> None:
         configs = self.ctx.settings.configs_dir
         self.extractor = Extractor.load(configs)
-        config = yaml.safe_load((configs / "leadfinder.yaml").read_text(encoding="utf-8"))
-        self.cluster = config["cluster"]
+        self.cluster = read_mapping(configs / "leadfinder.yaml")["cluster"]
 
     async def handle(self, record: Post) -> Sequence[Record]:
         assert self.extractor is not None, "start() first"
