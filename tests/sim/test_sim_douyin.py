@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +13,7 @@ from starlette.applications import Starlette
 
 from sim.platforms import SimState
 from sim.platforms.douyin import XHR, fnv1a, search_token
+from tests.services import require_service
 from xianban.asgi_server import EmbeddedServer
 
 RENDER_DATA = '<script id="RENDER_DATA" type="application/json">'
@@ -81,10 +81,8 @@ async def test_silent_block_ships_an_empty_page(client: httpx.AsyncClient) -> No
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is required in CI for the browser-rendered platform")
-        pytest.skip("Chromium not installed")
+    require_service("Chromium", chromium is not None, "the browser-rendered platform needs it")
+    assert chromium is not None
     async with async_playwright() as p:
         launched = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         yield launched
