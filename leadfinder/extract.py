@@ -9,9 +9,10 @@ dictionary built from the same phrases and loaded once.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import ahocorasick
 import jieba
@@ -19,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from leadfinder.geo import GeoResolver
+from leadfinder.model import LEAD, MODELS_DIR, URGENT, LeadModel, Scores
 from leadfinder.normalise import normalise
 from leadfinder.places import PRECISION_RANK, place_patterns
 from xianban.errors import ConfigError
@@ -27,6 +29,10 @@ from xianban.records import CATEGORIES, Category, Geo, Post
 # A phrase this heavy names a problem by itself ("停水"), unlike context words ("地铁", "小区");
 # only posts with one pay for segmentation and the urgency combinations.
 TELLING = 0.5
+
+# Posts the model gives at least this lead probability get the n-grams behind it in their
+# reasons; below it a post is plain chatter and its explanation is not worth computing.
+EXPLAIN_FROM = 0.3
 
 GEO_RANK = {"none": 0, "city": 1, "district": 2, "street": 3, "community": 4, "road": 4, "poi": 4}
 
@@ -78,6 +84,11 @@ def _longest(phrases: list[Phrase]) -> set[str]:
     return {w for w in words if not any(w != o and w in o for o in words)}
 
 
+def _terms(terms: tuple[tuple[str, float], ...]) -> str:
+    """Model terms in words: n-grams quoted as written, evidence features by their name."""
+    return "、".join(name.removeprefix("ev.").removeprefix("cat.") for name, _ in terms) or "无"
+
+
 def read_mapping(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -90,9 +101,14 @@ def read_mapping(path: Path) -> dict[str, Any]:
 
 class Extractor:
     def __init__(
-        self, taxonomy: dict[str, Any], config: dict[str, Any], resolver: GeoResolver
+        self,
+        taxonomy: dict[str, Any],
+        config: dict[str, Any],
+        resolver: GeoResolver,
+        model: LeadModel | None = None,
     ) -> None:
         self.resolver = resolver
+        self.model = model
         unknown = set(taxonomy) - set(CATEGORIES)
         if unknown or len(taxonomy) != len(CATEGORIES):
             raise ConfigError(f"taxonomy must define exactly the 18 categories; odd: {unknown}")
@@ -131,11 +147,18 @@ class Extractor:
             jieba.add_word(text, freq=2000)
 
     @classmethod
-    def load(cls, configs_dir: Path) -> Extractor:
+    def load(cls, configs_dir: Path, model: Path | Literal[False] | None = None) -> Extractor:
+        """The extractor the configs describe. ``model``: the model file to decide with;
+        ``None`` for the one ``leadfinder.yaml`` names (a name in ``leadfinder/models/``),
+        ``False`` for the rules alone (what training featurises with)."""
+        config = read_mapping(configs_dir / "leadfinder.yaml")
+        if model is None and config.get("model"):
+            model = MODELS_DIR / str(config["model"])
         return cls(
             read_mapping(configs_dir / "taxonomy.yaml"),
-            read_mapping(configs_dir / "leadfinder.yaml"),
+            config,
             GeoResolver.load(configs_dir),
+            LeadModel.load(model) if model else None,
         )
 
     def _scan(self, text: str) -> Matches:
@@ -161,6 +184,22 @@ class Extractor:
         return found
 
     def extract(self, post: Post) -> Extraction:
+        return self.extract_many([post])[0]
+
+    def extract_many(self, posts: Sequence[Post]) -> list[Extraction]:
+        """Extractions in input order; the model scores the whole batch in one product."""
+        ruled = [self._rules(post) for post in posts]
+        if self.model is None:
+            return [found for found, _, _ in ruled]
+        scores = self.model.score_many([(text, found.features) for found, text, _ in ruled])
+        return [
+            self._decide(found, text, triggers, s)
+            for (found, text, triggers), s in zip(ruled, scores, strict=True)
+        ]
+
+    def _rules(self, post: Post) -> tuple[Extraction, str, list[str]]:
+        """The rules' own verdict (what runs without a model, and the model's evidence),
+        the normalised text, and the urgency triggers named in it."""
         raw = " ".join(filter(None, (post.title, post.text, post.place_hints.poi)))
         text = normalise(raw)
         found = self._scan(text)
@@ -238,7 +277,8 @@ class Extractor:
             engagement=float(engaged),
             media=float(bool(post.media)),
         )
-        return Extraction(
+        features.update({f"cat.{code}": round(v, 3) for code, v in per_cat.items()})
+        verdict = Extraction(
             is_lead=is_lead,
             score=round(score, 3),
             category=category if is_lead else None,
@@ -247,6 +287,39 @@ class Extractor:
             geo=geo,
             reasons=reasons,
             features=features,
+        )
+        return verdict, text, triggers
+
+    def _decide(self, ruled: Extraction, text: str, triggers: list[str], s: Scores) -> Extraction:
+        """The model's verdict; the rule matches stay as its evidence and as the reasons."""
+        assert self.model is not None
+        t = self.model.thresholds
+        rule_reasons = ruled.reasons
+        is_lead = s.lead >= t["lead"]
+        urgent = is_lead and s.urgent >= t["urgent"]
+        explain = is_lead or s.lead >= EXPLAIN_FROM
+        lead_terms = s.terms(LEAD) if explain else ()
+        urgent_terms = s.terms(URGENT) if urgent else ()
+        reasons = [
+            f"模型:线索概率 {s.lead:.2f}" + (f"(依据:{_terms(lead_terms)})" if explain else "")
+        ]
+        if is_lead:
+            reasons.append(f"问题:{self.labels[s.category]}(模型 {s.category_p:.2f})")
+        if urgent:
+            reasons.append(f"模型:紧急概率 {s.urgent:.2f}(依据:{_terms(urgent_terms)})")
+        reasons += [r for r in rule_reasons if not r.startswith(("问题:", "加急:"))]
+        if urgent:
+            reasons += [f"加急:{t}" for t in triggers]
+        named = triggers or [w for w, _ in urgent_terms if w in text][:2]
+        return Extraction(
+            is_lead=is_lead,
+            score=round(s.lead, 3),
+            category=s.category if is_lead else None,
+            urgent=urgent,
+            urgency_triggers=named if urgent else [],
+            geo=ruled.geo,
+            reasons=reasons,
+            features=ruled.features,
         )
 
     @staticmethod

@@ -161,6 +161,33 @@ def eval_(
 
 
 @app.command()
+def train(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Model file to write; default: the shipped model the leadfinder loads."),
+    ] = None,
+    root: Annotated[
+        Path, typer.Option(help="Project checkout holding corpus/train/ and tests/data/.")
+    ] = Path("."),
+) -> None:
+    """Rebuild the leadfinder's model from the written corpus (seeded, reproducible).
+
+    Writes the model file and its card (<model>.card.json: data, cross-validated metrics,
+    thresholds, calibration-set metrics when ../shared/eval/calibration.jsonl exists)
+    and prints the card as JSON.
+    """
+    from leadfinder.training import DEFAULT_MODEL, train_and_card
+
+    s = settings()
+    if not (root / "corpus" / "train").is_dir():
+        fail(f"{root / 'corpus' / 'train'}: no training corpus here; pass --root", EXIT_USAGE)
+    card = train_and_card(
+        root, s.configs_dir, out or DEFAULT_MODEL, progress=lambda m: typer.echo(m, err=True)
+    )
+    print_json(card)
+
+
+@app.command()
 def bench(
     stage: Annotated[str, typer.Argument(help="crawler | leadfinder | all")],
     out: Annotated[

@@ -1,0 +1,234 @@
+"""The learned model that decides: is a post a lead, is it urgent, which of the 18 categories.
+
+Three linear heads share one input: TF-IDF over the character 1-3-grams of the normalised
+text (no segmentation, so a new wording of a known danger still shares most of its n-grams
+with the posts the model learned from) and the named rule evidence (hazard × failure, harm
+done, ads by shape …) as extra columns. The n-gram vocabulary sits in one Aho-Corasick
+automaton, so featurising a post is one C-level scan, not a Python loop over substrings.
+
+The file (``leadfinder/models/*.npz``) is written by ``xianban train`` and versioned with
+its model card; nothing here trains, so inference needs numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from xianban.errors import ConfigError
+from xianban.records import CATEGORIES, Category
+
+FloatArray = npt.NDArray[np.float32]
+MAX_ORDER = 3
+HEADS = ("lead", "urgent", *CATEGORIES)
+LEAD, URGENT = 0, 1
+MODELS_DIR = Path(__file__).parent / "models"
+EXPLAIN = 4  # terms shown to analysts per head
+FEATURE_CLIP = 3.0  # a count feature (phrases, negatives) saturates: three is already "many"
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """What the model says of one post, before thresholds."""
+
+    lead: float
+    urgent: float
+    category: Category
+    category_p: float
+    columns: npt.NDArray[np.int32]  # the post's non-zero inputs, for the explanation
+    values: FloatArray
+    model: LeadModel
+
+    def terms(self, head: int) -> tuple[tuple[str, float], ...]:
+        """(n-gram or feature name, contribution) that weighed most towards ``head``; computed
+        on demand, since most posts are chatter nobody reads the reasons of."""
+        parts = self.values * self.model.weights[self.columns, head]
+        order = np.argsort(-parts)[:EXPLAIN]
+        return tuple(
+            (self.model.name_of(int(self.columns[j])), round(float(parts[j]), 3))
+            for j in order
+            if parts[j] > 0
+        )
+
+
+def ngram_counts(text: str, max_order: int = MAX_ORDER) -> Counter[str]:
+    """Every character n-gram of ``text`` up to ``max_order``: what training builds its
+    vocabulary from; ``gram_keys`` finds the same n-grams as integers."""
+    grams: Counter[str] = Counter()
+    for n in range(1, max_order + 1):
+        grams.update(text[i : i + n] for i in range(len(text) - n + 1))
+    return grams
+
+
+def _key(gram: str) -> int:
+    """An n-gram (1-3 characters) as one integer: 21 bits per code point plus one, so an
+    n-gram of one length never equals one of another length."""
+    key = 0
+    for ch in gram:
+        key = (key << 21) | (ord(ch) + 1)
+    return key
+
+
+def gram_keys(texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(key of every 1-3-gram of every text, the text's row), for a whole batch at once:
+    the texts joined by NUL (no vocabulary n-gram holds it) and shifted in numpy."""
+    if not texts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    joined = "\0".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64) + 1
+    lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+    row = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)[: codes.size]
+    keys = [codes]
+    rows = [row]
+    for n in range(2, MAX_ORDER + 1):
+        k = codes[: codes.size - n + 1].copy()
+        for j in range(1, n):
+            k = (k << 21) | codes[j : codes.size - n + 1 + j]
+        keys.append(k)
+        rows.append(row[: codes.size - n + 1])
+    return np.concatenate(keys), np.concatenate(rows)
+
+
+class LeadModel:
+    def __init__(
+        self,
+        vocab: Sequence[str],
+        idf: FloatArray,
+        feature_names: Sequence[str],
+        weights: FloatArray,
+        bias: FloatArray,
+        thresholds: Mapping[str, float],
+        version: str,
+    ) -> None:
+        if weights.shape != (len(vocab) + len(feature_names), len(HEADS)):
+            raise ConfigError(f"model {version}: weights shape {weights.shape} does not match")
+        self.vocab = list(vocab)
+        self.idf = idf.astype(np.float32)
+        self.feature_names = list(feature_names)
+        self.feature_index = {name: len(vocab) + i for i, name in enumerate(feature_names)}
+        self.weights = weights.astype(np.float32)
+        self.bias = bias.astype(np.float32)
+        self.thresholds = dict(thresholds)
+        self.version = version
+        # The vocabulary as sorted integer keys (see ``gram_keys``), so a whole batch's n-grams
+        # are looked up by one ``searchsorted`` instead of a Python loop over substrings.
+        keys = np.array([_key(g) for g in self.vocab], dtype=np.int64)
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
+
+    # -- input ---------------------------------------------------------------------------
+
+    def matrix(self, rows: Sequence[tuple[str, Mapping[str, float]]]) -> sparse.csr_matrix:
+        """The model's input for a batch: l2-normalised sublinear TF-IDF of the vocabulary's
+        n-grams, then the named features (clipped), one row per (text, features)."""
+        width = len(self.vocab) + len(self.feature_names)
+        grams, row_of = gram_keys([text for text, _ in rows])
+        if self.keys.size and grams.size:
+            at = np.minimum(np.searchsorted(self.keys, grams), self.keys.size - 1)
+            known = self.keys[at] == grams
+            cols, hit_rows = self.order[at[known]], row_of[known]
+        else:
+            cols = hit_rows = np.zeros(0, dtype=np.int64)
+        counts = sparse.csr_matrix(
+            (np.ones(cols.size, dtype=np.float32), (hit_rows, cols)), shape=(len(rows), width)
+        )
+        counts.sum_duplicates()
+        counts.data = (1.0 + np.log(counts.data)) * self.idf[counts.indices]
+        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        text_part = sparse.diags((1.0 / norms).astype(np.float32)) @ counts
+        index = self.feature_index
+        named = [
+            (r, index[name], min(FEATURE_CLIP, float(value)))
+            for r, (_, features) in enumerate(rows)
+            for name, value in features.items()
+            if value and name in index
+        ]
+        extra = sparse.csr_matrix(
+            (
+                np.array([v for _, _, v in named], dtype=np.float32),
+                ([r for r, _, _ in named], [c for _, c, _ in named]),
+            ),
+            shape=(len(rows), width),
+        )
+        return (text_part + extra).tocsr()
+
+    # -- output --------------------------------------------------------------------------
+
+    def name_of(self, column: int) -> str:
+        if column < len(self.vocab):
+            return self.vocab[column]
+        return self.feature_names[column - len(self.vocab)]
+
+    def score_many(self, rows: Sequence[tuple[str, Mapping[str, float]]]) -> list[Scores]:
+        x = self.matrix(rows)
+        logits = np.asarray(x @ self.weights) + self.bias
+        cats = logits[:, 2:]
+        cats = np.exp(cats - cats.max(axis=1, keepdims=True))
+        cats /= cats.sum(axis=1, keepdims=True)
+        best = np.argmax(cats, axis=1)
+        p_lead = 1.0 / (1.0 + np.exp(-logits[:, LEAD]))
+        p_urgent = 1.0 / (1.0 + np.exp(-logits[:, URGENT]))
+        out = []
+        for r in range(len(rows)):
+            lo, hi = x.indptr[r], x.indptr[r + 1]
+            out.append(
+                Scores(
+                    lead=float(p_lead[r]),
+                    urgent=float(p_urgent[r]),
+                    category=CATEGORIES[int(best[r])],  # type: ignore[arg-type]
+                    category_p=float(cats[r, best[r]]),
+                    columns=x.indices[lo:hi],
+                    values=x.data[lo:hi],
+                    model=self,
+                )
+            )
+        return out
+
+    def score(self, text: str, features: Mapping[str, float]) -> Scores:
+        return self.score_many([(text, features)])[0]
+
+    # -- file ----------------------------------------------------------------------------
+
+    def save(self, path: Path, card: Mapping[str, object]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"version": self.version, "thresholds": self.thresholds, "heads": list(HEADS)}
+        with path.open("wb") as fh:
+            np.savez_compressed(
+                fh,
+                vocab=np.array(self.vocab, dtype=np.str_),
+                idf=self.idf.astype(np.float16),
+                feature_names=np.array(self.feature_names, dtype=np.str_),
+                weights=self.weights.astype(np.float16),
+                bias=self.bias,
+                meta=np.array(json.dumps(meta, ensure_ascii=False)),
+            )
+        path.with_suffix(".card.json").write_text(
+            json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> LeadModel:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                if list(meta["heads"]) != list(HEADS):
+                    raise ConfigError(f"{path}: heads {meta['heads']} are not {list(HEADS)}")
+                return cls(
+                    vocab=[str(v) for v in data["vocab"]],
+                    idf=data["idf"].astype(np.float32),
+                    feature_names=[str(v) for v in data["feature_names"]],
+                    weights=data["weights"].astype(np.float32),
+                    bias=data["bias"].astype(np.float32),
+                    thresholds={k: float(v) for k, v in meta["thresholds"].items()},
+                    version=str(meta["version"]),
+                )
+        except (OSError, KeyError, ValueError) as exc:
+            raise ConfigError(f"cannot load the leadfinder model {path}: {exc}") from exc
