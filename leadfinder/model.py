@@ -85,14 +85,16 @@ def gram_keys(texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[
     codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64) + 1
     lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
     row = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)[: codes.size]
-    keys = [codes]
-    rows = [row]
-    for n in range(2, MAX_ORDER + 1):
-        k = codes[: codes.size - n + 1].copy()
+    seps = np.concatenate([[0], np.cumsum(codes == 1)])  # NUL + 1 marks a text's end
+    keys, rows = [], []
+    for n in range(1, MAX_ORDER + 1):
+        starts = codes.size - n + 1
+        k = codes[:starts].copy()
         for j in range(1, n):
-            k = (k << 21) | codes[j : codes.size - n + 1 + j]
-        keys.append(k)
-        rows.append(row[: codes.size - n + 1])
+            k = (k << 21) | codes[j : starts + j]
+        inside = seps[n : starts + n] == seps[:starts]  # no text end within the window
+        keys.append(k[inside])
+        rows.append(row[:starts][inside])
     return np.concatenate(keys), np.concatenate(rows)
 
 
