@@ -82,9 +82,9 @@ def test_saved_model_scores_the_same_after_loading(tmp_path: Path) -> None:
 def test_a_broken_model_file_is_a_config_error_naming_it(tmp_path: Path) -> None:
     bad = tmp_path / "broken.npz"
     bad.write_bytes(b"not a model")
-    with pytest.raises(ConfigError, match="broken.npz"):
+    with pytest.raises(ConfigError, match=r"broken\.npz"):
         LeadModel.load(bad)
-    with pytest.raises(ConfigError, match="missing.npz"):
+    with pytest.raises(ConfigError, match=r"missing\.npz"):
         LeadModel.load(tmp_path / "missing.npz")
 
 
@@ -92,6 +92,6 @@ def test_a_batch_gives_what_each_post_alone_gives() -> None:
     extractor = Extractor.load(CONFIGS)
     posts = [
         Post(platform="weibo", native_id=str(i), text=text)
-        for i, text in enumerate(_random_texts(40, seed=9) + ["民治大道井盖不见了，小孩差点掉下去"])
+        for i, text in enumerate([*_random_texts(40, seed=9), "民治大道井盖不见了，小孩差点掉下去"])
     ]
     assert extractor.extract_many(posts) == [extractor.extract(p) for p in posts]
