@@ -12,7 +12,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,50 +22,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from leadfinder.extract import Extractor
+from leadfinder.labelled import CALIBRATION, Example, read_examples
 from leadfinder.model import HEADS, MAX_ORDER, MODELS_DIR, LeadModel, ngram_counts
 from leadfinder.normalise import normalise
 from xianban.records import CATEGORIES, Post
 
 DEFAULT_MODEL = MODELS_DIR / "lead.npz"
-CALIBRATION = Path("../shared/eval/calibration.jsonl")
 SEED = 20261201
 FOLDS = 5
 MIN_DF = 2
 MAX_VOCAB = 150_000
 URGENT_RECALL = 0.95  # the urgent threshold is the highest that keeps this out-of-fold recall
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    id: str
-    platform: str
-    text: str
-    is_lead: bool
-    urgent: bool
-    category: str | None
-    also: tuple[str, ...]
-
-
-def read_examples(path: Path) -> list[Example]:
-    """Labelled posts in the calibration schema or the old dev-set schema (nested ``geo``)."""
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        lead = bool(row["is_lead"])
-        out.append(
-            Example(
-                id=str(row["id"]),
-                platform=str(row.get("platform") or "input"),
-                text=str(row["text"]),
-                is_lead=lead,
-                urgent=lead and bool(row.get("urgent")),
-                category=row.get("category") if lead else None,
-                also=tuple(row.get("also") or ()),
-            )
-        )
-    return out
 
 
 def training_sets(root: Path) -> list[Path]:
@@ -285,7 +251,7 @@ def train_and_card(
 ) -> dict[str, Any]:
     """Train, then score the calibration set once with the new model for its card."""
     card = train(root, configs_dir, out, progress=progress)
-    calibration = root / CALIBRATION
+    calibration = CALIBRATION
     if calibration.exists():
         progress(f"在校准集上评估（只评估，不参与训练）：{calibration}")
         extractor = Extractor.load(configs_dir, model=out)

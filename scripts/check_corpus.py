@@ -11,35 +11,23 @@ post (a near copy). It never prints calibration text. Exit 1 when anything is wr
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-CALIBRATION = ROOT.parent / "shared" / "eval" / "calibration.jsonl"
-CATEGORIES = {
-    "road_traffic", "municipal_facilities", "city_appearance", "noise", "construction_safety",
-    "fire_safety", "public_transport", "parks_greenery", "water_power_gas", "housing_rental",
-    "property_management", "consumer_rights", "market_regulation", "ecology_environment",
-    "labor_social_security", "education", "health", "public_security",
-}  # fmt: skip
+from leadfinder.labelled import CALIBRATION, ROOT, flat, shingles
+from xianban.records import CATEGORIES as ALL_CATEGORIES
+
+CATEGORIES = set(ALL_CATEGORIES)
 FIELDS = {"id", "platform", "text", "is_lead", "category", "also", "urgent", "district",
           "street", "road", "kind"}  # fmt: skip
-LEAK_RUN = 12  # shared characters (punctuation and spaces removed) that make a near copy
-_STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
 def streets_by_district() -> dict[str, set[str]]:
     data = yaml.safe_load((ROOT / "configs/gazetteer/shenzhen.yaml").read_text(encoding="utf-8"))
     return {d: {f"{s}街道" for s in spec["streets"]} for d, spec in data["districts"].items()}
-
-
-def shingles(text: str, n: int = LEAK_RUN) -> set[str]:
-    flat = _STRIP.sub("", text)
-    return {flat[i : i + n] for i in range(len(flat) - n + 1)}
 
 
 def check_row(row: object, streets: dict[str, set[str]]) -> list[str]:
@@ -100,8 +88,8 @@ def main(paths: list[str]) -> int:
             if isinstance(row, dict) and row.get("id") in seen_ids:
                 errors.append(f"duplicate id {row.get('id')}")
             if isinstance(row, dict):
-                seen_ids.add(row.get("id"))
-                text = _STRIP.sub("", str(row.get("text", "")))
+                seen_ids.add(str(row.get("id")))
+                text = flat(str(row.get("text", "")))
                 if text in seen_texts:
                     errors.append(f"same text as {seen_texts[text]}")
                 seen_texts.setdefault(text, str(row.get("id")))
