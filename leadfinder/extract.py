@@ -84,9 +84,23 @@ def _longest(phrases: list[Phrase]) -> set[str]:
     return {w for w in words if not any(w != o and w in o for o in words)}
 
 
+# The rule features by the words analysts read in a lead's reasons.
+FEATURE_LABELS = {
+    "problem": "问题词",
+    "place": "地点",
+    "urgent": "加急词",
+    "intent": "投诉意图",
+    "state": "问题状态",
+    "negative": "排除词",
+    "outside": "外地",
+    "engagement": "互动量",
+    "media": "附图/视频",
+}
+
+
 def _terms(terms: tuple[tuple[str, float], ...]) -> str:
-    """Model terms in words: n-grams quoted as written, evidence features by their name."""
-    return "、".join(name.removeprefix("ev.").removeprefix("cat.") for name, _ in terms) or "无"
+    """Model terms in words: n-grams quoted as written, rule features by their label."""
+    return "、".join(FEATURE_LABELS.get(name, f"「{name}」") for name, _ in terms) or "无"
 
 
 def read_mapping(path: Path) -> dict[str, Any]:
@@ -277,7 +291,6 @@ class Extractor:
             engagement=float(engaged),
             media=float(bool(post.media)),
         )
-        features.update({f"cat.{code}": round(v, 3) for code, v in per_cat.items()})
         verdict = Extraction(
             is_lead=is_lead,
             score=round(score, 3),
