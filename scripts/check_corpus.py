@@ -15,51 +15,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import yaml
-
-from leadfinder.labelled import CALIBRATION, ROOT, flat, shingles
-from xianban.records import CATEGORIES as ALL_CATEGORIES
-
-CATEGORIES = set(ALL_CATEGORIES)
-FIELDS = {"id", "platform", "text", "is_lead", "category", "also", "urgent", "district",
-          "street", "road", "kind"}  # fmt: skip
-
-
-def streets_by_district() -> dict[str, set[str]]:
-    data = yaml.safe_load((ROOT / "configs/gazetteer/shenzhen.yaml").read_text(encoding="utf-8"))
-    return {d: {f"{s}街道" for s in spec["streets"]} for d, spec in data["districts"].items()}
-
-
-def check_row(row: object, streets: dict[str, set[str]]) -> list[str]:
-    if not isinstance(row, dict):
-        return ["not a JSON object"]
-    errors = [f"missing {f}" for f in sorted(FIELDS - set(row))]
-    errors += [f"unknown field {f}" for f in sorted(set(row) - FIELDS)]
-    if errors:
-        return errors
-    if not isinstance(row["text"], str) or not row["text"].strip():
-        errors.append("empty text")
-    if not isinstance(row["is_lead"], bool) or not isinstance(row["urgent"], bool):
-        errors.append("is_lead and urgent must be true/false")
-    if row["is_lead"]:
-        if row["category"] not in CATEGORIES:
-            errors.append(f"lead needs one of the 18 category codes, got {row['category']!r}")
-    elif row["category"] is not None or row["urgent"]:
-        errors.append("a negative has category null and urgent false")
-    also = row["also"]
-    if not isinstance(also, list) or any(a not in CATEGORIES for a in also):
-        errors.append(f"also must list category codes, got {also!r}")
-    district, street = row["district"], row["street"]
-    if district is not None and district not in streets:
-        errors.append(f"unknown district {district!r}")
-    if street is not None:
-        if district is None:
-            errors.append("street without district")
-        elif street not in streets.get(district, set()):
-            errors.append(f"{street!r} is not a street of {district!r}")
-    if not isinstance(row["kind"], str) or not row["kind"]:
-        errors.append("kind must name what makes the post hard")
-    return errors
+from leadfinder.labelled import CALIBRATION, check_row, flat, shingles, streets_by_district
 
 
 def main(paths: list[str]) -> int:
