@@ -1,7 +1,15 @@
 """The deterministic corpus every simulated platform serves, with its ground truth.
 
-One ``random.Random(seed)`` drives everything, so the same seed gives byte-identical posts,
-ids and timestamps on every machine; tests can then check the whole pipeline against
+The posts are the written pool's (``sim/platforms/pool_posts.py``): hand-written, labelled
+posts, each served once as an original on the simulated platform nearest to the one it was
+written for, with author, time, engagement, pictures and place tags drawn from the seed.
+Around them: Weibo reposts and near-duplicates on other platforms (same incident, marked in
+``Truth.duplicate``), and out-of-city or spam posts from the old templates only when the
+pool's half has none of that kind. The seed's half of the pool bounds the corpus: a written
+post is never served twice as an original, so ``size`` is a cap, not a promise.
+
+One ``random.Random(seed)`` drives everything, so the same seed and pool give byte-identical
+posts, ids and timestamps on every machine; tests can then check the whole pipeline against
 ``Corpus.truth(native_id)``. The truth never leaves Python: platform modules render only
 ``Item`` fields a real platform would show.
 
@@ -19,14 +27,19 @@ from datetime import datetime, timedelta
 
 from sim.platforms import phrases
 from sim.platforms.items import PLATFORM_WEIGHTS, SHANGHAI, Author, Item, Truth, native_id
-from sim.platforms.places import DISTRICTS, OTHER_CITIES, District, place_phrase
+from sim.platforms.places import DISTRICTS, OTHER_CITIES
+from sim.platforms.pool_posts import FIXED_SEED, Pool, PoolPost, load_pool
 
 ANCHOR = datetime(2026, 11, 22, 12, 0, tzinfo=SHANGHAI)
 HISTORY = timedelta(days=30)
 FUTURE = timedelta(days=2)
 
-NEAR_DUPLICATE_SHARE = 0.3
+# Per step of the build, the chance of a copy or a filler post instead of the next original.
+REPOST_SHARE = 0.06
+NEAR_DUPLICATE_SHARE = 0.12
+FILLER_SHARE = 0.05
 SEARCH_CACHE_SIZE = 4096
+DISTRICT_BY_NAME = {d.name: d for d in DISTRICTS}
 
 
 class Corpus:
@@ -34,6 +47,8 @@ class Corpus:
 
     def __init__(self, items: Sequence[Item], *, seed: int) -> None:
         self.seed = seed
+        self.pool_skipped = 0
+        """Pool lines that were not complete posts when the corpus was built."""
         self.items: tuple[Item, ...] = tuple(items)
         self._by_id = {item.native_id: item for item in self.items}
         if len(self._by_id) != len(self.items):
@@ -101,9 +116,48 @@ class Corpus:
         return found
 
 
-def generate(seed: int = 7, size: int = 3000) -> Corpus:
-    """Build ``size`` posts from ``seed``; the same arguments always give the same corpus."""
-    return _Generator(random.Random(seed), size).run(seed)
+def generate(seed: int = FIXED_SEED, size: int = 3000, *, pool: Pool | None = None) -> Corpus:
+    """Build at most ``size`` posts from ``seed``'s half of the written pool.
+
+    Every written post of the half appears once as an original; reposts and
+    near-duplicates of them (marked ``Truth.duplicate``) and, only when the half has none
+    of their kind, out-of-city and spam filler are mixed in. When the half holds fewer
+    posts than ``size`` needs, the corpus is smaller: a written post is never repeated as
+    a second original. The same seed and pool always give the same corpus.
+    """
+    pool = pool if pool is not None else load_pool()
+    corpus = _Generator(random.Random(seed), size, pool.half(seed)).run(seed)
+    corpus.pool_skipped = pool.skipped
+    return corpus
+
+
+# Platforms the pool names, mapped to the nearest simulated one.
+PLATFORM_OF: dict[str, str] = {
+    "weibo": "weibo",
+    "douyin": "douyin",
+    "kuaishou": "douyin",
+    "xiaohongshu": "xhs",
+    "xhs": "xhs",
+    "bilibili": "bilibili",
+    "zhihu": "zhihu",
+    "tieba": "forum",
+    "forum": "forum",
+    "wechat": "forum",
+    "tousu": "tousu",
+    "heimao": "tousu",
+    "liuyan": "tousu",
+    "12345": "tousu",
+    "news": "news",
+    "toutiao": "news",
+}
+# What the pool may call the filler kinds; filler is generated only when the half has none.
+FILLER_KINDS: dict[str, frozenset[str]] = {
+    "out_of_city": frozenset({"out_of_city", "other_city"}),
+    "spam": frozenset({"spam"}),
+}
+REPOST_COMMENTS = ("转发微博", "转", "关注", "扩散", "mark一下", "同问")
+COPY_PREFIXES = ("", "", "转：", "【转】", "转自群聊：", "帮朋友发一下：")
+COPY_SUFFIXES = ("", "", "（转）", " +1")
 
 
 @dataclass
@@ -116,136 +170,117 @@ class _Draft:
     poi: str | None = None
 
 
-@dataclass(frozen=True)
-class _Incident:
-    key: str
-    category: str
-    template: str
-    urgent: bool
-    district: District
-    place: str
-    platform: str
-    at: datetime
-
-
 class _Generator:
-    def __init__(self, rng: random.Random, size: int) -> None:
+    def __init__(self, rng: random.Random, size: int, posts: Sequence[PoolPost]) -> None:
         self.rng = rng
         self.size = size
+        self.posts = list(posts)
         self.drafts: list[_Draft] = []
-        self.incidents: list[_Incident] = []
-        self.weibo_drafts: list[int] = []
+        self.originals: list[int] = []
+        self.weibo_originals: list[int] = []
+        kinds = {p.kind for p in self.posts}
+        self.fillers = [k for k, names in FILLER_KINDS.items() if not kinds & names]
 
     def run(self, seed: int) -> Corpus:
-        kinds = list(phrases.KIND_WEIGHTS)
-        weights = list(phrases.KIND_WEIGHTS.values())
-        while len(self.drafts) < self.size:
-            kind = self.rng.choices(kinds, weights)[0]
-            draft = self._draft(kind)
-            if draft.platform == "weibo":
-                self.weibo_drafts.append(len(self.drafts))
-            self.drafts.append(draft)
+        rng = self.rng
+        rng.shuffle(self.posts)
+        pending = iter(self.posts)
+        left = len(self.posts)
+        while left and len(self.drafts) < self.size:
+            roll = rng.random()
+            if roll < REPOST_SHARE and self.weibo_originals:
+                self._add(self._repost(rng.choice(self.weibo_originals)))
+            elif roll < REPOST_SHARE + NEAR_DUPLICATE_SHARE and self.originals:
+                self._add(self._near_duplicate(self._copied()))
+            elif roll < REPOST_SHARE + NEAR_DUPLICATE_SHARE + FILLER_SHARE * len(self.fillers):
+                self._add(self._filler(rng.choice(self.fillers)))
+            else:
+                left -= 1
+                self._add(self._original(next(pending)), original=True)
         return Corpus(self._finish(), seed=seed)
 
-    def _platform(self) -> str:
-        return self.rng.choices(list(PLATFORM_WEIGHTS), list(PLATFORM_WEIGHTS.values()))[0]
+    def _add(self, draft: _Draft, *, original: bool = False) -> None:
+        if original:
+            self.originals.append(len(self.drafts))
+            if draft.platform == "weibo":
+                self.weibo_originals.append(len(self.drafts))
+        self.drafts.append(draft)
+
+    def _platform(self, exclude: str | None = None) -> str:
+        names = [p for p in PLATFORM_WEIGHTS if p != exclude]
+        return self.rng.choices(names, [PLATFORM_WEIGHTS[p] for p in names])[0]
 
     def _when(self) -> datetime:
         span = (HISTORY + FUTURE).total_seconds()
         return ANCHOR - HISTORY + timedelta(seconds=int(self.rng.random() * span))
 
-    def _draft(self, kind: str) -> _Draft:
-        if kind == "repost" and self.weibo_drafts:
-            index = self.rng.choice(self.weibo_drafts)
-            original = self.drafts[index]
-            at = original.created_at + timedelta(minutes=self.rng.randint(5, 3000))
-            comment = self.rng.choice(("转发微博", "扩散", "同问", "这也太危险了", "关注"))
-            name = self._name()
-            text = f"{comment}//@{name}: {self.rng.choice(('', '已反映', '转'))}"
-            truth = replace(original.truth, kind="repost")
-            return _Draft("weibo", text, at, truth, repost_of=index)
-        if kind == "problem":
-            return self._problem()
-        if kind == "out_of_city":
-            city, areas = self.rng.choice(OTHER_CITIES)
-            index = self.rng.randrange(len(phrases.OUT_OF_CITY))
-            text = phrases.OUT_OF_CITY[index].format(city=city, area=self.rng.choice(areas))
-            category = phrases.OUT_OF_CITY_CATEGORIES[index]
-            truth = Truth(kind, False, category, False, None, None)
-            return _Draft(self._platform(), self._decorate(text, None), self._when(), truth)
-        pool = {
-            "chatter": phrases.CHATTER,
-            "praise": phrases.PRAISE,
-            "ad": phrases.ADS,
-            "spam": phrases.SPAM,
-            "rental": phrases.RENTALS,
-            "repost": phrases.CHATTER,
-        }[kind]
-        district = self.rng.choice(DISTRICTS)
-        text = self.rng.choice(pool).format(
-            p=place_phrase(self.rng, district), n=self.rng.randint(1000, 9999)
-        )
-        truth = Truth("chatter" if kind == "repost" else kind, False, None, False, None, None)
-        return _Draft(self._platform(), text, self._when(), truth, poi=self._poi(district, 0.15))
-
-    def _problem(self) -> _Draft:
-        if self.incidents and self.rng.random() < NEAR_DUPLICATE_SHARE:
-            base = self.rng.choice(self.incidents)
-            others = [p for p in PLATFORM_WEIGHTS if p != base.platform]
-            platform = self.rng.choice(others)
-            at = base.at + timedelta(minutes=self.rng.randint(1, 2000))
-            incident = base
-        else:
-            category = self.rng.choice(list(phrases.PROBLEMS))
-            template, urgent = self.rng.choice(phrases.PROBLEMS[category])
-            district = self.rng.choice(DISTRICTS)
-            platform = self._platform()
-            at = self._when()
-            incident = _Incident(
-                f"inc-{len(self.incidents):05d}",
-                category,
-                template,
-                urgent,
-                district,
-                place_phrase(self.rng, district),
-                platform,
-                at,
-            )
-            self.incidents.append(incident)
-        text = self._decorate(incident.template.format(p=incident.place), incident.district)
+    def _original(self, post: PoolPost) -> _Draft:
+        platform = PLATFORM_OF.get(post.platform.lower()) or self._platform()
         truth = Truth(
-            "problem",
-            True,
-            incident.category,
-            incident.urgent,
-            incident.district.name,
-            incident.key,
+            kind=post.kind,
+            is_lead=post.is_lead,
+            category=post.category if post.is_lead else None,
+            urgent=post.urgent,
+            district=post.district,
+            incident=f"inc-{len(self.originals):05d}",
+            also=post.also,
+            street=post.street,
+            road=post.road,
+            pool_id=post.id,
         )
-        return _Draft(platform, text, at, truth, poi=self._poi(incident.district, 0.2))
+        share = 0.2 if post.is_lead else 0.1
+        return _Draft(platform, post.text, self._when(), truth, poi=self._poi(post.district, share))
 
-    def _poi(self, district: District, share: float) -> str | None:
+    def _copied(self) -> int:
+        """An earlier original to copy: complaints get cross-posted far more than chatter."""
+        leads = [i for i in self.originals if self.drafts[i].truth.is_lead]
+        if leads and self.rng.random() < 0.8:
+            return self.rng.choice(leads)
+        return self.rng.choice(self.originals)
+
+    def _repost(self, index: int) -> _Draft:
+        original = self.drafts[index]
+        at = original.created_at + timedelta(minutes=self.rng.randint(5, 3000))
+        comment = self.rng.choice(REPOST_COMMENTS)
+        text = f"{comment}//@{self._name()}: {self.rng.choice(('', '转'))}"
+        truth = replace(original.truth, kind="repost", duplicate="repost")
+        return _Draft("weibo", text, at, truth, repost_of=index)
+
+    def _near_duplicate(self, index: int) -> _Draft:
+        """The same post lightly changed on another platform: the author cross-posting, or
+        someone pasting it on."""
+        original = self.drafts[index]
+        rng = self.rng
+        body = original.text
+        if rng.random() < 0.3:
+            body = body.replace("，", ",").replace("！", "!").replace("？", "?")
+        text = rng.choice(COPY_PREFIXES) + body + rng.choice(COPY_SUFFIXES)
+        if text == original.text:
+            text = "转：" + text
+        at = original.created_at + timedelta(minutes=rng.randint(1, 2000))
+        truth = replace(original.truth, kind="near_duplicate", duplicate="near_duplicate")
+        platform = self._platform(exclude=original.platform)
+        return _Draft(platform, text, at, truth, poi=original.poi)
+
+    def _filler(self, kind: str) -> _Draft:
+        """A kind the written half lacks, from the old templates (labelled as negatives)."""
+        rng = self.rng
+        if kind == "out_of_city":
+            city, areas = rng.choice(OTHER_CITIES)
+            text = rng.choice(phrases.OUT_OF_CITY).format(city=city, area=rng.choice(areas))
+        else:
+            text = rng.choice(phrases.SPAM).format(n=rng.randint(1000, 9999))
+        truth = Truth(kind, False, None, False, None, f"inc-f{len(self.drafts):05d}")
+        return _Draft(self._platform(), text, self._when(), truth)
+
+    def _poi(self, district_name: str | None, share: float) -> str | None:
         """The location tag some users attach: a landmark or just city and district."""
-        if self.rng.random() >= share:
+        district = DISTRICT_BY_NAME.get(district_name or "")
+        if district is None or self.rng.random() >= share:
             return None
         if self.rng.random() < 0.5:
             return f"深圳·{district.name}"
         return self.rng.choice(district.pois)
-
-    def _decorate(self, body: str, district: District | None) -> str:
-        rng = self.rng
-        text = rng.choice(phrases.OPENERS) + body + rng.choice(phrases.CLOSERS)
-        if rng.random() < 0.15:
-            right, wrong = rng.choice(phrases.TYPOS)
-            text = text.replace(right, wrong, 1)
-        short = district.short if district else "深圳"
-        name = district.name if district else "深圳"
-        if rng.random() < 0.5:
-            text = rng.choice(phrases.HASHTAGS).format(d=name, short=short) + text
-        if rng.random() < 0.2:
-            text += " " + rng.choice(phrases.MENTIONS).format(short=short)
-        if district is not None and rng.random() < 0.12:
-            text += "\n" + rng.choice(phrases.FOLLOW_UPS)
-        return text
 
     def _name(self) -> str:
         if self.rng.random() < 0.3:

@@ -34,14 +34,45 @@ PLATFORM_WEIGHTS: dict[str, int] = {
 
 @dataclass(frozen=True)
 class Truth:
-    """What a post really is; only tests and the end-to-end evaluation read this."""
+    """What a post really is; only tests and the end-to-end evaluation read this.
+
+    The labels are the written pool post's (``docs/LABELS.md``): ``category`` and ``also``
+    null/empty for a negative, places only where the text determines them. ``incident``
+    is shared by a post and its copies; ``duplicate`` says what a copy is (``"repost"``, a
+    Weibo repost whose own text is only the reposter's comment, or ``"near_duplicate"``,
+    the same text lightly changed on another platform) and is None for an original.
+    ``pool_id`` is the written post it came from (None for the filler kinds).
+    """
 
     kind: str
-    is_problem: bool
+    is_lead: bool
     category: str | None
     urgent: bool
     district: str | None
     incident: str | None
+    also: tuple[str, ...] = ()
+    street: str | None = None
+    road: str | None = None
+    duplicate: str | None = None
+    pool_id: str | None = None
+
+    @property
+    def is_problem(self) -> bool:
+        """The old name of ``is_lead``."""
+        return self.is_lead
+
+    def label(self) -> dict[str, object]:
+        """The truth as a labelled row of the calibration set's schema (without text)."""
+        return {
+            "is_lead": self.is_lead,
+            "category": self.category,
+            "also": list(self.also),
+            "urgent": self.urgent,
+            "district": self.district,
+            "street": self.street,
+            "road": self.road,
+            "kind": self.kind,
+        }
 
 
 @dataclass(frozen=True)

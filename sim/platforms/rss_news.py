@@ -31,12 +31,14 @@ def article_path(item: Item) -> str:
 
 
 def headline(item: Item) -> str:
-    return f"【民生关注】{item.title}"
+    return item.title
 
 
 def summary_html(item: Item) -> str:
+    """The post as the article's lead paragraph: no framing of our own, since the written
+    pool's news items are notices and reports as well as readers' complaints."""
     body = escape(item.text).replace("\n", "<br/>")
-    return f"<p>近日，有市民向本网反映：{body}</p><p>本网将持续关注。</p>"
+    return f"<p>{body}</p>"
 
 
 def rss(items: Sequence[Item], base: str) -> str:

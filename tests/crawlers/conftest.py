@@ -30,6 +30,9 @@ from xianban.stage import StageContext
 from xianban.store import Store
 
 SIM_URL = "http://sim"
+WIDE = "，"
+"""A search term in nearly every written post (the simulator's pool is not written around
+query words): the test source's query, so that crawls meet many pages."""
 
 
 @dataclass
@@ -101,7 +104,7 @@ def write_sources(configs: Path, **overrides: Any) -> None:
         "id": "weibo-test",
         "adapter": "weibo",
         "base_url": "{sim}/weibo",
-        "queries": ["井盖"],
+        "queries": [WIDE],
         "pages": 20,
         "lookback_days": 40,
         "politeness": {"rate_per_s": 0, "retries": 2, "cooldown_s": 600},
@@ -142,7 +145,7 @@ def task_for(rig: Rig, *, suffix: str = "") -> CrawlTask:
     return task.model_copy(update={"task_id": task.task_id + suffix})
 
 
-def visible(rig: Rig, query: str = "井盖") -> set[str]:
+def visible(rig: Rig, query: str = WIDE) -> set[str]:
     """Native ids the platform lists for ``query`` now: what a lossless crawl must find."""
     return {item.native_id for item in rig.sim.corpus.search("weibo", query, now=rig.sim.now())}
 

@@ -15,10 +15,11 @@ from crawlers.browser import CHROMIUM, BrowserPool
 from crawlers.errors import LayoutChanged
 from crawlers.platforms.douyin import browse
 from sim.server import SimServer
+from tests.crawlers.conftest import WIDE
 from tests.services import require_service
 from xianban.errors import ConfigError
 
-QUERY = "深圳"
+QUERY = WIDE
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
 
 

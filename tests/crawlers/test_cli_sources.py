@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crawlers.sessions import SessionPool
-from tests.crawlers.conftest import write_sources
+from tests.crawlers.conftest import WIDE, write_sources
 from xianban.records import Post
 
 
@@ -68,10 +68,10 @@ def test_an_unknown_source_is_a_usage_error_naming_the_known_ones(
 
 
 def test_crawl_prints_posts_as_jsonl_and_starts_the_simulator(env: dict[str, str]) -> None:
-    done = xianban(env, "crawl", "weibo-test", "--query", "路灯", "--pages", "2")
+    done = xianban(env, "crawl", "weibo-test", "--query", WIDE, "--pages", "2")
     assert done.returncode == 0, done.stderr
     posts = [Post.model_validate_json(line) for line in done.stdout.splitlines()]
-    assert len(posts) >= 10 and all("路灯" in p.text for p in posts)
+    assert len(posts) >= 10 and all(WIDE in p.text for p in posts)
     assert len({p.post_id for p in posts}) == len(posts)
     assert "模拟器" in done.stderr
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from crawlers.errors import LayoutChanged
 from crawlers.platforms import load_adapter
 from crawlers.platforms.feed import parse_feed
+from sim.platforms.corpus import ANCHOR
 from tests.crawlers.conftest import Rig, native_ids, open_rig, task_for
 from xianban.errors import ConfigError
 
@@ -58,11 +60,13 @@ async def test_polling_produces_only_new_articles_even_when_the_site_switches_fo
     tmp_path: Path,
 ) -> None:
     async with open_rig(tmp_path, **feed_source("/rss.xml")) as rig:
+        newest = rig.sim.corpus.search("news", now=rig.sim.now())[0]
+        rig.sim.elapsed = newest.created_at - ANCHOR - timedelta(seconds=1)  # just before it
         first = await rig.crawl(await rig.stage(), task_for(rig))
         await news_fault(rig, "layout_changed")  # the RSS URL now serves Atom
         again = await rig.crawl(await rig.stage(), task_for(rig, suffix="-again"))
         assert again == [], "the same articles under Atom ids are not produced twice"
-        await rig.advance(6 * 3600)
+        await rig.advance(3600)
         later = await rig.crawl(await rig.stage(), task_for(rig, suffix="-later"))
         new = set(latest(rig)) - set(native_ids(first))
         assert new, "the simulated clock moved on; new articles were published"

@@ -14,9 +14,9 @@ from crawlers.errors import LayoutChanged
 from crawlers.fetch import HttpFetcher
 from crawlers.platforms.douyin import DouyinSearch, fnv1a
 from sim.platforms.douyin import fnv1a as sim_fnv1a
-from tests.crawlers.conftest import Rig, native_ids, open_rig, task_for
+from tests.crawlers.conftest import WIDE, Rig, native_ids, open_rig, task_for
 
-QUERY = "深圳"
+QUERY = WIDE
 
 
 @pytest.fixture

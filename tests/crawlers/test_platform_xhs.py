@@ -11,9 +11,9 @@ import pytest
 
 from crawlers.platforms.xhs import count
 from crawlers.sessions import SessionPool
-from tests.crawlers.conftest import Rig, native_ids, open_rig, task_for
+from tests.crawlers.conftest import WIDE, Rig, native_ids, open_rig, task_for
 
-QUERY = "深圳"
+QUERY = WIDE
 SOURCE = "xhs-test"
 
 

@@ -12,6 +12,7 @@ from crawlers.fetch import HttpFetcher
 from crawlers.politeness import Politeness
 from crawlers.proxies import NoLiveProxy, ProxyPool
 from sim.server import SimServer
+from tests.crawlers.conftest import WIDE
 
 SEARCH = "/weibo/api/container/getIndex"
 
@@ -31,7 +32,7 @@ async def proxies(sim: SimServer, count: int, lifetime: int | None) -> list[str]
 
 
 def params(page: int) -> dict[str, Any]:
-    return {"containerid": "100103type=1&q=井盖", "page": page}
+    return {"containerid": f"100103type=1&q={WIDE}", "page": page}
 
 
 async def test_a_dying_proxy_is_evicted_and_the_next_one_carries_on(sim: SimServer) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from crawlers.stage import CrawlerStage
 from sim.platforms.faults import FaultSpec
 from sim.server import SimServer
-from tests.crawlers.conftest import write_sources
+from tests.crawlers.conftest import WIDE, write_sources
 from xianban.records import CrawlTask, Post
 from xianban.settings import load_settings
 from xianban.stage import StageContext
@@ -27,11 +27,11 @@ async def test_a_crawl_over_the_network_retries_a_5xx_and_finds_everything(
         try:
             await stage.start()
             sim.platforms.faults.add(FaultSpec(platform="weibo", fault="server_error", times=2))
-            task = CrawlTask(task_id="t1", source="weibo-test", query="井盖", pages=20)
+            task = CrawlTask(task_id="t1", source="weibo-test", query=WIDE, pages=20)
             posts = [p for p in await stage.handle(task) if isinstance(p, Post)]
         finally:
             await stage.close()
             await store.close()
-        listed = sim.platforms.corpus.search("weibo", "井盖", now=sim.platforms.now())
+        listed = sim.platforms.corpus.search("weibo", WIDE, now=sim.platforms.now())
         assert sorted(p.native_id for p in posts) == sorted(i.native_id for i in listed)
         assert sim.platforms.faults.requests["weibo"] >= 2 + len(listed) // 10

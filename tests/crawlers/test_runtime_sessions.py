@@ -19,10 +19,10 @@ from crawlers.errors import LoginTimedOut
 from crawlers.login import qr_login
 from crawlers.platforms import ADAPTERS
 from crawlers.sessions import SessionPool
-from tests.crawlers.conftest import Rig, native_ids, open_rig, task_for
+from tests.crawlers.conftest import WIDE, Rig, native_ids, open_rig, task_for
 from xianban.records import CrawlTask, Post
 
-QUERY = "深圳"
+QUERY = WIDE
 
 
 class XhsTitles:

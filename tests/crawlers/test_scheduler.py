@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from crawlers.scheduler import due_tasks, tasks_for_all_sources
 from crawlers.sources import load_sources
-from tests.crawlers.conftest import Rig, task_for
+from tests.crawlers.conftest import WIDE, Rig, task_for
 
 
 async def test_due_tasks_skip_paused_resting_and_fresh_sources(rig: Rig) -> None:
     sources = load_sources(rig.settings.configs_dir).values()
     (task,) = await due_tasks(rig.store, sources, now=rig.now)
-    assert task.source == "weibo-test" and task.query == "井盖" and task.pages == 20
+    assert task.source == "weibo-test" and task.query == WIDE and task.pages == 20
 
     await rig.store.set_source_state("weibo-test", paused=True)
     assert await due_tasks(rig.store, sources, now=rig.now) == []

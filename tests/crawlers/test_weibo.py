@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.crawlers.conftest import open_rig, task_for
+from tests.crawlers.conftest import WIDE, open_rig, task_for
 
 
 async def test_long_posts_come_with_their_full_text(tmp_path: Path) -> None:
-    async with open_rig(tmp_path, queries=["工地"]) as rig:
-        listed = rig.sim.corpus.search("weibo", "工地", now=rig.sim.now())
+    async with open_rig(tmp_path, queries=[WIDE]) as rig:
+        listed = rig.sim.corpus.search("weibo", WIDE, now=rig.sim.now())
         long_ids = {i.native_id for i in listed if len(i.text) > 60}
         assert long_ids, "the query must list posts longer than search shows"
         posts = await rig.crawl(await rig.stage(), task_for(rig))

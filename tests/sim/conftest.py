@@ -9,6 +9,10 @@ from starlette.applications import Starlette
 
 from sim.platforms import SimState, create_platforms_app
 
+WIDE = "，"
+"""A search term in nearly every written post: the pool is not written around query words,
+so tests that need many results search for this."""
+
 
 @pytest.fixture(scope="session")
 def app() -> Starlette:

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from sim.platforms import SimState, create_platforms_app
+from tests.sim.conftest import WIDE
 
 SEARCH = "/bilibili/x/web-interface/search/type"
 
@@ -26,33 +27,35 @@ async def crawl(client: httpx.AsyncClient, keyword: str, **extra: Any) -> list[d
 async def test_search_pages_in_the_bilibili_shape(
     client: httpx.AsyncClient, state: SimState
 ) -> None:
-    videos = await crawl(client, "深圳")
-    expected = state.corpus.search("bilibili", "深圳", now=state.now())
+    videos = await crawl(client, WIDE)
+    expected = state.corpus.search("bilibili", WIDE, now=state.now())
     assert [v["bvid"] for v in videos] == [i.native_id for i in expected]
     for video in videos:
         assert video["type"] == "video" and re.fullmatch(r"BV1\w{9}", video["bvid"])
         assert video["arcurl"].endswith(video["bvid"])
         assert re.fullmatch(r"\d+:\d\d", video["duration"])
-        assert "深圳" in video["description"]
-    assert any('<em class="keyword">深圳</em>' in v["title"] for v in videos)
+        assert WIDE in video["description"]
+    term = expected[0].title[:2]
+    titled = await crawl(client, term)
+    assert any(f'<em class="keyword">{term}</em>' in v["title"] for v in titled)
 
 
 async def test_cap_and_publication_time_windows() -> None:
-    app = create_platforms_app(seed=7, result_cap=20)
+    app = create_platforms_app(seed=7, result_cap=10)
     state: SimState = app.state.sim
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
         first = (
-            await c.get(SEARCH, params={"search_type": "video", "keyword": "深圳", "page": 1})
+            await c.get(SEARCH, params={"search_type": "video", "keyword": WIDE, "page": 1})
         ).json()["data"]
-        assert first["numResults"] == 20 and first["numPages"] == 1
+        assert first["numResults"] == 10 and first["numPages"] == 1
         now = int(state.now().timestamp())
         split: list[dict[str, Any]] = []
-        for start in range(now - 31 * 86_400, now, 5 * 86_400):
-            end = start + 5 * 86_400 - 1
-            window = await crawl(c, "深圳", pubtime_begin_s=start, pubtime_end_s=end)
+        for start in range(now - 31 * 86_400, now, 86_400):
+            end = start + 86_400 - 1
+            window = await crawl(c, WIDE, pubtime_begin_s=start, pubtime_end_s=end)
             assert all(start <= v["pubdate"] <= end for v in window)
             split += window
-    assert len(split) == len(state.corpus.search("bilibili", "深圳", now=state.now())) > 20
+    assert len(split) == len(state.corpus.search("bilibili", WIDE, now=state.now())) > 10
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from sim.platforms import SimState
 from sim.platforms.douyin import XHR, fnv1a, search_token
 from tests.services import require_service
+from tests.sim.conftest import WIDE
 from xianban.asgi_server import EmbeddedServer
 
 RENDER_DATA = '<script id="RENDER_DATA" type="application/json">'
@@ -33,11 +34,11 @@ def signed(state: SimState, keyword: str, offset: int) -> dict[str, str | int]:
 async def test_page_ships_the_first_results_in_render_data(
     client: httpx.AsyncClient, state: SimState
 ) -> None:
-    response = await client.get(f"/douyin/search/{quote('深圳')}")
+    response = await client.get(f"/douyin/search/{quote(WIDE)}")
     assert response.status_code == 200
     assert '<div id="root">' in response.text and "/douyin/static/search.js" in response.text
     app = render_data(response.text)
-    expected = state.corpus.search("douyin", "深圳", now=state.now())
+    expected = state.corpus.search("douyin", WIDE, now=state.now())
     assert [a["aweme_info"]["aweme_id"] for a in app["initial"]["data"]] == [
         i.native_id for i in expected[:10]
     ]
@@ -51,30 +52,28 @@ async def test_signed_xhr_pages_through_the_rest(
     ids: list[str] = []
     offset, more = 0, 1
     while more:
-        page = (await client.get(XHR, params=signed(state, "深圳", offset))).json()
+        page = (await client.get(XHR, params=signed(state, WIDE, offset))).json()
         ids += [a["aweme_info"]["aweme_id"] for a in page["data"]]
         offset, more = page["cursor"], page["has_more"]
-    expected = state.corpus.search("douyin", "深圳", now=state.now())
+    expected = state.corpus.search("douyin", WIDE, now=state.now())
     assert ids == [i.native_id for i in expected]
 
 
 async def test_unsigned_xhr_is_an_empty_200(client: httpx.AsyncClient, state: SimState) -> None:
-    forged: dict[str, str | int] = {**signed(state, "深圳", 10), "a_bogus": "deadbeef"}
-    unsigned: dict[str, str | int] = {"keyword": "深圳", "offset": 10}
+    forged: dict[str, str | int] = {**signed(state, WIDE, 10), "a_bogus": "deadbeef"}
+    unsigned: dict[str, str | int] = {"keyword": WIDE, "offset": 10}
     for query in (forged, unsigned):
         response = await client.get(XHR, params=query)
         assert response.status_code == 200 and response.content == b""
 
 
 async def test_bad_offset_is_a_400(client: httpx.AsyncClient) -> None:
-    response = await client.get(XHR, params={"keyword": "深圳", "offset": "-3"})
+    response = await client.get(XHR, params={"keyword": WIDE, "offset": "-3"})
     assert response.status_code == 400 and "offset" in response.json()["status_msg"]
 
 
 async def test_silent_block_ships_an_empty_page(client: httpx.AsyncClient) -> None:
-    response = await client.get(
-        f"/douyin/search/{quote('深圳')}", params={"_fault": "silent_block"}
-    )
+    response = await client.get(f"/douyin/search/{quote(WIDE)}", params={"_fault": "silent_block"})
     assert render_data(response.text)["initial"]["data"] == []
 
 
@@ -101,7 +100,7 @@ async def test_a_browser_renders_every_result(
     browser: Browser, server: str, state: SimState
 ) -> None:
     page = await browser.new_page()
-    await page.goto(f"{server}/douyin/search/{quote('深圳')}")
+    await page.goto(f"{server}/douyin/search/{quote(WIDE)}")
     await page.wait_for_selector("li.search-result-card")
     while await page.is_visible("button.load-more"):
         before = await page.locator("li.search-result-card").count()
@@ -112,7 +111,7 @@ async def test_a_browser_renders_every_result(
     ids = await page.eval_on_selector_all(
         "li.search-result-card", "els => els.map(e => e.dataset.awemeId)"
     )
-    expected = state.corpus.search("douyin", "深圳", now=state.now())
+    expected = state.corpus.search("douyin", WIDE, now=state.now())
     assert ids == [i.native_id for i in expected]
     first = expected[0]
     assert await page.text_content("li.search-result-card .aweme-desc") == first.text
@@ -121,7 +120,7 @@ async def test_a_browser_renders_every_result(
 
 async def test_a_layout_change_renames_the_rendered_classes(browser: Browser, server: str) -> None:
     page = await browser.new_page()
-    await page.goto(f"{server}/douyin/search/{quote('深圳')}?_fault=layout_changed")
+    await page.goto(f"{server}/douyin/search/{quote(WIDE)}?_fault=layout_changed")
     await page.wait_for_selector("li.SwZLHMKk")
     assert await page.locator("li.search-result-card").count() == 0
     await page.close()

@@ -2,21 +2,23 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from sim.platforms import FAULT_KINDS, PLATFORMS, SimState
 from sim.platforms.douyin import fnv1a, search_token
+from tests.sim.conftest import WIDE
 
-Q = "%E6%B7%B1%E5%9C%B3"  # 深圳
+Q = quote(WIDE)
 ENDPOINTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "weibo": ("GET", f"/weibo/api/container/getIndex?containerid=100103type%3D1%26q%3D{Q}", {}),
     "news": ("GET", "/news/rss.xml", {}),
     "forum": ("GET", "/forum/forum-2-1.html", {}),
     "tousu": ("GET", "/tousu/api/complaints?limit=20", {}),
     "douyin": ("GET", f"/douyin/search/{Q}", {}),
-    "xhs": ("POST", "/xhs/api/sns/web/v1/search/notes", {"json": {"keyword": "深圳"}}),
+    "xhs": ("POST", "/xhs/api/sns/web/v1/search/notes", {"json": {"keyword": WIDE}}),
     "bilibili": ("GET", f"/bilibili/x/web-interface/search/type?search_type=video&keyword={Q}", {}),
     "zhihu": ("GET", f"/zhihu/api/v4/search_v3?t=general&q={Q}&offset=0&limit=20", {}),
 }
@@ -57,7 +59,7 @@ async def test_every_fault_changes_what_every_platform_answers(
 
 
 def second_pages(state: SimState) -> dict[str, tuple[str, str, dict[str, Any]]]:
-    sign = fnv1a(f"深圳|10|{search_token(state.corpus.seed, '深圳')}")
+    sign = fnv1a(f"{WIDE}|10|{search_token(state.corpus.seed, WIDE)}")
     return {
         "weibo": ("GET", ENDPOINTS["weibo"][1] + "&page=2", {}),
         "forum": ("GET", "/forum/forum-2-2.html", {}),
@@ -66,7 +68,7 @@ def second_pages(state: SimState) -> dict[str, tuple[str, str, dict[str, Any]]]:
             f"/douyin/aweme/v1/web/general/search/single/?keyword={Q}&offset=10&a_bogus={sign}",
             {},
         ),
-        "xhs": ("POST", ENDPOINTS["xhs"][1], {"json": {"keyword": "深圳", "page": 2}}),
+        "xhs": ("POST", ENDPOINTS["xhs"][1], {"json": {"keyword": WIDE, "page": 2}}),
         "bilibili": ("GET", ENDPOINTS["bilibili"][1] + "&page=2", {}),
         "zhihu": ("GET", ENDPOINTS["zhihu"][1].replace("offset=0", "offset=20"), {}),
     }

@@ -8,9 +8,10 @@ import httpx
 import pytest
 
 from sim.platforms import FAULT_KINDS, SimState
+from tests.sim.conftest import WIDE
 
 SEARCH = "/weibo/api/container/getIndex"
-PARAMS = {"containerid": "100103type=1&q=深圳", "page_type": "searchall", "page": "1"}
+PARAMS = {"containerid": f"100103type=1&q={WIDE}", "page_type": "searchall", "page": "1"}
 
 
 async def queue(client: httpx.AsyncClient, fault: str, **spec: Any) -> None:

@@ -32,7 +32,7 @@ async def test_board_pages_link_to_every_thread_once(
     client: httpx.AsyncClient, state: SimState
 ) -> None:
     ids = await crawl_board(client, LIST)
-    assert len(ids) == len(set(ids)) > 100
+    assert len(ids) == len(set(ids)) > 20  # more than one page
     visible = state.corpus.search("forum", now=state.now())
     other = await crawl_board(client, "http://sim/forum/forum-36-1.html")
     assert sorted(ids + other) == sorted(i.native_id for i in visible)

@@ -8,6 +8,7 @@ from sim.platforms import create_platforms_app, generate
 from sim.platforms.corpus import ANCHOR
 from sim.platforms.listing import paginate
 from sim.server import SimServer
+from tests.sim.conftest import WIDE
 
 CORPUS = generate(3, 400)
 ITEMS = CORPUS.search("weibo", now=ANCHOR)
@@ -57,7 +58,7 @@ async def test_tousu_cursor_paging_never_skips_or_repeats(limit: int, keyword: s
 
 async def test_the_lead_server_serves_platforms_and_admin_on_a_real_port() -> None:
     async with SimServer(seed=7) as server, httpx.AsyncClient(base_url=server.url) as client:
-        params = {"containerid": "100103type=1&q=井盖", "page_type": "searchall"}
+        params = {"containerid": f"100103type=1&q={WIDE}", "page_type": "searchall"}
         body = (await client.get("/weibo/api/container/getIndex", params=params)).json()
         assert body["ok"] == 1 and body["data"]["cards"]
         fault = {"platform": "forum", "fault": "rate_limit", "params": {"retry_after": 2}}

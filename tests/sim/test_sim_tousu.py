@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from sim.platforms import SimState, create_platforms_app
+from tests.sim.conftest import WIDE
 
 API = "/tousu/api/complaints"
 
@@ -24,8 +26,8 @@ async def crawl(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]
 async def test_cursor_pages_cover_every_match_once(
     client: httpx.AsyncClient, state: SimState
 ) -> None:
-    records = await crawl(client, keyword="工地", limit=7)
-    expected = state.corpus.search("tousu", "工地", now=state.now())
+    records = await crawl(client, keyword=WIDE, limit=7)
+    expected = state.corpus.search("tousu", WIDE, now=state.now())
     assert [r["id"] for r in records] == [i.native_id for i in expected]
     assert len(expected) > 7
 
@@ -43,10 +45,12 @@ async def test_records_have_the_documented_fields(client: httpx.AsyncClient) -> 
 
 
 async def test_a_stored_cursor_resumes_even_after_new_posts_arrive(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, state: SimState
 ) -> None:
+    newest = state.corpus.search("tousu", now=state.now())[0]
+    state.elapsed = newest.created_at - state.now() - timedelta(seconds=1)  # just before it
     first = (await client.get(API, params={"limit": 10})).json()["data"]
-    await client.post("/_admin/clock", json={"advance_s": 86_400})
+    await client.post("/_admin/clock", json={"advance_s": 60})
     resumed = (await client.get(API, params={"limit": 10, "cursor": first["next_cursor"]})).json()
     assert resumed["data"]["list"][0]["timestamp"] <= first["list"][-1]["timestamp"]
     assert not {r["id"] for r in resumed["data"]["list"]} & {r["id"] for r in first["list"]}

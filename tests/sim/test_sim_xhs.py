@@ -5,6 +5,7 @@ from typing import Any
 import httpx
 
 from sim.platforms import SimState
+from tests.sim.conftest import WIDE
 
 SEARCH = "/xhs/api/sns/web/v1/search/notes"
 FEED = "/xhs/api/sns/web/v1/feed"
@@ -20,7 +21,7 @@ async def login(client: httpx.AsyncClient, **spec: Any) -> str:
 
 
 async def search(client: httpx.AsyncClient, page: int = 1, **extra: Any) -> dict[str, Any]:
-    body = {"keyword": "深圳", "page": page, "page_size": 20, "sort": "general"}
+    body = {"keyword": WIDE, "page": page, "page_size": 20, "sort": "general"}
     response = await client.post(SEARCH, json=body, params=extra)
     result: dict[str, Any] = response.json()
     return result
@@ -47,7 +48,7 @@ async def test_a_session_pages_through_search_and_reads_notes(
             assert item["note_card"]["display_title"]
             assert isinstance(item["note_card"]["interact_info"]["liked_count"], str)
         page, more = page + 1, data["has_more"]
-    expected = state.corpus.search("xhs", "深圳", now=state.now())
+    expected = state.corpus.search("xhs", WIDE, now=state.now())
     assert ids == [i.native_id for i in expected]
     note = (await client.post(FEED, json={"source_note_id": ids[0]})).json()["data"]["items"][0]
     card = note["note_card"]
@@ -100,13 +101,13 @@ async def test_ops_can_expire_every_session(client: httpx.AsyncClient) -> None:
 
 async def test_captcha_is_a_461_with_verify_headers(client: httpx.AsyncClient) -> None:
     await login(client)
-    response = await client.post(SEARCH, json={"keyword": "深圳"}, params={"_fault": "captcha"})
+    response = await client.post(SEARCH, json={"keyword": WIDE}, params={"_fault": "captcha"})
     assert response.status_code == 461 and response.headers["verifytype"] == "102"
 
 
 async def test_rate_limit_is_the_frequency_message(client: httpx.AsyncClient) -> None:
     await login(client)
-    response = await client.post(SEARCH, json={"keyword": "深圳"}, params={"_fault": "rate_limit"})
+    response = await client.post(SEARCH, json={"keyword": WIDE}, params={"_fault": "rate_limit"})
     assert response.status_code == 429 and response.json()["code"] == 300013
     assert response.headers["retry-after"] == "5"
 
@@ -123,7 +124,7 @@ async def test_bad_requests_are_400s_that_say_why(client: httpx.AsyncClient) -> 
     for body in (b"{oops", b"[1]"):
         response = await client.post(SEARCH, content=body)
         assert response.status_code == 400 and "JSON" in response.json()["msg"]
-    response = await client.post(SEARCH, json={"keyword": "深圳", "page_size": 500})
+    response = await client.post(SEARCH, json={"keyword": WIDE, "page_size": 500})
     assert response.status_code == 400 and "page_size" in response.json()["msg"]
 
 

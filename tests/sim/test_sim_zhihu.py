@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from sim.platforms import SimState
+from tests.sim.conftest import WIDE
 
 SEARCH = "/zhihu/api/v4/search_v3"
 
@@ -24,14 +25,14 @@ async def follow(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any
 async def test_following_paging_next_reaches_every_answer(
     client: httpx.AsyncClient, state: SimState
 ) -> None:
-    results = await follow(client, q="深圳", limit=7)
-    expected = state.corpus.search("zhihu", "深圳", now=state.now())
+    results = await follow(client, q=WIDE, limit=7)
+    expected = state.corpus.search("zhihu", WIDE, now=state.now())
     assert [r["object"]["id"] for r in results] == [i.native_id for i in expected]
     assert len(expected) > 7
     for entry in results:
         answer = entry["object"]
         assert entry["type"] == "search_result" and answer["type"] == "answer"
-        assert "<em>深圳</em>" in answer["excerpt"]
+        assert f"<em>{WIDE}</em>" in answer["excerpt"]
         assert answer["content"].startswith("<p>") and answer["question"]["name"]
         assert answer["ip_info"].startswith("IP 属地")
 
@@ -39,8 +40,8 @@ async def test_following_paging_next_reaches_every_answer(
 async def test_time_interval_keeps_recent_answers_only(
     client: httpx.AsyncClient, state: SimState
 ) -> None:
-    week = await follow(client, q="深圳", time_interval="a_week")
-    everything = await follow(client, q="深圳")
+    week = await follow(client, q=WIDE, time_interval="a_week")
+    everything = await follow(client, q=WIDE)
     assert 0 < len(week) < len(everything)
     oldest = int((state.now() - timedelta(days=7)).timestamp())
     assert all(r["object"]["created_time"] >= oldest for r in week)
@@ -50,9 +51,9 @@ async def test_time_interval_keeps_recent_answers_only(
     "params",
     [
         {"q": ""},
-        {"q": "深圳", "limit": "50"},
-        {"q": "深圳", "offset": "-1"},
-        {"q": "深圳", "time_interval": "a_decade"},
+        {"q": WIDE, "limit": "50"},
+        {"q": WIDE, "offset": "-1"},
+        {"q": WIDE, "time_interval": "a_decade"},
     ],
 )
 async def test_bad_parameters_are_400_errors(
@@ -69,17 +70,18 @@ async def test_bad_parameters_are_400_errors(
 async def test_refusals_are_zhihu_error_objects(
     client: httpx.AsyncClient, fault: str, status: int, code: int
 ) -> None:
-    response = await client.get(SEARCH, params={"q": "深圳", "_fault": fault})
+    response = await client.get(SEARCH, params={"q": WIDE, "_fault": fault})
     assert response.status_code == status and response.json()["error"]["code"] == code
 
 
 async def test_layout_change_and_silent_block(client: httpx.AsyncClient) -> None:
-    changed = (await client.get(SEARCH, params={"q": "深圳", "_fault": "layout_changed"})).json()
+    changed = (await client.get(SEARCH, params={"q": WIDE, "_fault": "layout_changed"})).json()
     assert changed["data"] and all("card" in r and "object" not in r for r in changed["data"])
-    blocked = (await client.get(SEARCH, params={"q": "深圳", "_fault": "silent_block"})).json()
+    blocked = (await client.get(SEARCH, params={"q": WIDE, "_fault": "silent_block"})).json()
     assert blocked == {"paging": {"is_end": True, "next": ""}, "data": []}
 
 
 async def test_next_url_drops_the_per_request_fault(client: httpx.AsyncClient) -> None:
-    body = (await client.get(SEARCH, params={"q": "深圳", "_fault": "duplicates"})).json()
-    assert "_fault" not in body["paging"]["next"] and "offset=20" in body["paging"]["next"]
+    params: dict[str, str | int] = {"q": WIDE, "limit": 3, "_fault": "duplicates"}
+    body = (await client.get(SEARCH, params=params)).json()
+    assert "_fault" not in body["paging"]["next"] and "offset=3" in body["paging"]["next"]
