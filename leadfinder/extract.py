@@ -19,6 +19,7 @@ import jieba
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from leadfinder.evidence import EvidenceFinder
 from leadfinder.geo import GeoResolver
 from leadfinder.model import LEAD, MODELS_DIR, URGENT, LeadModel, Scores
 from leadfinder.normalise import normalise
@@ -120,9 +121,12 @@ class Extractor:
         config: dict[str, Any],
         resolver: GeoResolver,
         model: LeadModel | None = None,
+        evidence: EvidenceFinder | None = None,
     ) -> None:
         self.resolver = resolver
         self.model = model
+        # Rule evidence (leadfinder/evidence.py): more features and reasons, not in the score.
+        self.evidence = evidence or EvidenceFinder.default()
         unknown = set(taxonomy) - set(CATEGORIES)
         if unknown or len(taxonomy) != len(CATEGORIES):
             raise ConfigError(f"taxonomy must define exactly the 18 categories; odd: {unknown}")
@@ -168,12 +172,14 @@ class Extractor:
         config = read_mapping(configs_dir / "leadfinder.yaml")
         if model is None and config.get("model"):
             model = MODELS_DIR / str(config["model"])
-        return cls(
+        extractor = cls(
             read_mapping(configs_dir / "taxonomy.yaml"),
             config,
             GeoResolver.load(configs_dir),
             LeadModel.load(model) if model else None,
         )
+        extractor.evidence = EvidenceFinder.load(configs_dir)  # after the taxonomy's checks
+        return extractor
 
     def _scan(self, text: str) -> Matches:
         found = Matches()
@@ -291,6 +297,9 @@ class Extractor:
             engagement=float(engaged),
             media=float(bool(post.media)),
         )
+        evidence = self.evidence.find(text)
+        features.update(evidence.features())
+        reasons += evidence.reasons()
         verdict = Extraction(
             is_lead=is_lead,
             score=round(score, 3),

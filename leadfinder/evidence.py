@@ -1,0 +1,597 @@
+"""Rule matches as evidence for the learned model: kinds of language, not sentences.
+
+``find_evidence(text)`` looks for the kinds of words people use about a problem (a hazard
+object and the state it is in, harm already done, the vulnerable near it, danger described,
+persistence, a call for action, resolution, the shapes of ads, listings, official replies and
+notices, other cities) with one leftmost-longest Aho-Corasick pass over the normalised text,
+plus cheap checks scoped to the clause around a match (negation, "上次修好了又坏了"). The
+lexicons are in ``configs/evidence.yaml``.
+
+A longer word hides the shorter words inside it unless it carries their meaning too: "电梯困人"
+is a hazard (电梯), harm (困人) and a named danger at once, "又坏了" is persistence and a
+failure as well as "broken again", but "您反映的" is an official reply and no call for action,
+and the ``stop`` words ("不断", "被困扰") are nothing at all. Each word's kinds are worked
+out once, when the automaton is built.
+
+``Evidence.features()`` gives the model stable names (``ev.hazard``, ``ev.hazard_x_failure``
+...), ``Evidence.reasons()`` the words found, in Chinese, for analysts.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from leadfinder.normalise import normalise
+from xianban.configfile import load_yaml
+from xianban.settings import ROOT
+
+CONFIG_FILE = "evidence.yaml"
+
+Words = list[str]
+
+# Kinds matched by the automaton; `hazard` matches carry their group ("electric", "tree" ...).
+MATCHED = (
+    "failure",
+    "named_danger",
+    "harm",
+    "vulnerable",
+    "danger",
+    "persistence",
+    "call_for_action",
+    "complaint_question",
+    "petition",
+    "resolved",
+    "unresolved",
+    "praise",
+    "official_reply",
+    "notice",
+    "now",
+    "history",
+    "other_city",
+)
+AD_KINDS = ("listing", "contact", "promo")
+# A word of one of these kinds hides every evidence word inside it ("您反映的" holds 反映,
+# "专业疏通" is an ad whatever it holds); the others hide only the kinds named here.
+HIDES_ALL = frozenset({"stop", "official_reply", "notice", *(f"ad_{k}" for k in AD_KINDS)})
+HIDES = {"unresolved": frozenset({"resolved", "praise"}), "danger": frozenset({"harm"})}
+
+_ALTERNATION = re.compile(r"\{([^{}]*)\}")
+_CLAUSE_END = re.compile(r"[,.!?;:。…~\n]+")
+_GROUP = re.compile(r"[a-z][a-z_]*")
+# Kinds whose matches are looked at again in their clause, and those of them only recorded then.
+CLAUSE_KINDS = frozenset(
+    {"hazard", "failure", "named_danger", "harm", "resolved", "praise", "persistence"}
+    | {"unresolved", "call_for_action", "complaint_question"}
+)
+DECIDED_LATER = frozenset({"harm", "resolved", "praise"})
+LIVE = ("failure", "persistence", "unresolved", "named_danger")  # a resolution does not last
+ASKS = ("call_for_action", "complaint_question")  # thanks after these are politeness
+DIGITS = "0123456789¥"
+HYPOTHETICAL_REACH = 5  # characters before a harm word searched for 差点/容易/万一 ...
+
+# pyahocorasick finds a node's child by a linear scan in insertion order, and a post's every
+# character is looked up among the root's children (~640 first characters here): words are
+# inserted by how common their first character is, and punctuation plus the commonest
+# characters get a root child of their own (a dead end, never a match), so that most look-ups
+# stop early instead of scanning every child. 20 -> 12 µs a post. The characters are ranked by
+# the word frequencies of jieba's dictionary (general Chinese, not this project's posts).
+PUNCTUATION = " ,.!?:;，。！？、…~()\"'"
+DEAD_ENDS = 64  # the commonest characters that get a dead-end root child
+DEAD_END = "\x00"
+COMMON_CHARS = (
+    "一是人了不在有大中国和为这上他个地年来我会以到时要出的生学说道民家子也成行下们于后就发自之对得主长可"
+    "过天作分方用多你着部能市等业全里工公经本都而高政法面门动日进区事代那去心小同北定开产前其军还然起种所"
+    "如现理机体表力好外与文当两实重新三么只山水关明从化平建又制南内西没此将员名手最东头者月间无安看见各城"
+    "十相但已些正口通想度加第她合院物性战由位常点海意场武使次二向治因立数样身情入原问把路被并利石老教万知"
+    "级量任江及应省资委务元美特期世湖回系比气汉总展电科金先声提品设或义王社很统处四首共马形己儿司太目基领"
+    "队直计别女权话少流命至报米给打变果书清活几州华解议更称程今决张导术府才保交放管结师便走达族反再题色五"
+    "京河接条规式县白它改风光运信受什组听布百济党指论强做取技黄神选记斯真却职号界件花类何眼兵传带空干农边"
+    "据集联古广完质阳难增历史专官每住商即步认车台林必死游举线言皇土团收考求德叫近备研争非具李众连调感转笑"
+    "革该持始英克士尔让拉思根格造较际亲单朝红型价校约器字段周亚深候则功属积快图火千准究往极育装许参半令吃"
+    "观鱼精办像帝八复影告远群包整构料随划算象容示投势热值夫网望源息语股铁断派速怎需片爱律纪支早况病境证编"
+    "越局推满且列觉服双未居除乐企引标确织初青志率项飞球节察龙响药站施均消客失轻存低甚般击曾防请离落显罗营"
+    "足素视护副食创余照兴占巴虽洲村费易试星木黑左宝置跟央识维采六底宫房音环案批切斗富乡另倒若按查故突责严"
+    "桥模仅胜杀围席态破承招杨负层须父供续状域似依银范修找九致密终血旅钱赛独细效玉冲获习医演毛尽脸弹楼艺航"
+    "陆右协七攻镇检写苏宗章注阿抗弟坐验封紧劳户优财养适陈喜卫排射哥油刻留急降念云微伤例景拿绝阶座刘刚害印"
+    "亿沙母酒助闻超审待压升送监策略限竟香配藏敌呢差仍兰温园树征善波哪词岛止预怕继皮执味份角草男普答益谁船"
+    "惊核街夏宣掌田久著画辑奇尼剑吧谈背免孩礼材愿洋春架筑括晚乱乎讲尚良友临激刀夜室既敢邦挥昌板胡欧福港叶"
+)
+
+FEATURES = (
+    "ev.hazard",
+    "ev.failure",
+    "ev.hazard_x_failure",
+    "ev.named_danger",
+    "ev.harm_done",
+    "ev.harm_risk",
+    "ev.vulnerable",
+    "ev.danger",
+    "ev.persistence",
+    "ev.call_for_action",
+    "ev.complaint_question",
+    "ev.petition",
+    "ev.resolved",
+    "ev.unresolved",
+    "ev.praise",
+    "ev.ad_price",
+    "ev.ad_phone",
+    "ev.ad_listing",
+    "ev.ad_contact",
+    "ev.ad_promo",
+    "ev.ad_shapes",
+    "ev.official_reply",
+    "ev.notice",
+    "ev.other_city",
+    "ev.now",
+    "ev.history",
+    "ev.hazard_x_vulnerable",
+    "ev.harm_x_hazard",
+    "ev.danger_x_hazard",
+    "ev.failure_x_vulnerable",
+    "ev.persistence_x_failure",
+)
+
+# The feature each kind of match sets; a named danger is a hazard and a failure too, harm only
+# risked is described danger, and a floor area is a listing's shape.
+SETS: dict[str, tuple[str, ...]] = {
+    "hazard": ("ev.hazard",),
+    "failure": ("ev.failure",),
+    "pair": ("ev.hazard_x_failure",),
+    "named_danger": ("ev.named_danger", "ev.hazard", "ev.failure"),
+    "harm": ("ev.harm_done",),
+    "harm_risk": ("ev.harm_risk", "ev.danger"),
+    "vulnerable": ("ev.vulnerable",),
+    "danger": ("ev.danger",),
+    "persistence": ("ev.persistence",),
+    "call_for_action": ("ev.call_for_action",),
+    "complaint_question": ("ev.complaint_question",),
+    "petition": ("ev.petition",),
+    "resolved": ("ev.resolved",),
+    "unresolved": ("ev.unresolved",),
+    "praise": ("ev.praise",),
+    "ad_price": ("ev.ad_price",),
+    "ad_phone": ("ev.ad_phone",),
+    "ad_area": ("ev.ad_listing",),
+    "ad_listing": ("ev.ad_listing",),
+    "ad_contact": ("ev.ad_contact",),
+    "ad_promo": ("ev.ad_promo",),
+    "official_reply": ("ev.official_reply",),
+    "notice": ("ev.notice",),
+    "other_city": ("ev.other_city",),
+    "now": ("ev.now",),
+    "history": ("ev.history",),
+}
+AD_FEATURES = ("ev.ad_price", "ev.ad_phone", "ev.ad_listing", "ev.ad_contact", "ev.ad_promo")
+# (feature, both of these): the interactions a linear model cannot form by itself.
+INTERACTIONS = (
+    ("ev.hazard_x_vulnerable", "ev.hazard", "ev.vulnerable"),
+    ("ev.harm_x_hazard", "ev.harm_done", "ev.hazard"),
+    ("ev.danger_x_hazard", "ev.danger", "ev.hazard"),
+    ("ev.failure_x_vulnerable", "ev.hazard_x_failure", "ev.vulnerable"),
+    ("ev.persistence_x_failure", "ev.persistence", "ev.failure"),
+)
+
+LABELS = {
+    "pair": "险情",
+    "harm": "伤害已发生",
+    "harm_risk": "险些伤人",
+    "vulnerable": "弱势人群",
+    "danger": "危险描述",
+    "persistence": "持续/反复",
+    "call_for_action": "诉求",
+    "complaint_question": "反问投诉",
+    "petition": "信访来信",
+    "resolved": "已解决",
+    "unresolved": "未解决/复发",
+    "praise": "表扬",
+    "ad": "广告/租售形态",
+    "official_reply": "官方回复",
+    "notice": "通知公告",
+    "other_city": "外地",
+    "history": "往事",
+}
+
+
+def expand(pattern: str) -> list[str]:
+    """Every combination of the alternatives: "{一|两}天了" -> ["一天了", "两天了"]."""
+    parts = _ALTERNATION.split(pattern)
+    if len(parts) == 1:
+        return [pattern]
+    choices = [[p] if i % 2 == 0 else p.split("|") for i, p in enumerate(parts)]
+    return ["".join(c) for c in product(*choices)]
+
+
+def _checked_words(words: Words) -> Words:
+    if not words:
+        raise ValueError("empty list")
+    out = []
+    for word in words:
+        for w in expand(str(word)):
+            n = normalise(w)
+            if not n:
+                raise ValueError(f"{word!r} is empty once normalised")
+            out.append(n)
+    twice = {w for w in out if out.count(w) > 1} if len(set(out)) < len(out) else set()
+    if twice:
+        raise ValueError(f"listed twice: {sorted(twice)}")
+    return out
+
+
+class Window(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    after: int = Field(ge=0, le=40, description="failure at most this far after the object")
+    before: int = Field(ge=0, le=40, description="failure at most this far before the object")
+
+
+class AdWords(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    listing: Words
+    contact: Words
+    promo: Words
+
+    @field_validator("listing", "contact", "promo")
+    @classmethod
+    def _words(cls, words: Words) -> Words:
+        return _checked_words(words)
+
+
+class Shapes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    price: list[str]
+    phone: list[str]
+    area: list[str]
+
+    @field_validator("price", "phone", "area")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        if not patterns:
+            raise ValueError("empty list")
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"{p!r}: {exc}") from None
+        return patterns
+
+
+class EvidenceConfig(BaseModel):
+    """configs/evidence.yaml: the lexicon of each kind of evidence (see the file's comments)."""
+
+    model_config = ConfigDict(extra="forbid")
+    window: Window
+    hazard: dict[str, Words]
+    failure: Words
+    named_danger: Words
+    harm: Words
+    hypothetical: Words
+    vulnerable: Words
+    danger: Words
+    persistence: Words
+    call_for_action: Words
+    complaint_question: Words
+    petition: Words
+    resolved: Words
+    turn: Words
+    past: Words
+    negators: Words
+    unresolved: Words
+    praise: Words
+    ad: AdWords
+    shapes: Shapes
+    official_reply: Words
+    notice: Words
+    now: Words
+    history: Words
+    other_city: Words
+    stop: Words
+
+    @field_validator(*MATCHED, "hypothetical", "turn", "past", "negators", "stop")
+    @classmethod
+    def _words(cls, words: Words) -> Words:
+        return _checked_words(words)
+
+    @field_validator("hazard")
+    @classmethod
+    def _groups(cls, groups: dict[str, Words]) -> dict[str, Words]:
+        if not groups:
+            raise ValueError("no hazard groups")
+        out = {}
+        for name, words in groups.items():
+            if not _GROUP.fullmatch(name):
+                raise ValueError(f"group {name!r}: lower-case letters and _ only")
+            out[name] = _checked_words(words)
+        return out
+
+    @model_validator(mode="after")
+    def _hazard_once(self) -> EvidenceConfig:
+        seen: dict[str, str] = {}
+        for name, words in self.hazard.items():
+            for w in words:
+                if w in seen:
+                    raise ValueError(f"hazard {w!r} is in both {seen[w]} and {name}")
+                seen[w] = name
+        return self
+
+
+# One kind of evidence a word carries: (kind, hazard group or "").
+Tag = tuple[str, str]
+Located = tuple[int, int, str]  # (first character, last character, word)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The evidence found in one post: for each kind, the words found, in order."""
+
+    found: dict[str, list[str]]
+    groups: set[str]  # hazard groups present
+    zero: dict[str, float]  # every feature name at 0.0, shared by all posts of one finder
+
+    def words(self, kind: str) -> list[str]:
+        """The words of ``kind`` found, each once."""
+        return list(dict.fromkeys(self.found.get(kind, ())))
+
+    def features(self) -> dict[str, float]:
+        """Every feature name (``FEATURES`` and ``ev.hazard.GROUP``), 1.0 where it fired;
+        ``ev.ad_shapes`` counts the ad and listing shapes (0-5)."""
+        out = self.zero.copy()
+        if not self.found:
+            return out
+        for kind in self.found:
+            for name in SETS[kind]:
+                out[name] = 1.0
+        for name, a, b in INTERACTIONS:
+            if out[a] and out[b]:
+                out[name] = 1.0
+        out["ev.ad_shapes"] = sum(out[name] for name in AD_FEATURES)
+        for group in self.groups:
+            out["ev.hazard." + group] = 1.0
+        return out
+
+    def reasons(self) -> list[str]:
+        """In Chinese, naming the words found: "伤害已发生:摔了", "险情:电线+垂到"."""
+        found = self.found
+        if not found:
+            return []
+        out = []
+        for kind, label in LABELS.items():
+            if kind in found:
+                out.append(f"{label}:{'、'.join(dict.fromkeys(found[kind]))}")
+            elif kind == "ad" and not found.keys().isdisjoint(AD_SHOWN):
+                words = [w for k in AD_SHOWN for w in found.get(k, ())]
+                out.append(f"{label}:{'、'.join(dict.fromkeys(words))}")
+        return out
+
+
+AD_SHOWN = ("ad_price", "ad_phone", "ad_area", *(f"ad_{k}" for k in AD_KINDS))
+
+
+def feature_names(all_groups: Iterable[str]) -> list[str]:
+    return [*FEATURES, *(f"ev.hazard.{g}" for g in all_groups)]
+
+
+def _alternation(words: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)))
+
+
+class EvidenceFinder:
+    def __init__(self, config: EvidenceConfig) -> None:
+        self.config = config
+        self.after = config.window.after
+        self.before = config.window.before
+        self.groups = tuple(config.hazard)
+        self.zero = dict.fromkeys(feature_names(self.groups), 0.0)
+        own: dict[str, set[Tag]] = {}
+        for group, words in config.hazard.items():
+            for w in words:
+                own.setdefault(w, set()).add(("hazard", group))
+        for kind in (*MATCHED, "stop"):
+            for w in getattr(config, kind):
+                own.setdefault(w, set()).add((kind, ""))
+        for ad in AD_KINDS:
+            for w in getattr(config.ad, ad):
+                own.setdefault(w, set()).add((f"ad_{ad}", ""))
+        self.automaton = _automaton({w: (w, _with_inner(w, tags, own)) for w, tags in own.items()})
+        self.hypothetical = _alternation(config.hypothetical)
+        self.turn = _alternation(config.turn)
+        self.past = _alternation(config.past)
+        self.negators = tuple(sorted(config.negators, key=len, reverse=True))
+        shapes = config.shapes
+        self.shapes = re.compile(
+            "|".join(
+                f"(?P<{name}>{'|'.join(f'(?:{p})' for p in getattr(shapes, name))})"
+                for name in ("price", "phone", "area")
+            )
+        )
+
+    @classmethod
+    def load(cls, configs_dir: Path) -> EvidenceFinder:
+        """The finder for ``configs_dir/evidence.yaml``, built once per version of the file."""
+        path = (configs_dir / CONFIG_FILE).resolve()
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = -1  # load_yaml says it is missing
+        return _load(path, stamp)
+
+    @staticmethod
+    def default() -> EvidenceFinder:
+        """The shipped lexicons."""
+        return EvidenceFinder.load(ROOT / "configs")
+
+    def feature_names(self) -> list[str]:
+        return feature_names(self.groups)
+
+    def find(self, text: str) -> Evidence:
+        """The evidence in ``text``, already normalised by ``leadfinder.normalise``."""
+        found: dict[str, list[str]] = {}
+        groups: set[str] = set()
+        located: dict[str, list[Located]] = {}  # the kinds looked at again in their clause
+        for end, match in self.automaton.iter_long(text):
+            if match is None:
+                continue  # a dead end's NUL in the text
+            word, tags = match
+            for kind, group in tags:
+                if group:
+                    groups.add(group)
+                if kind in CLAUSE_KINDS:
+                    located.setdefault(kind, []).append((end - len(word) + 1, end, word))
+                if kind not in DECIDED_LATER:
+                    found.setdefault(kind, []).append(word)
+                if kind == "named_danger":
+                    found.setdefault("pair", []).append(word)
+        if any(map(text.__contains__, DIGITS)):
+            for m in self.shapes.finditer(text):
+                found.setdefault(f"ad_{m.lastgroup}", []).append(m.group())
+        if located:
+            self._in_clauses(text, found, located)
+        return Evidence(found, groups, self.zero)
+
+    def _in_clauses(
+        self, text: str, found: dict[str, list[str]], located: dict[str, list[Located]]
+    ) -> None:
+        """The checks that need the clause a match is in: which failure belongs to which hazard,
+        whether harm was done or only risked, whether a resolution or thanks holds."""
+        hazards, failures = located.get("hazard", ()), located.get("failure", ())
+        harms, resolved = located.get("harm", ()), located.get("resolved", ())
+        praise = located.get("praise", ())
+        if not (harms or resolved or praise or (hazards and failures)):
+            return
+        ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+
+        def clause(pos: int) -> int:
+            return bisect_right(ends, pos)
+
+        def span(index: int) -> tuple[int, int]:
+            lo = ends[index - 1] + 1 if index > 0 else 0
+            hi = ends[index] if index < len(ends) else len(text)
+            return lo, hi
+
+        for hs, he, hw in hazards:
+            for fs, fe, fw in failures:
+                if fs > he:
+                    near = fs - he - 1 <= self.after
+                elif fe < hs:
+                    near = hs - fe - 1 <= self.before
+                else:
+                    continue  # the same characters ("又坏了" inside a longer match)
+                if near and clause(hs) == clause(fs):
+                    found.setdefault("pair", []).append(f"{hw}+{fw}" if hs < fs else f"{fw}+{hw}")
+        for start, end, word in harms:
+            lo = max(span(clause(start))[0], start - HYPOTHETICAL_REACH)
+            hypothetical = self.hypothetical.search(text, lo, start)
+            negated = self._negated(text, start)
+            if hypothetical or negated:
+                at = hypothetical.start() if hypothetical else start - negated
+                found.setdefault("harm_risk", []).append(text[at : end + 1])  # 差点摔倒, 没摔
+            else:
+                found.setdefault("harm", []).append(word)
+        live = sorted(s for k in LIVE for s, _, _ in located.get(k, ()))
+        for start, end, word in resolved:
+            why = self._undone(text, start, end, clause(start), span, live)
+            found.setdefault("unresolved" if why else "resolved", []).append(why or word)
+        asks = [s for k in ASKS for s, _, _ in located.get(k, ())]
+        for start, _, word in praise:
+            index = clause(start)
+            lo = span(index - 1)[0] if index > 0 else 0
+            polite = any(lo <= a < start for a in asks)  # "希望尽快处理，谢谢"
+            if not polite and not self._negated(text, start):
+                found.setdefault("praise", []).append(word)
+
+    def _negated(self, text: str, start: int) -> int:
+        """The length of the negator right before ``start`` ("没", "没有人"), or 0."""
+        before = text[max(0, start - len(self.negators[0])) : start]
+        for n in self.negators:
+            if before.endswith(n):
+                return len(n)
+        return 0
+
+    def _undone(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        index: int,
+        span: Callable[[int], tuple[int, int]],
+        live: list[int],
+    ) -> str:
+        """Why a resolution does not hold, as the words that say so, or "" when it holds."""
+        lo, hi = span(index)
+        negated = self._negated(text, start)
+        if negated:
+            return text[start - negated : end + 1]  # 没修好, 不通了
+        past = self.past.search(text, lo, start)
+        if past:
+            return f"{past.group()}…{text[start : end + 1]}"  # 上次修好了, 说是修好了
+        # A turn or a live problem after it, in its clause or the next one, unless the next
+        # clause looks back ("修好了，之前一直漏水").
+        next_lo, next_hi = span(index + 1) if hi < len(text) else (hi, hi)
+        reach = hi if self.past.search(text, next_lo, next_hi) else next_hi
+        turn = self.turn.search(text, end + 1, reach)
+        later = [p for p in live if end < p < reach]
+        if turn or later:
+            at = turn.start() if turn else later[0]
+            if turn and later:
+                at = min(turn.start(), later[0])
+            return f"{text[start : end + 1]}…{text[at : min(reach, at + 3)]}"
+        return ""
+
+
+def _automaton(values: dict[str, tuple[str, tuple[Tag, ...]]]) -> Any:
+    """The words in an automaton, inserted so that common characters are found first."""
+    ranked = PUNCTUATION + "".join(COMMON_CHARS)
+    rank = {c: i for i, c in enumerate(ranked)}
+    by_first: dict[str, list[str]] = {}
+    for word in values:
+        by_first.setdefault(word[0], []).append(word)
+    roots = set(by_first) | set(PUNCTUATION) | set(ranked[len(PUNCTUATION) :][:DEAD_ENDS])
+    automaton = ahocorasick.Automaton()
+    for first in sorted(roots, key=lambda c: (rank.get(c, len(rank)), c)):
+        for word in by_first.get(first, ()):
+            automaton.add_word(word, values[word])  # a stop word's kinds are (): dropped
+        if first not in by_first:
+            automaton.add_word(first + DEAD_END, None)
+    automaton.make_automaton()
+    return automaton
+
+
+def _with_inner(word: str, tags: set[Tag], own: dict[str, set[Tag]]) -> tuple[Tag, ...]:
+    """The kinds a matched word stands for: its own, plus those of the shorter evidence words
+    inside it, unless its kind hides them."""
+    kinds = {t[0] for t in tags}
+    if kinds & HIDES_ALL:
+        return tuple(sorted(t for t in tags if t[0] != "stop"))
+    hidden = frozenset().union(*(HIDES.get(k, frozenset()) for k in kinds))
+    out = set(tags)
+    for inner in _substrings(word):
+        for tag in own.get(inner, ()):
+            if tag[0] not in hidden and tag[0] != "stop" and tag[0] not in HIDES_ALL:
+                out.add(tag)
+    return tuple(sorted(out))
+
+
+def _substrings(word: str) -> Iterator[str]:
+    for i in range(len(word)):
+        for j in range(i + 1, len(word) + 1):
+            if j - i < len(word):
+                yield word[i:j]
+
+
+@cache
+def _load(path: Path, stamp: int) -> EvidenceFinder:
+    return EvidenceFinder(load_yaml(EvidenceConfig, path))
+
+
+def find_evidence(text: str) -> Evidence:
+    """The evidence in ``text`` (normalised by ``leadfinder.normalise.normalise``), with the
+    shipped lexicons."""
+    return EvidenceFinder.default().find(text)
