@@ -214,6 +214,12 @@ class _Generator:
         span = (HISTORY + FUTURE).total_seconds()
         return ANCHOR - HISTORY + timedelta(seconds=int(self.rng.random() * span))
 
+    @staticmethod
+    def _after(at: datetime, minutes: int) -> datetime:
+        """A copy's time: ``minutes`` after its original, kept inside the corpus's span
+        unless the original is at its very end."""
+        return max(min(at + timedelta(minutes=minutes), ANCHOR + FUTURE), at + timedelta(minutes=1))
+
     def _original(self, post: PoolPost) -> _Draft:
         platform = PLATFORM_OF.get(post.platform.lower()) or self._platform()
         truth = Truth(
@@ -240,7 +246,7 @@ class _Generator:
 
     def _repost(self, index: int) -> _Draft:
         original = self.drafts[index]
-        at = original.created_at + timedelta(minutes=self.rng.randint(5, 3000))
+        at = self._after(original.created_at, self.rng.randint(5, 3000))
         comment = self.rng.choice(REPOST_COMMENTS)
         text = f"{comment}//@{self._name()}: {self.rng.choice(('', '转'))}"
         truth = replace(original.truth, kind="repost", duplicate="repost")
@@ -257,7 +263,7 @@ class _Generator:
         text = rng.choice(COPY_PREFIXES) + body + rng.choice(COPY_SUFFIXES)
         if text == original.text:
             text = "转：" + text
-        at = original.created_at + timedelta(minutes=rng.randint(1, 2000))
+        at = self._after(original.created_at, rng.randint(1, 2000))
         truth = replace(original.truth, kind="near_duplicate", duplicate="near_duplicate")
         platform = self._platform(exclude=original.platform)
         return _Draft(platform, text, at, truth, poi=original.poi)
