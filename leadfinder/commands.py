@@ -16,7 +16,6 @@ from pydantic import ValidationError
 from leadfinder.extract import Extraction, Extractor
 from xianban.records import Post
 
-MISSES_CAP = 50
 GEO_FIELDS = ("district", "street", "community", "road", "poi")
 
 
@@ -74,74 +73,14 @@ def extract_command(src: TextIO, dst: TextIO, configs_dir: Path) -> tuple[int, i
     return ok, bad
 
 
-def _ratio(num: int, den: int) -> float | None:
-    return round(num / den, 4) if den else None
+def eval_command(path: Path, configs_dir: Path, *, misses: bool = True) -> dict[str, Any]:
+    """Score the leadfinder on a labelled JSONL file (``xianban.quality.eval_file``): lead
+    P/R/F1, urgent P/R, category, district/street/road, per ``kind``, and what the verifier's
+    rules would file from it."""
+    from xianban.quality import eval_file
+    from xianban.settings import Settings
 
-
-def _f1(p: float | None, r: float | None) -> float | None:
-    return round(2 * p * r / (p + r), 4) if p and r else (0.0 if p is not None else None)
-
-
-def eval_command(path: Path, configs_dir: Path) -> dict[str, Any]:
-    extractor = Extractor.load(configs_dir)
-    tp = fp = fn = tn = utp = ufp = ufn = 0
-    right: dict[str, int] = {"district": 0, "street": 0, "category": 0}
-    labelled: dict[str, int] = {"district": 0, "street": 0, "category": 0}
-    misses: list[dict[str, Any]] = []
-    bad: list[dict[str, Any]] = []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for line in filter(str.strip, lines):
-        ident, post = parse_post(line)
-        if isinstance(post, str):
-            bad.append({"id": ident, "error": post})
-            continue
-        label = json.loads(line)
-        got = extractor.extract(post)
-        want_lead, want_urgent = bool(label.get("is_lead")), bool(label.get("urgent"))
-        diff: dict[str, Any] = {}
-        tp += got.is_lead and want_lead
-        fp += got.is_lead and not want_lead
-        fn += want_lead and not got.is_lead
-        tn += not want_lead and not got.is_lead
-        utp += got.urgent and want_urgent
-        ufp += got.urgent and not want_urgent
-        ufn += want_urgent and not got.urgent
-        if got.is_lead != want_lead:
-            diff["is_lead"] = [want_lead, got.is_lead]
-        if got.urgent != want_urgent:
-            diff["urgent"] = [want_urgent, got.urgent]
-        if want_lead:
-            wanted = {"category": label.get("category"), **(label.get("geo") or {})}
-            actual = {"category": got.category, **got.geo.model_dump()}
-            for key in right:
-                if wanted.get(key):
-                    labelled[key] += 1
-                    if wanted[key] == actual.get(key):
-                        right[key] += 1
-                    else:
-                        diff[key] = [wanted[key], actual.get(key)]
-        if diff and len(misses) < MISSES_CAP:
-            misses.append(
-                {"id": ident, "text": post.text[:60], "diff": diff, "reasons": got.reasons}
-            )
-    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    return {
-        "posts": tp + fp + fn + tn,
-        "bad_lines": bad,
-        "is_lead": {
-            "precision": precision,
-            "recall": recall,
-            "f1": _f1(precision, recall),
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "tn": tn,
-        },
-        "urgent": {"precision": _ratio(utp, utp + ufp), "recall": _ratio(utp, utp + ufn)},
-        **{f"{k}_accuracy": _ratio(right[k], labelled[k]) for k in right},
-        "labelled": labelled,
-        "misses": misses,
-    }
+    return eval_file(path, Settings(configs_dir=configs_dir), misses=misses)
 
 
 FILLER = (

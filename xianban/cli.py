@@ -149,15 +149,41 @@ def extract(
 
 @app.command("eval")
 def eval_(
-    file: Annotated[Path, typer.Argument(help="Labelled JSONL (extract fields as labels).")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Labelled JSONL (the calibration schema, or the dev set's geo)."),
+    ] = None,
+    sim: Annotated[
+        bool,
+        typer.Option(
+            "--sim",
+            help="Crawl the simulator's world on localhost through the real adapters and "
+            "score it against the corpus truth instead of a file.",
+        ),
+    ] = False,
+    seed: Annotated[
+        int,
+        typer.Option(help="--sim: corpus seed (7 is the fixed one; 20261201 is never tuned on)."),
+    ] = 7,
+    size: Annotated[
+        int, typer.Option(min=1, help="--sim: most posts in the corpus (the pool bounds it).")
+    ] = 1_000_000,
 ) -> None:
-    """Score the leadfinder against a labelled set; metrics as JSON."""
-    from leadfinder.commands import eval_command
-
+    """Score the leadfinder (and what the verifier would file) against labels; JSON metrics."""
     s = settings()
-    if not file.is_file():
-        fail(f"{file}: no such file", EXIT_USAGE)
-    print_json(eval_command(file, s.configs_dir))
+    if sim == (file is not None):
+        fail("give a labelled FILE or --sim (one of the two)", EXIT_USAGE)
+    if file is not None:
+        from leadfinder.commands import eval_command
+
+        if not file.is_file():
+            fail(f"{file}: no such file", EXIT_USAGE)
+        print_json(eval_command(file, s.configs_dir))
+        return
+    from xianban.quality import eval_sim
+
+    report, _ = run_async(lambda: eval_sim(s, seed=seed, size=size))
+    print_json(report)
 
 
 @app.command()
@@ -194,15 +220,33 @@ def bench(
         Path | None, typer.Option(help="Also write <stage>.json into this directory.")
     ] = None,
     posts: Annotated[int, typer.Option(help="leadfinder: posts to run.")] = 20_000,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            help="quality: the calibration set (default ../shared/eval/calibration.jsonl)."
+        ),
+    ] = None,
 ) -> None:
-    """Benchmark a stage against its baseline measured in the same run; JSON on stdout."""
+    """Benchmark a stage against its baseline measured in the same run; JSON on stdout.
+
+    ``quality`` (also in ``all``) is the leadfinder's quality: eval on the calibration set
+    (reported apart), the dev set and the simulator's fixed and never-tuned seeds."""
+    from xianban.quality import CALIBRATION
+
     s = settings()
     benches: dict[str, Callable[[], dict[str, Any]]] = {
         "leadfinder": lambda: _bench_leadfinder(posts, s),
         "crawler": lambda: _bench_crawler(s),
+        "quality": lambda: _bench_quality(s, calibration or CALIBRATION),
     }
     if stage != "all" and stage not in benches:
         fail(f"unknown bench {stage!r}; choose from: {', '.join([*benches, 'all'])}", EXIT_USAGE)
+    if stage in ("all", "quality") and not (calibration or CALIBRATION).is_file():
+        fail(
+            f"quality bench: calibration set not found at {calibration or CALIBRATION} "
+            "(it lives outside the project; pass --calibration PATH)",
+            EXIT_USAGE,
+        )
     results = {}
     for name in benches if stage == "all" else [stage]:
         results[name] = benches[name]()
@@ -216,6 +260,15 @@ def _bench_leadfinder(posts: int, s: Settings) -> dict[str, Any]:
     from leadfinder.commands import bench_command
 
     return bench_command(posts, s.configs_dir)
+
+
+def _bench_quality(s: Settings, calibration: Path) -> dict[str, Any]:
+    from xianban.quality import quality_report
+
+    try:
+        return quality_report(s, calibration=calibration)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
 
 
 def _bench_crawler(s: Settings) -> dict[str, Any]:

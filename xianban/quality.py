@@ -1,0 +1,380 @@
+"""``xianban eval`` and the quality bench: the leadfinder measured on labelled files and on
+the simulator's world, and what the verifier would file from it.
+
+A labelled file is scored post by post (``leadfinder.scoring``). ``--sim`` starts the
+simulator on localhost, crawls every platform through the configured sources' real
+adapters (keyword platforms with a sweep of queries that together reach every post, the
+news feeds polled as the clock moves), and scores the posts against ``corpus.truth``: the
+headline numbers count the written originals only; reposts and near-duplicates are scored
+for what clustering does with them, filler posts apart.
+
+Every evaluation also runs its posts through the real leadfinder and verifier stages (a
+throw-away SQLite store, so clustering and corroboration work as in the loop) and reports
+``filed``: the clusters the automatic rules confirm, i.e. the cases that would be opened,
+and how many of them are real problems.
+
+The never-tuned seed (``sim.platforms.pool_posts.HELD_OUT_SEED``) reports numbers only,
+never the posts it got wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from leadfinder.commands import parse_post
+from leadfinder.scoring import Label, Scorer, ratio
+from leadfinder.stage import LeadfinderStage
+from verifier.stage import VerifierStage
+from xianban.errors import ConfigError
+from xianban.records import CrawlTask, Lead, Post, Verdict, stable_id
+from xianban.settings import ROOT, Settings
+from xianban.stage import StageContext
+from xianban.store import Store
+
+CALIBRATION = ROOT.parent / "shared" / "eval" / "calibration.jsonl"
+DEV_SET = ROOT / "tests" / "data" / "leadfinder" / "dev.jsonl"
+SWEEP_CHARS = frozenset("，。！？、：；")
+EVAL_RESULT_CAP = 1_000_000
+"""The eval's simulator lists every match: coverage is the eval's business, not the cap's."""
+FEED_STEP = timedelta(hours=12)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A confirmed cluster: the case the case opener would open, with the lead it opens on."""
+
+    cluster_id: str
+    lead: Lead
+    rule: str
+
+
+@dataclass
+class Filed:
+    leads: dict[str, Lead]
+    """The lead each post became, by post id (posts that are not leads are absent)."""
+    cases: list[Case]
+
+
+async def file_cases(posts: Sequence[Post], settings: Settings) -> Filed:
+    """Run ``posts`` (in order) through the real leadfinder and verifier stages on a
+    throw-away store; the confirmed clusters are the cases that would be filed."""
+    leads: dict[str, Lead] = {}
+    cases: dict[str, Case] = {}
+    with tempfile.TemporaryDirectory(prefix="xianban-eval-") as tmp:
+        local = settings.model_copy(update={"data_dir": Path(tmp), "database_url": None})
+        store = await Store.open(local.db_url)
+        try:
+            ctx = StageContext(settings=local, store=store)
+            finder, verifier = LeadfinderStage(ctx), VerifierStage(ctx)
+            await finder.start()
+            await verifier.start()
+            for post in posts:
+                for lead in await finder.handle(post):
+                    assert isinstance(lead, Lead)
+                    leads[post.post_id] = lead
+                    for verdict in await verifier.handle(lead):
+                        if isinstance(verdict, Verdict) and verdict.decision == "confirmed":
+                            rule = verdict.by.removeprefix("rule:")
+                            case = Case(lead.cluster_id, verdict.lead, rule)
+                            cases.setdefault(lead.cluster_id, case)
+            await finder.close()
+            await verifier.close()
+        finally:
+            await store.close()
+    return Filed(leads=leads, cases=list(cases.values()))
+
+
+def filed_report(
+    filed: Filed, labels: dict[str, Label], among: set[str] | None = None
+) -> dict[str, Any]:
+    """Precision of what would be filed (is the case's post a lead by its label?), the not-
+    leads filed by kind, and how many labelled leads and urgent posts (of ``among``, default
+    all) ended in a case."""
+    true = [c for c in filed.cases if labels[c.lead.post_ids[0]].is_lead]
+    wrong = Counter(
+        labels[c.lead.post_ids[0]].kind or "(no kind)"
+        for c in filed.cases
+        if not labels[c.lead.post_ids[0]].is_lead
+    )
+    filed_clusters = {c.cluster_id for c in filed.cases}
+    in_case = {pid for pid, lead in filed.leads.items() if lead.cluster_id in filed_clusters}
+    counted = [(pid, label) for pid, label in labels.items() if among is None or pid in among]
+    leads = [pid for pid, label in counted if label.is_lead]
+    urgent = [pid for pid, label in counted if label.urgent]
+    return {
+        "cases": len(filed.cases),
+        "true_cases": len(true),
+        "precision": ratio(len(true), len(filed.cases)),
+        "not_leads_filed_by_kind": dict(wrong.most_common()),
+        "by_rule": dict(Counter(c.rule for c in filed.cases).most_common()),
+        "leads_in_a_case": ratio(sum(p in in_case for p in leads), len(leads)),
+        "urgent_in_a_case": ratio(sum(p in in_case for p in urgent), len(urgent)),
+    }
+
+
+async def _evaluate(
+    labelled: Sequence[tuple[Post, Label]], settings: Settings, *, misses: bool
+) -> dict[str, Any]:
+    filed = await file_cases([post for post, _ in labelled], settings)
+    scorer = Scorer(keep_misses=misses)
+    extractor = _extractor(settings)
+    for post, label in labelled:
+        scorer.add(post.native_id, post.text, label, extractor.extract(post))
+    labels = {post.post_id: label for post, label in labelled}
+    return scorer.report() | {"filed": filed_report(filed, labels)}
+
+
+def _extractor(settings: Settings) -> Any:
+    from leadfinder.extract import Extractor
+
+    return Extractor.load(settings.configs_dir)
+
+
+def read_labelled(path: Path) -> tuple[list[tuple[Post, Label]], list[dict[str, Any]]]:
+    """(post, label) per good line of a labelled JSONL file, and the bad lines with why."""
+    import json
+
+    good: list[tuple[Post, Label]] = []
+    bad: list[dict[str, Any]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        ident, post = parse_post(line)
+        if isinstance(post, str):
+            bad.append({"id": ident, "error": post})
+            continue
+        good.append((post, Label.of(json.loads(line))))
+    return good, bad
+
+
+def eval_file(path: Path, settings: Settings, *, misses: bool = True) -> dict[str, Any]:
+    """Score a labelled JSONL file (calibration schema, or the dev set's nested ``geo``)."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such labelled file")
+    labelled, bad = read_labelled(path)
+    report = asyncio.run(_evaluate(labelled, settings, misses=misses))
+    return {"set": str(path), "posts": report.pop("posts"), "bad_lines": bad, **report}
+
+
+# --- the simulator's world ------------------------------------------------------------
+
+
+def sweep_queries(texts: Iterable[str]) -> tuple[list[str], int]:
+    """Single-character queries that together match every text (greedy set cover, ties by
+    code point so the sweep is deterministic), and how many texts none can reach."""
+    uncovered = [{c for c in text if c.isalnum() or c in SWEEP_CHARS} for text in texts]
+    queries: list[str] = []
+    while True:
+        counts = Counter(c for chars in uncovered for c in chars)
+        if not counts:
+            return queries, len(uncovered)
+        best = min(counts, key=lambda c: (-counts[c], c))
+        queries.append(best)
+        uncovered = [chars for chars in uncovered if best not in chars]
+
+
+def _label(truth: Any) -> Label:
+    return Label(
+        is_lead=truth.is_lead,
+        urgent=truth.urgent,
+        category=truth.category,
+        also=tuple(truth.also),
+        district=truth.district,
+        street=truth.street,
+        road=truth.road,
+        kind=truth.kind,
+    )
+
+
+async def crawl_world(settings: Settings, sim: Any) -> tuple[list[Post], list[str]]:
+    """Every post the simulator serves, crawled through the configured sources' adapters:
+    keyword sources with a query sweep over their platform, the others as configured, news
+    feeds polled every ``FEED_STEP`` of simulated time. Returns the posts and the errors."""
+    from crawlers.checkpoint import Checkpoint
+    from crawlers.crawl import crawl_task
+    from crawlers.fetch import HttpFetcher
+    from crawlers.platforms import load_adapter
+    from crawlers.platforms.feed import FeedAdapter
+    from crawlers.sources import Source, load_sources
+    from sim.platforms.corpus import ANCHOR, HISTORY
+
+    state = sim.platforms
+    corpus = state.corpus
+    ready = settings.model_copy(update={"sim_url": sim.url})
+    seen: dict[str, Post] = {}
+    errors: list[str] = []
+
+    async def known(post_id: str) -> bool:
+        return post_id in seen
+
+    def platform_of(source: Source) -> str:
+        return str(source.options.get("platform") or source.adapter)
+
+    async def crawl(source: Source, queries: Sequence[str], now: datetime) -> None:
+        adapter = load_adapter(source.adapter, source.options)
+        polite = source.politeness.model_copy(update={"rate_per_s": 0.0})
+        wide = source.model_copy(update={"lookback_days": 40.0, "politeness": polite})
+        cookies = None
+        if source.adapter == "xhs":
+            cookies = {"web_session": state.sessions.issue("xhs").token}
+        async with HttpFetcher(wide.url(ready), polite, cookies=cookies) as fetch:
+            for query in queries:
+                task = CrawlTask(
+                    task_id=stable_id("eval", source.id, query, now.isoformat()),
+                    source=source.id,
+                    query=query or None,
+                    pages=1000,
+                    scheduled_at=now,
+                )
+                got = await crawl_task(adapter, wide, task, Checkpoint(), fetch, known, now=now)
+                for post in got.posts:
+                    seen.setdefault(post.post_id, post)
+                if got.error is not None:
+                    errors.append(f"{source.id} {query!r}: {got.error.state}: {got.error}")
+
+    sources = [
+        s for s in load_sources(settings.configs_dir).values() if s.base_url.startswith("{sim}")
+    ]
+    feeds = {s.id for s in sources if isinstance(load_adapter(s.adapter, s.options), FeedAdapter)}
+    end = max((i.created_at for i in corpus.items), default=ANCHOR) + timedelta(seconds=1)
+    at = min(ANCHOR - HISTORY, end)
+    while at < end:
+        state.elapsed = at - ANCHOR
+        for source in sources:
+            if source.id in feeds:
+                await crawl(source, [""], state.now())
+        at += FEED_STEP
+    state.elapsed = end - ANCHOR
+    now = state.now()
+    for source in sources:
+        if source.id in feeds:
+            await crawl(source, [""], now)
+            continue
+        if not any(source.queries):
+            await crawl(source, source.queries, now)
+            continue
+        texts = [i.text for i in corpus.items if i.platform == platform_of(source)]
+        queries, _ = sweep_queries(texts)
+        await crawl(source, queries, now)
+    return sorted(seen.values(), key=lambda p: (p.created_at or now, p.post_id)), errors
+
+
+async def eval_sim(
+    settings: Settings, *, seed: int, size: int, misses: bool = True
+) -> tuple[dict[str, Any], list[Post]]:
+    """Crawl the world of ``seed`` through the real adapters and score it; also returns the
+    posts crawled (tests recompute the numbers from them)."""
+    from sim.platforms.pool_posts import HELD_OUT_SEED
+    from sim.server import SimServer
+
+    held_out = seed == HELD_OUT_SEED
+    misses = misses and not held_out
+    async with SimServer(
+        host="127.0.0.1", seed=seed, corpus_size=size, result_cap=EVAL_RESULT_CAP
+    ) as sim:
+        corpus = sim.platforms.corpus
+        posts, errors = await crawl_world(settings, sim)
+    truths = {post.post_id: corpus.truth(post.post_id) for post in posts}
+    filed = await file_cases(posts, settings)
+    extractor = _extractor(settings)
+    main, filler, copies = Scorer(keep_misses=misses), Scorer(keep_misses=False), Scorer(False)
+    for post in posts:
+        truth = truths[post.post_id]
+        scorer = copies if truth.duplicate else main if truth.pool_id else filler
+        scorer.add(post.post_id, post.text, _label(truth), extractor.extract(post))
+    labels = {pid: _label(t) for pid, t in truths.items()}
+    originals = {pid for pid, t in truths.items() if t.pool_id and not t.duplicate}
+    report = main.report()
+    crawled = set(truths)
+    by_platform = Counter(
+        i.platform for i in corpus.items if f"{i.platform}:{i.native_id}" not in crawled
+    )
+    report = {
+        "set": f"sim seed {seed}" + (" (never tuned: numbers only)" if held_out else ""),
+        "seed": seed,
+        "size": size,
+        "posts": report.pop("posts"),
+        "coverage": {
+            "served": len(corpus.items),
+            "crawled": len(crawled),
+            "unreached_by_platform": dict(by_platform.most_common()),
+            "crawl_errors": errors,
+            "pool_lines_skipped": corpus.pool_skipped,
+        },
+        **report,
+        "filed": filed_report(filed, labels) | {"duplicate_cases": _duplicate_cases(filed, truths)},
+        "duplicates": _duplicates(filed, truths, copies),
+        "filler": {
+            k: v for k, v in filler.report().items() if k in ("posts", "is_lead", "by_kind")
+        },
+    }
+    if held_out:
+        report["misses_hidden"] = True
+    return report, posts
+
+
+def _duplicate_cases(filed: Filed, truths: dict[str, Any]) -> int:
+    """Cases about an incident that already has a case (what issue 13 counts)."""
+    seen: set[str] = set()
+    repeats = 0
+    for case in filed.cases:
+        incident = truths[case.lead.post_ids[0]].incident
+        repeats += incident in seen
+        seen.add(incident)
+    return repeats
+
+
+def _duplicates(filed: Filed, truths: dict[str, Any], copies: Scorer) -> dict[str, Any]:
+    """Reposts and near-duplicates: how many, and how many of the lead copies whose original
+    became a lead joined that lead's cluster."""
+    original_lead: dict[str, Lead] = {}
+    for pid, lead in filed.leads.items():
+        truth = truths[pid]
+        if truth.duplicate is None and truth.incident:
+            original_lead.setdefault(truth.incident, lead)
+    joined = eligible = 0
+    for pid, truth in truths.items():
+        if not truth.duplicate or not truth.is_lead or truth.incident not in original_lead:
+            continue
+        eligible += 1
+        copy = filed.leads.get(pid)
+        joined += copy is not None and copy.cluster_id == original_lead[truth.incident].cluster_id
+    kinds = Counter(t.duplicate for t in truths.values() if t.duplicate)
+    return {
+        "posts": dict(kinds.most_common()),
+        "lead_copies_clustered_with_their_original": ratio(joined, eligible),
+        "is_lead": copies.report()["is_lead"],
+    }
+
+
+# --- the bench ------------------------------------------------------------------------
+
+
+def quality_report(
+    settings: Settings, *, calibration: Path = CALIBRATION, dev: Path = DEV_SET, size: int = 10**6
+) -> dict[str, Any]:
+    """``bench/quality.json``: calibration (apart), the dev set and both simulator seeds,
+    numbers only (no post texts: the calibration set's must never be copied anywhere)."""
+    from sim.platforms.pool_posts import FIXED_SEED, HELD_OUT_SEED
+
+    if not calibration.is_file():
+        raise ConfigError(
+            f"calibration set not found at {calibration}: it is kept outside the project "
+            "(../shared/eval/calibration.jsonl); pass --calibration PATH"
+        )
+    fixed, _ = asyncio.run(eval_sim(settings, seed=FIXED_SEED, size=size, misses=False))
+    held, _ = asyncio.run(eval_sim(settings, seed=HELD_OUT_SEED, size=size, misses=False))
+    return {
+        "calibration": eval_file(calibration, settings, misses=False)
+        | {"note": "measurement only: never training data, never a source of list entries"},
+        "dev": eval_file(dev, settings, misses=False),
+        "sim_fixed": fixed,
+        "sim_never_tuned": held,
+    }
