@@ -1,9 +1,8 @@
 """Extraction: is a post an actionable city problem, which kind, where, how urgent, and why.
 
-One Aho-Corasick automaton holds every phrase (taxonomy, urgency, intent, not-a-lead classes,
-places), so a post costs one linear scan; jieba only runs for the few posts where a match is
-an ordinary word that may belong to a longer word ("光明正大" is no 光明), with a user
-dictionary built from the same phrases and loaded once.
+One Aho-Corasick automaton holds every phrase (taxonomy, urgency, intent, not-a-lead classes),
+so a post costs one linear scan; where the post is comes from the gazetteer resolver
+(leadfinder/geo.py), its own automaton over every place name plus place shapes.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import ahocorasick
-import jieba
 import yaml
 from pydantic import BaseModel, ConfigDict
 
@@ -23,9 +21,8 @@ from leadfinder.evidence import EvidenceFinder
 from leadfinder.geo import GeoResolver
 from leadfinder.model import LEAD, MODELS_DIR, URGENT, LeadModel, Scores
 from leadfinder.normalise import normalise
-from leadfinder.places import PRECISION_RANK, place_patterns
 from xianban.errors import ConfigError
-from xianban.records import CATEGORIES, Category, Geo, Post
+from xianban.records import CATEGORIES, Category, Geo, PlaceHints, Post
 
 # A phrase this heavy names a problem by itself ("停水"), unlike context words ("地铁", "小区");
 # only posts with one pay for segmentation and the urgency combinations.
@@ -35,7 +32,6 @@ TELLING = 0.5
 # reasons; below it a post is plain chatter and its explanation is not worth computing.
 EXPLAIN_FROM = 0.3
 
-GEO_RANK = {"none": 0, "city": 1, "district": 2, "street": 3, "community": 4, "road": 4, "poi": 4}
 
 NEGATIVE_LABELS = {
     "praise_fixed": "已解决/表扬",
@@ -145,24 +141,16 @@ class Extractor:
             phrases += [Phrase("neg", w, cls) for w in words]
         phrases += [Phrase("repost", p) for p in config["repost_markers"]]
         phrases += [Phrase("outside", c, "city") for c in config["outside_cities"]]
-        for surface, kind, district, street in place_patterns():
-            if kind == "outside":
-                phrases.append(Phrase("outside", surface, "district"))
-            else:
-                phrases.append(Phrase("place", surface, kind, 0.0, district, street))
-        self.ambiguous = {p.text for p in phrases if p.kind == "place" and len(p.text) == 2}
         self.automaton = ahocorasick.Automaton()
         by_text: dict[str, list[Phrase]] = defaultdict(list)
         for phrase in phrases:
             by_text[normalise(phrase.text)].append(phrase)
         for text, group in by_text.items():
             # Whether a match needs its neighbours checked, decided once here, not per post.
-            contextual = text in self.ambiguous or all(p.kind == "neg" for p in group)
+            contextual = all(p.kind == "neg" for p in group)
             is_problem = any(p.kind == "cat" and p.weight >= TELLING for p in group)
             self.automaton.add_word(text, (text, tuple(group), contextual, is_problem))
         self.automaton.make_automaton()
-        for text in by_text:
-            jieba.add_word(text, freq=2000)
 
     @classmethod
     def load(cls, configs_dir: Path, model: Path | Literal[False] | None = None) -> Extractor:
@@ -187,19 +175,12 @@ class Extractor:
             (end - len(word) + 1, end, word, group, contextual, is_problem)
             for end, (word, group, contextual, is_problem) in self.automaton.iter(text)
         ]
-        tokens: set[str] | None = None
-        # Only a post naming a problem is worth segmenting to check a two-character place word.
-        problem = any(span[5] for span in spans)
-        for start, end, word, group, contextual, _ in spans:
+        for start, end, _word, group, contextual, _ in spans:
             if contextual and any(
                 s <= start and end <= e and (s, e) != (start, end) for s, e, *_ in spans
             ):
                 continue  # inside a longer match: "出租车" is no listing, "龙华区" holds "龙华"
             for phrase in group:
-                if phrase.kind == "place" and word in self.ambiguous and problem:
-                    tokens = tokens if tokens is not None else set(jieba.lcut(text))
-                    if word not in tokens:
-                        continue
                 found.phrases[phrase.kind].append(phrase)
         return found
 
@@ -241,19 +222,10 @@ class Extractor:
             words = sorted({t for c, t in matched if c == category} & _longest(found.of("cat")))
             reasons.append(f"问题:{self.labels[category]}({'、'.join(words)})")
 
-        geo, precision = self._place(found.of("place"), reasons)
+        geo, precision, elsewhere = self._place(text, post.place_hints, reasons)
         outside = {p.text for p in found.of("outside")}
-        if problem >= TELLING and precision in ("none", "district"):
-            # The full gazetteer (communities, roads, crossings, platform hints) costs more than
-            # the scan, so only a problem post still placed no finer than a district pays for it.
-            match = self.resolver.resolve(text, post.place_hints)
-            finer = GEO_RANK[match.precision] > GEO_RANK[precision]
-            agrees = geo.district in (None, match.geo.district)
-            if match.in_shenzhen is not False and finer and agrees:
-                geo, precision = match.geo, match.precision
-                reasons.append(f"地名库:{'、'.join(match.evidence)}")
-            elif match.in_shenzhen is False and match.outside:
-                outside.add(match.outside)  # another city's road or district
+        if elsewhere is not None:
+            outside.add(elsewhere)  # another city's road or district
         place = float(w["place"].get(precision, 0.0))
         named = {p.text for p in found.of("urgent")}
         if problem >= TELLING:
@@ -344,20 +316,15 @@ class Extractor:
             features=ruled.features,
         )
 
-    @staticmethod
-    def _place(places: list[Phrase], reasons: list[str]) -> tuple[Geo, str]:
-        """The most precise place named; a street's district wins over a lone district."""
-        if not places:
-            return Geo(), "none"
-        best = max(places, key=lambda p: (PRECISION_RANK[p.target], len(p.text)))
-        district = best.district
-        if best.target in ("district", "district_short"):
-            named = {p.district for p in places}
-            if len(named) > 1:
-                district = max(named, key=lambda d: sum(p.district == d for p in places))
-            reasons.append(f"地点:{district}")
-            return Geo(district=district), "district"
-        poi = best.text if best.target == "poi" else None
-        precision = "street" if best.street else "district"
-        reasons.append(f"地点精确到{'街道' if best.street else '区'}:{best.text}")
-        return Geo(district=district, street=best.street, poi=poi), precision
+    def _place(
+        self, text: str, hints: PlaceHints, reasons: list[str]
+    ) -> tuple[Geo, str, str | None]:
+        """Where the post is, from the gazetteer resolver (leadfinder/geo.py, a callable of its
+        own: stations, villages, estates, roads and crossings, place shapes, platform hints),
+        for every post; and the other city it names instead of Shenzhen, if any."""
+        match = self.resolver.resolve(text, hints, normalised=True)
+        if match.in_shenzhen is False:
+            return Geo(), "none", match.outside
+        if match.evidence:
+            reasons.append(f"地名库:{'、'.join(match.evidence)}")
+        return match.geo, match.precision, None

@@ -40,7 +40,22 @@ class Places(BaseModel):
 
     roads: dict[str, Anchor]
     pois: dict[str, Anchor]
+    # A short or former name → the road or POI it stands for.
+    aliases: dict[str, str] = Field(default_factory=dict)
     not_places: frozenset[str]
+
+
+class Metro(BaseModel):
+    """Metro stations: the line maps (for completeness checks) and each station's anchor."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lines: dict[str, tuple[str, ...]]
+    stations: dict[str, Anchor]
+    # The bare name is an ordinary word or another place: only "X站" forms count.
+    suffix_only: frozenset[str]
+    # The bare name counts only with a locative word or a place of the same district.
+    weak: frozenset[str]
 
 
 class Communities(BaseModel):
@@ -61,6 +76,7 @@ class Gazetteer(BaseModel):
 
     shenzhen: Shenzhen
     places: Places
+    metro: Metro
     communities: Communities
     outside: Outside
 
@@ -71,16 +87,43 @@ class Gazetteer(BaseModel):
         for alias, target in self.shenzhen.district_aliases.items():
             if target not in self.shenzhen.districts:
                 raise ValueError(f"{alias}: unknown district {target}")
-        for name, (district, street) in {**self.places.roads, **self.places.pois}.items():
+        anchored = (self.places.roads, self.places.pois, self.metro.stations)
+        for name, (district, street) in (item for part in anchored for item in part.items()):
             if district is not None and district not in self.shenzhen.districts:
                 raise ValueError(f"{name}: unknown district {district}")
             if street is not None and streets.get(street) != district:
                 raise ValueError(f"{name}: street {street} is not in {district}")
+        for alias, target in self.places.aliases.items():
+            if target not in self.places.roads and target not in self.places.pois:
+                raise ValueError(f"alias {alias}: {target} is no road or POI")
+        self._check_metro()
         for name, homes in self.communities.communities.items():
             for district, street in homes:
                 if streets.get(street) != district:
                     raise ValueError(f"{name}: street {street} is not in {district}")
         return self
+
+    def _check_metro(self) -> None:
+        """Every station on a line has an anchor and the reverse; a station also listed as a
+        POI must sit in the same place, or the two files contradict each other."""
+        metro = self.metro
+        on_lines = {s for stations in metro.lines.values() for s in stations}
+        if missing := sorted(on_lines - set(metro.stations)):
+            raise ValueError(f"stations without an anchor: {missing}")
+        if unused := sorted(set(metro.stations) - on_lines):
+            raise ValueError(f"stations on no line: {unused}")
+        for part in ("suffix_only", "weak"):
+            if odd := sorted(getattr(metro, part) - set(metro.stations)):
+                raise ValueError(f"metro {part}: not stations: {odd}")
+        if both := sorted(metro.suffix_only & metro.weak):
+            raise ValueError(f"metro: both suffix_only and weak: {both}")
+        for name, anchor in metro.stations.items():
+            for poi in (name, f"{name}站"):
+                if poi in self.places.pois and self.places.pois[poi] != anchor:
+                    raise ValueError(
+                        f"station {name} {list(anchor)} and POI {poi} "
+                        f"{list(self.places.pois[poi])} disagree"
+                    )
 
     def street_district(self) -> dict[str, str]:
         """Full street name → its district."""
@@ -95,7 +138,7 @@ def load_gazetteer(configs_dir: Path) -> Gazetteer:
     """Read the gazetteer files; any problem is one ConfigError naming the file."""
     folder = configs_dir / "gazetteer"
     parts: dict[str, object] = {}
-    for part in ("shenzhen", "places", "communities", "outside"):
+    for part in ("shenzhen", "places", "metro", "communities", "outside"):
         path = folder / f"{part}.yaml"
         try:
             parts[part] = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,17 +1,24 @@
-"""Where a post is: one Aho-Corasick pass over every place name, then a vote.
+"""Where a post is: one Aho-Corasick pass over every place name, place shapes, then a vote.
 
 Short names are the hard part. Many street names are ordinary words (光明, 凤凰, 东门) or
 equal a district's (龙华街道 vs 龙华区), so an ambiguous short form is only "weak"
 evidence: it counts when another place of the same district is named too, or when a
 locative word follows it ("东门这边" is the street, "小区东门" a gate). Other cities'
-districts are in the automaton as well, so "广州天河" says *not ours* instead of nothing.
+districts are in the automaton as well, so "广州天河" says *not ours* instead of nothing,
+and a Shenzhen name right after another city's ("杭州万象城") is that city's.
+
+Places the gazetteer lacks are read by their shape: a name ending in 路/大道/街/巷 is a
+road, one ending in 花园/小区/村/广场/大厦/学校/医院/公园/站 … a POI. A shape gives the
+road or POI as written; its district comes only from the gazetteer places named with it
+(or a street's name at its start: "新安六路"), never from the shape itself.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -19,18 +26,19 @@ from typing import Literal
 import ahocorasick
 
 from leadfinder.gazetteer import Gazetteer, load_gazetteer
+from leadfinder.normalise import normalise
 from xianban.records import Geo, PlaceHints
 
 Precision = Literal["none", "city", "district", "street", "community", "road", "poi"]
 Kind = Literal["district", "street", "community", "road", "poi", "city", "outside", "noise"]
 
-CROSSING = re.compile(
-    r"([\u4e00-\u9fff0-9]{1,8}?(?:大道|路|街))[与和跟同及]"
-    r"([\u4e00-\u9fff0-9]{1,8}?(?:大道|路|街))(?:的)?(?:交叉口|交汇处|十字路口|路口|交界)"
-)
-# The regex costs more than the whole automaton pass; most posts have none of these words.
-CROSSING_WORDS = ("路口", "交叉", "交汇", "交界")
 SHENZHEN = ("深圳", "鹏城")
+
+
+def _words(spaced: str) -> frozenset[str]:
+    return frozenset(spaced.split())
+
+
 # Words after a bare name that make it a place: "东门这边" is the street, "小区东门" is a gate.
 LOCATIVE_CUES = frozenset(
     (
@@ -51,8 +59,148 @@ LOCATIVE_CUES = frozenset(
         "这儿",
         "那儿",
         "一片",
+        "这家",
+        "那家",
+        "这条",
+        "那条",
+        "这间",
+        "那间",
     )
 )
+
+# --- place shapes -----------------------------------------------------------------------
+ROAD_SUFFIXES = ("大道", "公路", "高速", "国道", "大街", "隧道", "路", "街", "巷", "道")
+POI_SUFFIXES = (
+    "地铁站",
+    "幼儿园",
+    "工业区",
+    "工业园",
+    "产业园",
+    "科技园",
+    "步行街",
+    "商业街",
+    "美食街",
+    "城中村",
+    "社区",
+    "花园",
+    "小区",
+    "新村",
+    "山庄",
+    "华庭",
+    "家园",
+    "公寓",
+    "大楼",
+    "大厦",
+    "广场",
+    "中心",
+    "学校",
+    "小学",
+    "中学",
+    "医院",
+    "公园",
+    "市场",
+    "商场",
+    "村",
+    "苑",
+    "站",
+)
+_SHAPE = re.compile("|".join(sorted((*ROAD_SUFFIXES, *POI_SUFFIXES), key=len, reverse=True)))
+# One cheap test before the regex: most posts hold none of these characters.
+_SHAPE_CHARS = frozenset("".join(s[-1] for s in (*ROAD_SUFFIXES, *POI_SUFFIXES)))
+_NAME_CHAR = re.compile(r"[\u4e00-\u9fff0-9a-z]")
+# Characters a place name does not continue through, walking left from its suffix.
+_STOPS = frozenset(
+    "的在了是到从往去近靠旁边这那个和与跟及或我你他她它们家住就都也又还有没被把给对向离过条"
+    "座栋说看走开进回来让叫啊呢吧吗呀哦嘛很太真好最更非每各整全多少几经沿穿绕堵要想能会该就"
+)
+# Names that start with a stop character: "和平路", "同乐村".
+_UNSPLIT = frozenset(
+    ("和平", "和谐", "同乐", "同富", "同心", "同德", "向西", "向南", "回龙", "开元")
+)
+# Leading words that are no part of the name: "楼下幸福花园" is 幸福花园.
+_LEADING = (
+    "楼下",
+    "楼上",
+    "门口",
+    "对面",
+    "隔壁",
+    "附近",
+    "旁边",
+    "后面",
+    "前面",
+    "里面",
+    "外面",
+    "周边",
+    "今天",
+    "昨天",
+    "刚才",
+    "早上",
+    "晚上",
+    "中午",
+    "下午",
+    "上午",
+    "凌晨",
+    "每天",
+    "一直",
+    "经常",
+    "天天",
+    "现在",
+    "终于",
+    "竟然",
+    "居然",
+    "地铁",
+    "坐地铁",
+)
+# A whole prefix that names a kind of place, not a place: 十字路, 公交站, 城中村, 人民医院.
+_GENERIC = _words(
+    "十字 人行 非机动 机动 城中 农贸 肉菜 生鲜 二手 批发 公交 地铁 火车 "
+    "高铁 汽车 客运 加油 充电 垃圾 回收 中转 转运 变电 服务 收费 检查 "
+    "消防 救助 卫生 工作 活动 文化 体育 购物 商业 美食 小吃 步行 老旧 "
+    "城市 社区 物业 停车 地下 网红 私立 公立 民办 附属 三甲 口腔 妇幼 "
+    "中医 儿童 眼科 精神 专科 人民 第一 第二 第三 初级 高级 职业 技工 "
+    "培训 特殊 寄宿 国际 双语 实验 湿地 森林 郊野 主题 海滨 滨海 口袋 "
+    "屋顶 空中 高档 度假 学生 孩子 小孩 我家 我们 你们 他们 咱们 这个 "
+    "那个 一个 整个 每个 几个 周围 市中 市区 全市 本市 附近 这家 那家 "
+    "一家 新建 在建 烂尾 指挥 调度 客服 维修 数据 健身 养老 社康 医疗 "
+    "急救 检测 政务 商务 物流 配送 交易 展览 会议 研发 创新 孵化 运营 "
+    "呼叫 投诉 受理 一条 这条 那条 小区 花园 大门 后门 东门 西门 南门 "
+    "北门 正门 侧门 出口 入口 附属"
+)
+# Words "X路/X街" form with what follows: "路灯", "路过", "街道", "街坊".
+_ROAD_NEXT_REJECT = {
+    "路": frozenset("过人线费径数子由况灯面牌标障基沿肩政网演虎易"),
+    "街": frozenset("道坊区舞机拍霸头"),
+    "站": frozenset("着起立长岗队稳住满在了"),
+    "村": frozenset("民委长干子"),
+}
+# Last character of a prefix that makes "X路" an ordinary word: 马路, 走路, 一路, 逛街.
+_ROAD_PREFIX_END_REJECT = {
+    "路": frozenset("马道铁山小大水土网电线近远迷走修过让拦开绕带夜老岔公"),
+    "街": frozenset("条上逛满过沿临当扫主后横花长宽整大老一"),
+    "巷": frozenset("小深陋窄"),
+}
+_ORDINALS = frozenset("一二三四五六七八九十")
+_DIRECTIONS = frozenset("东西南北中")
+# "新安六路", "沙河西路": a street's name, then only a number or a direction, then the suffix.
+_NUMBERED = _ORDINALS | _DIRECTIONS
+ROAD_MAX_PREFIX = 5
+POI_MAX_PREFIX = 6
+
+# --- crossings and exits ------------------------------------------------------------
+_CONNECTORS = ("与", "和", "跟", "同", "及", "、", "/", "交")
+_CROSS_WORDS = (
+    "交叉路口",
+    "十字路口",
+    "交叉口",
+    "交汇处",
+    "交界处",
+    "交汇",
+    "交界",
+    "交叉",
+    "路口",
+    "口",
+)
+_EXIT = re.compile(r"[a-h][0-9]?(?:出口|口)|[a-h]出入口")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +221,32 @@ class _Entry:
     weak: bool
     # Every (district, street) of a community name shared by several streets.
     homes: tuple[tuple[str, str], ...] = ()
+    # "民治街道": the official form names the street outright, over any POI's anchor.
+    official: bool = False
+    # A metro station form: an exit ("A口", "C出口") may follow.
+    station: bool = False
+    # Read from its shape, not the gazetteer: no anchor of its own.
+    shape: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    start: int
+    end: int  # exclusive
+    surface: str
+    entry: _Entry
 
 
 NOWHERE = GeoMatch(Geo(), "none", None, None, ())
+_ANCHORED = ("district", "street", "community", "road", "poi")
+# Gazetteer kinds that are themselves names a shape must not overlap.
+_NAMES = ("road", "poi", "community", "noise")
 
 
 class GeoResolver:
     """Built once from the gazetteer; resolve() is one automaton pass plus a small vote."""
 
     def __init__(self, gazetteer: Gazetteer) -> None:
-        self._automaton = ahocorasick.Automaton()
         self._entries: dict[str, _Entry] = {}
         self._cued: dict[str, _Entry] = {}
         sz = gazetteer.shenzhen
@@ -95,10 +259,12 @@ class GeoResolver:
             self._add(info.short, _Entry("district", district, district, None, weak=weak_short))
             for short in info.streets:
                 street = f"{short}街道"
+                official = _Entry("street", street, district, street, weak=False, official=True)
                 entry = _Entry("street", street, district, street, weak=False)
-                self._add(street, entry)
-                self._add(f"{info.short}{short}", entry)
+                self._add(street, official)
                 self._add(f"{district}{short}", entry)
+                self._add(f"{info.short}{short}", entry)
+                self._add(f"{short}镇", entry)  # the town it was before it became a street
                 if short != info.short:
                     self._add(
                         short,
@@ -106,10 +272,23 @@ class GeoResolver:
                     )
         for alias, district in sz.district_aliases.items():
             self._add(alias, _Entry("district", district, district, None, weak=False))
-        for name, (anchor_d, anchor_s) in gazetteer.places.roads.items():
+        places = gazetteer.places
+        for name, (anchor_d, anchor_s) in places.roads.items():
             self._add(name, _Entry("road", name, anchor_d, anchor_s, weak=False))
-        for name, (anchor_d, anchor_s) in gazetteer.places.pois.items():
+        for name, (anchor_d, anchor_s) in places.pois.items():
             self._add(name, _Entry("poi", name, anchor_d, anchor_s, weak=False))
+        for alias, target in places.aliases.items():
+            kind: Kind = "road" if target in places.roads else "poi"
+            anchor_d, anchor_s = places.roads.get(target) or places.pois[target]
+            self._add(alias, _Entry(kind, target, anchor_d, anchor_s, weak=False))
+        metro = gazetteer.metro
+        for name, (anchor_d, anchor_s) in metro.stations.items():
+            station = name if name.endswith("站") else f"{name}站"
+            entry = _Entry("poi", station, anchor_d, anchor_s, weak=False, station=True)
+            for form in (station, f"{name}地铁站", f"{name}地铁", f"地铁{name}"):
+                self._add(form, entry)
+            if name not in metro.suffix_only:
+                self._add(name, replace(entry, name=name, weak=name in metro.weak))
         shorts = {district: info.short for district, info in sz.districts.items()}
         for name, homes in gazetteer.communities.communities.items():
             # "光明区凤凰社区" would otherwise be read as 光明区凤凰 (the street) + 社区.
@@ -124,13 +303,18 @@ class GeoResolver:
             self._add(city, _Entry("outside", city, None, None, weak=False))
         for name, city in gazetteer.outside.districts.items():
             self._add(name, _Entry("outside", f"{city}{name}", None, None, weak=False))
+        # Reversed: place names end in few characters (区, 路, 站, 村 …) but start in many,
+        # and the automaton's cost per character grows with the fan-out of its root.
+        self._automaton = ahocorasick.Automaton()
+        for surface in self._entries:
+            self._automaton.add_word(surface[::-1], surface)
         self._automaton.make_automaton()
 
     def _add(self, surface: str, entry: _Entry) -> None:
         # A stronger entry wins a clash (the same surface from two lists): first one stays.
-        if surface not in self._entries:
+        surface = normalise(surface)
+        if surface and surface not in self._entries:
             self._entries[surface] = entry
-            self._automaton.add_word(surface, surface)
             if entry.weak:
                 self._cued[surface] = replace(entry, weak=False)
 
@@ -141,74 +325,203 @@ class GeoResolver:
     def patterns(self) -> Iterable[tuple[str, str]]:
         """Shenzhen surface forms for jieba user dictionaries: (form, kind)."""
         for surface, entry in self._entries.items():
-            if entry.kind in ("district", "street", "community", "road", "poi"):
+            if entry.kind in _ANCHORED:
                 yield surface, entry.kind
 
-    def resolve(self, text: str, hints: PlaceHints | None = None) -> GeoMatch:
+    def entries(self) -> Iterator[tuple[str, str, str | None, str | None, bool]]:
+        """(surface, kind, district, street, weak) of every Shenzhen form, for tables that
+        want the gazetteer's own answer (leadfinder/places.py)."""
+        for surface, entry in self._entries.items():
+            if entry.kind in _ANCHORED:
+                yield surface, entry.kind, entry.district, entry.street, entry.weak
+
+    def resolve(
+        self, text: str, hints: PlaceHints | None = None, *, normalised: bool = False
+    ) -> GeoMatch:
+        """Where ``text`` says it is; ``hints`` (the platform's POI tag, IP属地, city field)
+        fill in only what the text leaves open. ``normalised``: the caller already ran
+        ``leadfinder.normalise`` on the text (the extractor has)."""
+        text = text if normalised else normalise(text)
         found = self._scan(text)
         if hints is not None and hints.poi:
-            found += self._scan(hints.poi)
+            poi = normalise(hints.poi)
+            if poi not in text:  # the extractor already appends the POI tag to the text
+                found += self._scan(poi, offset=len(text) + 1)
         match = self._vote(found, text)
         if match.in_shenzhen is None and hints is not None:
             return self._from_hints(hints, match)
         return match
 
-    def _scan(self, text: str) -> list[tuple[str, _Entry]]:
-        """Every match not inside a longer one, in text order.
+    # --- scanning ---------------------------------------------------------------------
+    def _scan(self, text: str, offset: int = 0) -> list[_Hit]:
+        """Every gazetteer match not inside a longer one, then the shapes, in text order.
 
-        Not iter_long: its leftmost-longest choice lets "罗湖东门" (district + street) eat
-        the start of "东门步行街"; keeping every maximal match keeps both.
+        Not leftmost-longest: that lets "罗湖东门" (district + street) eat the start of
+        "东门步行街"; keeping every maximal match keeps both.
         """
-        hits = sorted(
-            ((end - len(surface) + 1, end, surface) for end, surface in self._automaton.iter(text)),
-            key=lambda hit: (hit[0], -hit[1]),
-        )
-        found = []
+        last = len(text) - 1
+        raw = sorted(
+            ((last - end, -(last - end + len(surface)), surface)
+             for end, surface in self._automaton.iter(text[::-1])),
+        )  # fmt: skip
+        hits: list[_Hit] = []
         reach = -1
-        for _, end, surface in hits:
+        for start, minus_end, surface in raw:
+            end = -minus_end
             if end <= reach:
                 continue  # inside an earlier, longer match: 南山 in 寿比南山, 招商 in 招商银行
             reach = end
             entry = self._entries[surface]
-            if entry.weak and text[end + 1 : end + 3] in LOCATIVE_CUES:
+            if entry.weak and text[end : end + 2] in LOCATIVE_CUES:
                 entry = self._cued[surface]
-            found.append((surface, entry))
-        return found
+            if hits and hits[-1].end > start and entry.kind in _NAMES:
+                hits[-1] = self._demoted(hits[-1])
+            hits.append(_Hit(start + offset, end + offset, surface, entry))
+        if not _SHAPE_CHARS.isdisjoint(text):
+            hits = self._shapes(text, hits, offset)
+        return hits
 
-    def _vote(self, found: list[tuple[str, _Entry]], text: str) -> GeoMatch:
-        crossing = CROSSING.search(text) if any(w in text for w in CROSSING_WORDS) else None
-        if not found and crossing is None:
+    def _demoted(self, hit: _Hit) -> _Hit:
+        """In "南山区南山外国语学校" the school's name takes back the 南山 that "南山区南山"
+        (district + street) read, so only the district stays."""
+        entry = hit.entry
+        if entry.kind != "street" or entry.district is None or entry.official:
+            return hit
+        return replace(hit, entry=replace(entry, kind="district", name=entry.district, street=None))
+
+    def _shapes(self, text: str, known: list[_Hit], offset: int) -> list[_Hit]:
+        shaped: list[_Hit] = []
+        cued: dict[int, _Hit] = {}
+        for m in _SHAPE.finditer(text):
+            suffix = m.group()
+            p, q = m.start(), m.end()
+            span = self._shape_span(text, p, q, suffix, known, shaped, cued, offset)
+            if span is not None:
+                shaped.append(span)
+        if not shaped and not cued:
+            return known
+        hits = [cued.get(id(h), h) for h in known] + shaped
+        return sorted(hits, key=lambda h: (h.start, -h.end))
+
+    def _shape_span(
+        self,
+        text: str,
+        p: int,
+        q: int,
+        suffix: str,
+        known: list[_Hit],
+        shaped: list[_Hit],
+        cued: dict[int, _Hit],
+        offset: int,
+    ) -> _Hit | None:
+        road = suffix in ROAD_SUFFIXES
+        last = suffix[-1]
+        after = text[q : q + 1]
+        if after in _ROAD_NEXT_REJECT.get(last, ()) and suffix not in ("地铁站",):
+            return None
+        if suffix == "道" and (p == 0 or text[p - 1] not in _ORDINALS):
+            return None  # 高新南一道, not 知道 / 人行道 / 通道
+        # A name does not reach back into the road or POI named before it ("宝安大道创业二路口").
+        floor = max(
+            (
+                h.end - offset
+                for h in (*known, *shaped)
+                if h.end - offset <= p and (h.entry.shape or h.entry.kind in _NAMES)
+            ),
+            default=0,
+        )
+        i = p
+        while i > floor and p - i < 10:
+            c = text[i - 1]
+            if not _NAME_CHAR.match(c) or (c in _STOPS and text[i - 1 : i + 1] not in _UNSPLIT):
+                break
+            i -= 1
+        start = i
+        lead = ""
+        for hit in known:
+            s, e = hit.start - offset, hit.end - offset
+            if e <= start or s >= q:
+                continue
+            kind = hit.entry.kind
+            if kind in _NAMES:
+                return None  # the gazetteer knows this place: its own entry is better
+            if kind in ("district", "street", "city", "outside") and e <= p:
+                rest = text[e:p]
+                if len(rest) >= 2 and s <= start + 1:
+                    start, lead = e, text[s:e]  # "民治XX花园": 民治 says where, XX花园 is the POI
+                elif (
+                    hit.entry.weak and s == start and rest and set(rest) <= _ORDINALS | _DIRECTIONS
+                ):
+                    cued[id(hit)] = replace(hit, entry=replace(hit.entry, weak=False))
+        prefix = text[start:p]
+        while lead_word := next(
+            (w for w in _LEADING if prefix.startswith(w) and len(prefix) - len(w) >= 2), None
+        ):
+            prefix, start = prefix[len(lead_word) :], start + len(lead_word)
+        if len(prefix) < 2:
+            return None
+        if prefix in _GENERIC:
+            if not lead:
+                return None
+            start -= len(lead)  # "坪山区人民医院": the district makes a generic name one place
+        if prefix[-1] in _ROAD_PREFIX_END_REJECT.get(last, ()) and suffix in ("路", "街", "巷"):
+            return None
+        if road and len(prefix) > ROAD_MAX_PREFIX:
+            return None
+        if len(prefix) > POI_MAX_PREFIX:
+            prefix, start = prefix[-4:], p - 4
+        name = text[start:q]
+        shape: Kind = "road" if road else "community" if suffix == "社区" else "poi"
+        entry = _Entry(shape, name, None, None, weak=False, shape=True, station=last == "站")
+        return _Hit(start + offset, q + offset, name, entry)
+
+    # --- the vote ---------------------------------------------------------------------
+    def _vote(self, found: list[_Hit], text: str) -> GeoMatch:
+        if not found:
             return NOWHERE  # most posts name no place: skip the vote entirely
-        strong = [
-            (s, e) for s, e in found if not e.weak and e.kind not in ("city", "outside", "noise")
-        ]
-        votes = Counter(e.district for _, e in strong if e.district is not None)
-        weak = [(s, e) for s, e in found if e.weak and e.district in votes]
-        places = strong + weak
-        if not places and crossing is None:
-            outside = next((e.name for _, e in found if e.kind == "outside"), None)
+        found = _claimed_by_other_cities(found, text)
+        strong = [h for h in found if not h.entry.weak and h.entry.kind in _ANCHORED]
+        votes = Counter(h.entry.district for h in strong if h.entry.district is not None)
+        weak = [h for h in found if h.entry.weak and h.entry.district in votes]
+        lone = {h.entry.district for h in found if h.entry.weak and h.entry.kind == "district"}
+        if not votes and len(lone) == 1 and all(h.entry.kind != "outside" for h in found):
+            # 光明, 大鹏: weak only against another place; alone (outside the idioms in
+            # not_places: 前途光明, 大鹏展翅) the district's own short name is the district.
+            weak = [h for h in found if h.entry.weak and h.entry.district in lone]
+        if not votes and not weak:
+            outside = next((h.entry.name for h in found if h.entry.kind == "outside"), None)
             if outside is not None:
                 return GeoMatch(Geo(), "none", False, outside, (f"外地:{outside}",))
-            if any(e.kind == "city" for _, e in found):
+            if not strong and any(h.entry.kind == "city" for h in found):
                 return GeoMatch(Geo(), "city", True, None, ("地名:深圳",))
-            return NOWHERE
-        votes.update(e.district for _, e in weak if e.district is not None)
+            if not strong:
+                return NOWHERE
+        votes.update(h.entry.district for h in weak if h.entry.district is not None)
         district = votes.most_common(1)[0][0] if votes else None
-        ours = [(s, e) for s, e in places if e.district in (district, None)]
-        street = _first(e.street for _, e in ours if e.kind == "street")
-        street = street or _unique(e.street for _, e in ours if e.street is not None)
-        street = street or _unique(
-            s for _, e in ours for d, s in e.homes if d == district and e.kind == "community"
+        ours = sorted(
+            (h for h in strong + weak if h.entry.district in (district, None)),
+            key=lambda h: h.start,
         )
-        community = _first(e.name for _, e in ours if e.kind == "community")
-        road = _first(e.name for _, e in ours if e.kind == "road")
-        if crossing is not None:
-            road = road or crossing.group(1)
-        poi = _first(e.name for _, e in ours if e.kind == "poi")
+        entries = [h.entry for h in ours]
+        street = _street(entries, district)
+        community = _first(e.name for e in entries if e.kind == "community")
+        crossing = _crossing(ours, text)
+        roads = [h for h in ours if h.entry.kind == "road"]
+        road = roads[0].entry.name if roads else None
+        poi = _first(_poi_name(h, text) for h in ours if h.entry.kind == "poi")
         geo = Geo(district=district, street=street, community=community, road=road, poi=poi)
-        evidence = tuple(f"地名:{s}→{e.district or '深圳'}" for s, e in ours)
+        evidence = tuple(
+            f"地名:{h.surface}→{h.entry.district or '深圳'}"
+            if not h.entry.shape
+            else f"{'路名' if h.entry.kind == 'road' else '地点'}:{h.surface}"
+            for h in ours
+        )
         if crossing is not None:
-            evidence += (f"路口:{crossing.group(0)}",)
+            evidence += (f"路口:{crossing}",)
+        if district is None and all(h.entry.shape for h in ours):
+            # Only shapes: the road or POI as written, but nothing says it is in Shenzhen.
+            city = any(h.entry.kind == "city" for h in found)
+            return GeoMatch(geo, "city" if city else "none", True if city else None, None, evidence)
         return GeoMatch(geo, _precision(geo), True, None, evidence)
 
     def _from_hints(self, hints: PlaceHints, match: GeoMatch) -> GeoMatch:
@@ -217,11 +530,74 @@ class GeoResolver:
             if not label:
                 continue
             if any(city in label for city in SHENZHEN):
-                return GeoMatch(Geo(), "city", True, None, (f"平台属地:{label}",))
-            other = self._vote(self._scan(label), label)
+                evidence = (*match.evidence, f"平台属地:{label}")
+                return GeoMatch(match.geo, "city", True, None, evidence)
+            plain = normalise(label)
+            other = self._vote(self._scan(plain), plain)
             if other.in_shenzhen is False and label is hints.city:
                 return GeoMatch(Geo(), "none", False, other.outside, (f"平台城市:{label}",))
         return match
+
+
+def _claimed_by_other_cities(found: list[_Hit], text: str) -> list[_Hit]:
+    """A place right after another city's name is that city's: 杭州万象城, 东莞长安万达."""
+    if not any(h.entry.kind == "outside" for h in found):
+        return found
+    kept: list[_Hit] = []
+    claimed_until = -1
+    for hit in found:
+        if hit.entry.kind == "outside":
+            claimed_until = hit.end
+        elif claimed_until >= 0 and text[claimed_until : hit.start] in ("", "的", "市"):
+            claimed_until = hit.end  # 东莞长安万达: the claim runs on through 长安 to 万达
+            continue
+        else:
+            claimed_until = -1
+        kept.append(hit)
+    return kept
+
+
+def _street(entries: list[_Entry], district: str | None) -> str | None:
+    """The official "…街道" form first; then a POI or community that sits in one street
+    (locals say "西乡固戍" for a village the 航城 street now holds); then a short street
+    name; then a road's street; then the one street a shared community name has here."""
+    named = [e for e in entries if e.kind == "street"]
+    official = _first(e.street for e in named if e.official)
+    if official is not None:
+        return official
+    fine = _unique(e.street for e in entries if e.kind in ("poi", "community"))
+    if fine is not None:
+        return fine
+    return (
+        _first(e.street for e in named)
+        or _unique(e.street for e in entries if e.kind == "road")
+        or _unique(s for e in entries if e.kind == "community" for d, s in e.homes if d == district)
+    )
+
+
+def _crossing(ours: list[_Hit], text: str) -> str | None:
+    """ "X路与Y路交汇处" (or a lone "X路口"): the crossing as written, for the evidence."""
+    roads = [h for h in ours if h.entry.kind == "road"]
+    for first, second in itertools.pairwise(roads):
+        if text[first.end : second.start] in _CONNECTORS:
+            tail = text[second.end :].removeprefix("的")
+            word = next((w for w in _CROSS_WORDS if tail.startswith(w)), None)
+            if word is not None:
+                end = second.end + (len(text[second.end :]) - len(tail)) + len(word)
+                return text[first.start : end]
+    for road in roads:
+        if text[road.end : road.end + 1] == "口" and road.surface.endswith(("路", "道", "街")):
+            return text[road.start : road.end + 1]
+    return None
+
+
+def _poi_name(hit: _Hit, text: str) -> str:
+    """A station keeps the exit named right after it: 老街站A出口."""
+    if hit.entry.station:
+        exit_ = _EXIT.match(text, hit.end)
+        if exit_ is not None:
+            return f"{hit.entry.name}{exit_.group().upper()}"
+    return hit.entry.name
 
 
 def _community(name: str, homes: tuple[tuple[str, str], ...]) -> _Entry:

@@ -152,18 +152,22 @@ def test_shenzhen_place_wins_over_a_mention_of_another_city(resolver: GeoResolve
 
 
 @pytest.mark.parametrize(
-    ("text", "road", "crossing"),
+    ("text", "road", "crossing", "known"),
     [
-        ("龙观大道与人民路交叉口红绿灯不亮", "龙观大道", "龙观大道与人民路交叉口"),
-        ("沙河西路和白石路路口有个大坑", "沙河西路", "沙河西路和白石路路口"),
-        ("幸福路跟和平路交汇处积水", "幸福路", "幸福路跟和平路交汇处"),
+        ("龙观大道与人民路交叉口红绿灯不亮", "龙观大道", "龙观大道与人民路交叉口", True),
+        ("沙河西路和白石路路口有个大坑", "沙河西路", "沙河西路和白石路路口", True),
+        # Two roads the gazetteer does not know: read by their shape, but nothing in the text
+        # says they are in Shenzhen (a Shenzhen IP属地 would say city, never a district).
+        ("幸福路跟和平路交汇处积水", "幸福路", "幸福路跟和平路交汇处", None),
     ],
 )
-def test_crossings(resolver: GeoResolver, text: str, road: str, crossing: str) -> None:
+def test_crossings(
+    resolver: GeoResolver, text: str, road: str, crossing: str, known: bool | None
+) -> None:
     match = resolver.resolve(text)
     assert match.geo.road == road
     assert f"路口:{crossing}" in match.evidence
-    assert match.in_shenzhen is True
+    assert match.in_shenzhen is known
 
 
 def test_no_place_at_all(resolver: GeoResolver) -> None:
