@@ -173,15 +173,16 @@ def test_truth_by_the_pipeline_post_id() -> None:
 
 
 DIGEST = (
-    "import hashlib; from sim.platforms import generate; "
-    "print(hashlib.sha256(repr(generate(7, 800).items).encode()).hexdigest())"
+    "import hashlib, sys; from sim.platforms import generate; "
+    "print(hashlib.sha256(repr(generate(int(sys.argv[1]), 800).items).encode()).hexdigest())"
 )
 
 
-def test_the_corpus_is_identical_across_processes_and_hash_seeds() -> None:
+@pytest.mark.parametrize("seed", [FIXED_SEED, HELD_OUT_SEED])
+def test_the_corpus_is_identical_across_processes_and_hash_seeds(seed: int) -> None:
     digests = {
         subprocess.run(
-            [sys.executable, "-c", DIGEST],
+            [sys.executable, "-c", DIGEST, str(seed)],
             env={**os.environ, "PYTHONHASHSEED": hash_seed},
             capture_output=True,
             text=True,
@@ -189,5 +190,5 @@ def test_the_corpus_is_identical_across_processes_and_hash_seeds() -> None:
         ).stdout.strip()
         for hash_seed in ("1", "2")
     }
-    here = hashlib.sha256(repr(generate(7, 800).items).encode()).hexdigest()
+    here = hashlib.sha256(repr(generate(seed, 800).items).encode()).hexdigest()
     assert digests == {here}
