@@ -66,7 +66,7 @@ HIDES_ALL = frozenset({"stop", "official_reply", "notice", *(f"ad_{k}" for k in 
 HIDES = {"unresolved": frozenset({"resolved", "praise"}), "danger": frozenset({"harm"})}
 
 _ALTERNATION = re.compile(r"\{([^{}]*)\}")
-_CLAUSE_END = re.compile(r"[,.!?;:。…~\n]+")
+_CLAUSE_END = re.compile("(?:[,.!?;:~\n]|。|…)+".encode())
 _GROUP = re.compile(r"[a-z][a-z_]*")
 # Kinds whose matches are looked at again in their clause, and those of them only recorded then.
 CLAUSE_KINDS = frozenset(
@@ -78,13 +78,18 @@ LIVE = ("failure", "persistence", "unresolved", "named_danger")  # a resolution 
 ASKS = ("call_for_action", "complaint_question")  # thanks after these are politeness
 DIGITS = "0123456789¥"
 HYPOTHETICAL_REACH = 5  # characters before a harm word searched for 差点/容易/万一 ...
+UTF8_MAX = 4  # bytes a character may take: a gap of more bytes than 4 x chars is wider
 
-# pyahocorasick finds a node's child by a linear scan in insertion order, and a post's every
-# character is looked up among the root's children (~640 first characters here): words are
-# inserted by how common their first character is, and punctuation plus the commonest
-# characters get a root child of their own (a dead end, never a match), so that most look-ups
-# stop early instead of scanning every child. 20 -> 12 µs a post. The characters are ranked by
-# the word frequencies of jieba's dictionary (general Chinese, not this project's posts).
+# The automaton runs over the UTF-8 bytes of the text, not its characters: pyahocorasick finds
+# a node's child by a linear scan, and over characters every character of a post is looked up
+# among the root's ~640 children (most of them in vain), over bytes among a few dozen at each
+# of three levels. Words are inserted by how common their characters are (ranked by the word
+# frequencies of jieba's dictionary: general Chinese, not this project's posts), so common
+# children come first. 20 µs a ~95-character post over characters, 8 over bytes.
+#
+# For an automaton over characters (leadfinder/geo.py's), the same ranking helps too: insert by
+# rank and give punctuation and the commonest characters a dead-end root child (a word ending
+# in DEAD_END, never matched) so their look-ups stop early: 20 -> 12 µs here.
 PUNCTUATION = " ,.!?:;，。！？、…~()\"'"
 DEAD_ENDS = 64  # the commonest characters that get a dead-end root child
 DEAD_END = "\x00"
@@ -325,7 +330,7 @@ class EvidenceConfig(BaseModel):
 
 # One kind of evidence a word carries: (kind, hazard group or "").
 Tag = tuple[str, str]
-Located = tuple[int, int, str]  # (first character, last character, word)
+Located = tuple[int, int, str]  # (first byte, last byte, word) in the text's UTF-8
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,28 +339,33 @@ class Evidence:
 
     found: dict[str, list[str]]
     groups: set[str]  # hazard groups present
-    zero: dict[str, float]  # every feature name at 0.0, shared by all posts of one finder
+    zero: dict[str, float]  # every feature name at 0.0, shared by the posts of one finder
 
     def words(self, kind: str) -> list[str]:
         """The words of ``kind`` found, each once."""
         return list(dict.fromkeys(self.found.get(kind, ())))
 
     def features(self) -> dict[str, float]:
-        """Every feature name (``FEATURES`` and ``ev.hazard.GROUP``), 1.0 where it fired;
-        ``ev.ad_shapes`` counts the ad and listing shapes (0-5)."""
-        out = self.zero.copy()
+        """The features that fired, by their stable names (``EvidenceFinder.feature_names()``
+        lists them all; a name left out is 0): 1.0 each, ``ev.ad_shapes`` the number of ad
+        and listing shapes (1-5). Sparse, because most posts fire few or none, and every
+        name costs validation in each ``Extraction``."""
         if not self.found:
-            return out
-        for kind in self.found:
-            for name in SETS[kind]:
-                out[name] = 1.0
+            return {}
+        out = {name: 1.0 for kind in self.found for name in SETS[kind]}
         for name, a, b in INTERACTIONS:
-            if out[a] and out[b]:
+            if a in out and b in out:
                 out[name] = 1.0
-        out["ev.ad_shapes"] = sum(out[name] for name in AD_FEATURES)
+        shapes = sum(name in out for name in AD_FEATURES)
+        if shapes:
+            out["ev.ad_shapes"] = float(shapes)
         for group in self.groups:
             out["ev.hazard." + group] = 1.0
         return out
+
+    def dense(self) -> dict[str, float]:
+        """Every feature name, 0.0 where it did not fire."""
+        return {**self.zero, **self.features()}
 
     def reasons(self) -> list[str]:
         """In Chinese, naming the words found: "伤害已发生:摔了", "险情:电线+垂到"."""
@@ -379,8 +389,10 @@ def feature_names(all_groups: Iterable[str]) -> list[str]:
     return [*FEATURES, *(f"ev.hazard.{g}" for g in all_groups)]
 
 
-def _alternation(words: Iterable[str]) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)))
+def _alternation(words: Iterable[str]) -> re.Pattern[bytes]:
+    """One regular expression for the words, over UTF-8 bytes, longest first."""
+    longest = sorted({w.encode() for w in words}, key=len, reverse=True)
+    return re.compile(b"|".join(re.escape(w) for w in longest))
 
 
 class EvidenceFinder:
@@ -400,11 +412,11 @@ class EvidenceFinder:
         for ad in AD_KINDS:
             for w in getattr(config.ad, ad):
                 own.setdefault(w, set()).add((f"ad_{ad}", ""))
-        self.automaton = _automaton({w: (w, _with_inner(w, tags, own)) for w, tags in own.items()})
+        self.automaton = _automaton({w: _with_inner(w, tags, own) for w, tags in own.items()})
         self.hypothetical = _alternation(config.hypothetical)
         self.turn = _alternation(config.turn)
         self.past = _alternation(config.past)
-        self.negators = tuple(sorted(config.negators, key=len, reverse=True))
+        self.negators = tuple(sorted((n.encode() for n in config.negators), key=len, reverse=True))
         shapes = config.shapes
         self.shapes = re.compile(
             "|".join(
@@ -436,15 +448,13 @@ class EvidenceFinder:
         found: dict[str, list[str]] = {}
         groups: set[str] = set()
         located: dict[str, list[Located]] = {}  # the kinds looked at again in their clause
-        for end, match in self.automaton.iter_long(text):
-            if match is None:
-                continue  # a dead end's NUL in the text
-            word, tags = match
+        data = text.encode()
+        for end, (word, size, tags) in self.automaton.iter_long(tuple(data)):
             for kind, group in tags:
                 if group:
                     groups.add(group)
                 if kind in CLAUSE_KINDS:
-                    located.setdefault(kind, []).append((end - len(word) + 1, end, word))
+                    located.setdefault(kind, []).append((end - size + 1, end, word))
                 if kind not in DECIDED_LATER:
                     found.setdefault(kind, []).append(word)
                 if kind == "named_danger":
@@ -453,63 +463,68 @@ class EvidenceFinder:
             for m in self.shapes.finditer(text):
                 found.setdefault(f"ad_{m.lastgroup}", []).append(m.group())
         if located:
-            self._in_clauses(text, found, located)
+            self._in_clauses(data, found, located)
         return Evidence(found, groups, self.zero)
 
     def _in_clauses(
-        self, text: str, found: dict[str, list[str]], located: dict[str, list[Located]]
+        self, data: bytes, found: dict[str, list[str]], located: dict[str, list[Located]]
     ) -> None:
         """The checks that need the clause a match is in: which failure belongs to which hazard,
-        whether harm was done or only risked, whether a resolution or thanks holds."""
+        whether harm was done or only risked, whether a resolution or thanks holds. Positions
+        are byte offsets into ``data``, the text's UTF-8."""
         hazards, failures = located.get("hazard", ()), located.get("failure", ())
         harms, resolved = located.get("harm", ()), located.get("resolved", ())
         praise = located.get("praise", ())
         if not (harms or resolved or praise or (hazards and failures)):
             return
-        ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+        ends = [m.start() for m in _CLAUSE_END.finditer(data)]
 
         def clause(pos: int) -> int:
             return bisect_right(ends, pos)
 
         def span(index: int) -> tuple[int, int]:
             lo = ends[index - 1] + 1 if index > 0 else 0
-            hi = ends[index] if index < len(ends) else len(text)
+            hi = ends[index] if index < len(ends) else len(data)
             return lo, hi
+
+        def chars(lo: int, hi: int, most: int) -> bool:
+            """Whether data[lo:hi] is at most ``most`` characters."""
+            return hi - lo <= most or (hi - lo <= UTF8_MAX * most and _width(data, lo, hi) <= most)
 
         for hs, he, hw in hazards:
             for fs, fe, fw in failures:
                 if fs > he:
-                    near = fs - he - 1 <= self.after
+                    near = chars(he + 1, fs, self.after)
                 elif fe < hs:
-                    near = hs - fe - 1 <= self.before
+                    near = chars(fe + 1, hs, self.before)
                 else:
                     continue  # the same characters ("又坏了" inside a longer match)
                 if near and clause(hs) == clause(fs):
                     found.setdefault("pair", []).append(f"{hw}+{fw}" if hs < fs else f"{fw}+{hw}")
         for start, end, word in harms:
-            lo = max(span(clause(start))[0], start - HYPOTHETICAL_REACH)
-            hypothetical = self.hypothetical.search(text, lo, start)
-            negated = self._negated(text, start)
+            reach = _back(data, start, HYPOTHETICAL_REACH)
+            hypothetical = self.hypothetical.search(data, max(span(clause(start))[0], reach), start)
+            negated = self._negated(data, start)
             if hypothetical or negated:
                 at = hypothetical.start() if hypothetical else start - negated
-                found.setdefault("harm_risk", []).append(text[at : end + 1])  # 差点摔倒, 没摔
+                found.setdefault("harm_risk", []).append(data[at : end + 1].decode())  # 差点摔倒
             else:
                 found.setdefault("harm", []).append(word)
         live = sorted(s for k in LIVE for s, _, _ in located.get(k, ()))
         for start, end, word in resolved:
-            why = self._undone(text, start, end, clause(start), span, live)
+            why = self._undone(data, start, end, clause(start), span, live)
             found.setdefault("unresolved" if why else "resolved", []).append(why or word)
         asks = [s for k in ASKS for s, _, _ in located.get(k, ())]
         for start, _, word in praise:
             index = clause(start)
             lo = span(index - 1)[0] if index > 0 else 0
             polite = any(lo <= a < start for a in asks)  # "希望尽快处理，谢谢"
-            if not polite and not self._negated(text, start):
+            if not polite and not self._negated(data, start):
                 found.setdefault("praise", []).append(word)
 
-    def _negated(self, text: str, start: int) -> int:
-        """The length of the negator right before ``start`` ("没", "没有人"), or 0."""
-        before = text[max(0, start - len(self.negators[0])) : start]
+    def _negated(self, data: bytes, start: int) -> int:
+        """The length in bytes of the negator right before ``start`` ("没", "没有人"), or 0."""
+        before = data[max(0, start - len(self.negators[0])) : start]
         for n in self.negators:
             if before.endswith(n):
                 return len(n)
@@ -517,7 +532,7 @@ class EvidenceFinder:
 
     def _undone(
         self,
-        text: str,
+        data: bytes,
         start: int,
         end: int,
         index: int,
@@ -526,40 +541,49 @@ class EvidenceFinder:
     ) -> str:
         """Why a resolution does not hold, as the words that say so, or "" when it holds."""
         lo, hi = span(index)
-        negated = self._negated(text, start)
+        word = data[start : end + 1].decode()
+        negated = self._negated(data, start)
         if negated:
-            return text[start - negated : end + 1]  # 没修好, 不通了
-        past = self.past.search(text, lo, start)
+            return data[start - negated : end + 1].decode()  # 没修好, 不通了
+        past = self.past.search(data, lo, start)
         if past:
-            return f"{past.group()}…{text[start : end + 1]}"  # 上次修好了, 说是修好了
+            return f"{past.group().decode()}…{word}"  # 上次修好了, 说是修好了
         # A turn or a live problem after it, in its clause or the next one, unless the next
         # clause looks back ("修好了，之前一直漏水").
-        next_lo, next_hi = span(index + 1) if hi < len(text) else (hi, hi)
-        reach = hi if self.past.search(text, next_lo, next_hi) else next_hi
-        turn = self.turn.search(text, end + 1, reach)
-        later = [p for p in live if end < p < reach]
-        if turn or later:
-            at = turn.start() if turn else later[0]
-            if turn and later:
-                at = min(turn.start(), later[0])
-            return f"{text[start : end + 1]}…{text[at : min(reach, at + 3)]}"
+        next_lo, next_hi = span(index + 1) if hi < len(data) else (hi, hi)
+        reach = hi if self.past.search(data, next_lo, next_hi) else next_hi
+        turn = self.turn.search(data, end + 1, reach)
+        starts = ([turn.start()] if turn else []) + [p for p in live if end < p < reach][:1]
+        if starts:
+            at = min(starts)
+            return f"{word}…{data[at:reach].decode()[:3]}"  # 修好了…又坏了
         return ""
 
 
-def _automaton(values: dict[str, tuple[str, tuple[Tag, ...]]]) -> Any:
-    """The words in an automaton, inserted so that common characters are found first."""
-    ranked = PUNCTUATION + "".join(COMMON_CHARS)
-    rank = {c: i for i, c in enumerate(ranked)}
-    by_first: dict[str, list[str]] = {}
-    for word in values:
-        by_first.setdefault(word[0], []).append(word)
-    roots = set(by_first) | set(PUNCTUATION) | set(ranked[len(PUNCTUATION) :][:DEAD_ENDS])
-    automaton = ahocorasick.Automaton()
-    for first in sorted(roots, key=lambda c: (rank.get(c, len(rank)), c)):
-        for word in by_first.get(first, ()):
-            automaton.add_word(word, values[word])  # a stop word's kinds are (): dropped
-        if first not in by_first:
-            automaton.add_word(first + DEAD_END, None)
+def _width(data: bytes, lo: int, hi: int) -> int:
+    """The number of characters in data[lo:hi] (whole characters: matches start and end on
+    character boundaries): the bytes that do not continue a character."""
+    return sum(1 for b in data[lo:hi] if b & 0xC0 != 0x80)
+
+
+def _back(data: bytes, pos: int, count: int) -> int:
+    """The offset ``count`` characters before ``pos`` (or 0)."""
+    while count and pos > 0:
+        pos -= 1
+        while pos > 0 and data[pos] & 0xC0 == 0x80:
+            pos -= 1
+        count -= 1
+    return pos
+
+
+def _automaton(values: dict[str, tuple[Tag, ...]]) -> Any:
+    """The words over their UTF-8 bytes, inserted so that common characters come first; each
+    value is (word, its length in bytes, its kinds)."""
+    rank = {c: i for i, c in enumerate("".join(COMMON_CHARS))}
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_SEQUENCE)
+    for word in sorted(values, key=lambda w: ([rank.get(c, len(rank)) for c in w], w)):
+        data = word.encode()
+        automaton.add_word(tuple(data), (word, len(data), values[word]))  # stop words: no kinds
     automaton.make_automaton()
     return automaton
 
