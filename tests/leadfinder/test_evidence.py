@@ -63,6 +63,7 @@ def check(text: str, feature: str, expected: bool) -> None:
         ("井盖上画的图案很好看。不过昨天我手机掉了", False),  # another clause
         ("电线旁边新开了一家奶茶店生意很好店员说机器坏了", False),  # too far apart
         ("护栏旁边那家店不断推出新品", False),  # 不断 is no 断
+        ("楼梯间的灯坏了好几天", False),  # a stairwell is a place, the light is what broke
     ],
 )
 def test_hazard_and_failure_pair_in_a_window_of_the_same_clause(text: str, expected: bool) -> None:
@@ -104,6 +105,7 @@ def test_harm_done_fires(text: str) -> None:
         "万一砸到人怎么办",
         "还好没人受伤",
         "这件事被困扰了好久",  # 被困扰 is nobody trapped
+        "手机屏幕摔碎了，心疼",  # a thing broken, not a person hurt
     ],
 )
 def test_risk_negation_and_look_alikes_are_not_harm_done(text: str) -> None:
