@@ -231,7 +231,7 @@ def bench(
 
     ``quality`` (also in ``all``) is the leadfinder's quality: eval on the calibration set
     (reported apart), the dev set and the simulator's fixed and never-tuned seeds."""
-    from xianban.quality import CALIBRATION
+    from leadfinder.labelled import CALIBRATION
 
     s = settings()
     benches: dict[str, Callable[[], dict[str, Any]]] = {

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from leadfinder.commands import parse_post
+from leadfinder.labelled import CALIBRATION
 from leadfinder.scoring import Label, Scorer, ratio
 from leadfinder.stage import LeadfinderStage
 from verifier.stage import VerifierStage
@@ -38,7 +39,6 @@ from xianban.settings import ROOT, Settings
 from xianban.stage import StageContext
 from xianban.store import Store
 
-CALIBRATION = ROOT.parent / "shared" / "eval" / "calibration.jsonl"
 DEV_SET = ROOT / "tests" / "data" / "leadfinder" / "dev.jsonl"
 SWEEP_CHARS = frozenset("，。！？、：；")
 EVAL_RESULT_CAP = 1_000_000
@@ -309,7 +309,8 @@ async def eval_sim(
             "pool_lines_skipped": corpus.pool_skipped,
         },
         **report,
-        "filed": filed_report(filed, labels) | {"duplicate_cases": _duplicate_cases(filed, truths)},
+        "filed": filed_report(filed, labels, originals)
+        | {"duplicate_cases": _duplicate_cases(filed, truths)},
         "duplicates": _duplicates(filed, truths, copies),
         "filler": {
             k: v for k, v in filler.report().items() if k in ("posts", "is_lead", "by_kind")
