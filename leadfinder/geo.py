@@ -15,15 +15,17 @@ road or POI as written; its district comes only from the gazetteer places named 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import ahocorasick
+import jieba
 
 from leadfinder.gazetteer import Gazetteer, load_gazetteer
 from leadfinder.normalise import normalise
@@ -104,14 +106,12 @@ POI_SUFFIXES = (
     "苑",
     "站",
 )
-_SHAPE = re.compile("|".join(sorted((*ROAD_SUFFIXES, *POI_SUFFIXES), key=len, reverse=True)))
-# One cheap test before the regex: most posts hold none of these characters.
-_SHAPE_CHARS = frozenset("".join(s[-1] for s in (*ROAD_SUFFIXES, *POI_SUFFIXES)))
 _NAME_CHAR = re.compile(r"[\u4e00-\u9fff0-9a-z]")
 # Characters a place name does not continue through, walking left from its suffix.
 _STOPS = frozenset(
     "的在了是到从往去近靠旁边这那个和与跟及或我你他她它们家住就都也又还有没被把给对向离过条"
-    "座栋说看走开进回来让叫啊呢吧吗呀哦嘛很太真好最更非每各整全多少几经沿穿绕堵要想能会该就"
+    "座栋说看走开进回来让叫啊呢吧吗呀哦嘛很太真好最更非每各整全多少几经沿穿绕堵要想能会该"
+    "己种样么啥些怎谁哪咋刚已曾将用比像享现见"
 )
 # Names that start with a stop character: "和平路", "同乐村".
 _UNSPLIT = frozenset(
@@ -167,7 +167,7 @@ _GENERIC = _words(
     "北门 正门 侧门 出口 入口 附属"
 )
 # Words "X路/X街" form with what follows: "路灯", "路过", "街道", "街坊".
-_ROAD_NEXT_REJECT = {
+_NEXT_REJECT = {
     "路": frozenset("过人线费径数子由况灯面牌标障基沿肩政网演虎易"),
     "街": frozenset("道坊区舞机拍霸头"),
     "站": frozenset("着起立长岗队稳住满在了"),
@@ -186,6 +186,13 @@ _NUMBERED = _ORDINALS | _DIRECTIONS
 ROAD_MAX_PREFIX = 5
 POI_MAX_PREFIX = 6
 
+
+# The suffixes, longest first; the checks on the characters around one are done in Python on
+# the few candidates (a look-behind in the regex costs 5x the whole search).
+_SHAPE = re.compile("|".join(sorted((*ROAD_SUFFIXES, *POI_SUFFIXES), key=len, reverse=True)))
+# Two characters that can both be part of a name: no punctuation, no stop character.
+_NAMED_PAIR = re.compile(f"[^\\W_{re.escape(''.join(sorted(_STOPS)))}]{{2}}")
+
 # --- crossings and exits ------------------------------------------------------------
 _CONNECTORS = ("与", "和", "跟", "同", "及", "、", "/", "交")
 _CROSS_WORDS = (
@@ -200,6 +207,11 @@ _CROSS_WORDS = (
     "路口",
     "口",
 )
+# The automaton's dead ends (see _reversed_automaton).
+PUNCTUATION = " ,.!?:;，。！？、…~()\"'#@"
+COMMON_CHARS = 800
+DEAD_ENDS = 64
+DEAD_END = "\x00"
 _EXIT = re.compile(r"[a-h][0-9]?(?:出口|口)|[a-h]出入口")
 
 
@@ -238,6 +250,7 @@ class _Hit:
 
 
 NOWHERE = GeoMatch(Geo(), "none", None, None, ())
+CITY = GeoMatch(Geo(), "city", True, None, ("地名:深圳",))
 _ANCHORED = ("district", "street", "community", "road", "poi")
 # Gazetteer kinds that are themselves names a shape must not overlap.
 _NAMES = ("road", "poi", "community", "noise")
@@ -303,12 +316,7 @@ class GeoResolver:
             self._add(city, _Entry("outside", city, None, None, weak=False))
         for name, city in gazetteer.outside.districts.items():
             self._add(name, _Entry("outside", f"{city}{name}", None, None, weak=False))
-        # Reversed: place names end in few characters (区, 路, 站, 村 …) but start in many,
-        # and the automaton's cost per character grows with the fan-out of its root.
-        self._automaton = ahocorasick.Automaton()
-        for surface in self._entries:
-            self._automaton.add_word(surface[::-1], surface)
-        self._automaton.make_automaton()
+        self._automaton = _reversed_automaton(self._entries)
 
     def _add(self, surface: str, entry: _Entry) -> None:
         # A stronger entry wins a clash (the same surface from two lists): first one stays.
@@ -367,6 +375,8 @@ class GeoResolver:
         hits: list[_Hit] = []
         reach = -1
         for start, minus_end, surface in raw:
+            if not surface:
+                continue  # a dead end's NUL in the text
             end = -minus_end
             if end <= reach:
                 continue  # inside an earlier, longer match: 南山 in 寿比南山, 招商 in 招商银行
@@ -377,9 +387,7 @@ class GeoResolver:
             if hits and hits[-1].end > start and entry.kind in _NAMES:
                 hits[-1] = self._demoted(hits[-1])
             hits.append(_Hit(start + offset, end + offset, surface, entry))
-        if not _SHAPE_CHARS.isdisjoint(text):
-            hits = self._shapes(text, hits, offset)
-        return hits
+        return self._shapes(text, hits, offset)
 
     def _demoted(self, hit: _Hit) -> _Hit:
         """In "南山区南山外国语学校" the school's name takes back the 南山 that "南山区南山"
@@ -393,8 +401,16 @@ class GeoResolver:
         shaped: list[_Hit] = []
         cued: dict[int, _Hit] = {}
         for m in _SHAPE.finditer(text):
+            p, q = m.span()
+            if p < 2 or (
+                _NAMED_PAIR.match(text, p - 2, p) is None and text[p - 2 : p] not in _UNSPLIT
+            ):
+                continue  # most candidates: "路过", "我们小区", "上学"
             suffix = m.group()
-            p, q = m.start(), m.end()
+            if text[q : q + 1] in _NEXT_REJECT.get(suffix[-1], ()) and suffix != "地铁站":
+                continue  # "路灯", "街道", "站着": the suffix is part of an ordinary word
+            if suffix == "道" and text[p - 1] not in _ORDINALS:
+                continue  # 高新南一道, not 知道 / 人行道 / 通道
             span = self._shape_span(text, p, q, suffix, known, shaped, cued, offset)
             if span is not None:
                 shaped.append(span)
@@ -416,43 +432,31 @@ class GeoResolver:
     ) -> _Hit | None:
         road = suffix in ROAD_SUFFIXES
         last = suffix[-1]
-        after = text[q : q + 1]
-        if after in _ROAD_NEXT_REJECT.get(last, ()) and suffix not in ("地铁站",):
-            return None
-        if suffix == "道" and (p == 0 or text[p - 1] not in _ORDINALS):
-            return None  # 高新南一道, not 知道 / 人行道 / 通道
-        # A name does not reach back into the road or POI named before it ("宝安大道创业二路口").
-        floor = max(
-            (
-                h.end - offset
-                for h in (*known, *shaped)
-                if h.end - offset <= p and (h.entry.shape or h.entry.kind in _NAMES)
-            ),
-            default=0,
-        )
         i = p
-        while i > floor and p - i < 10:
+        while i > 0 and p - i < 10:
             c = text[i - 1]
             if not _NAME_CHAR.match(c) or (c in _STOPS and text[i - 1 : i + 1] not in _UNSPLIT):
                 break
             i -= 1
+        if p - i < 2:
+            return None  # most candidates: "路过", "我们小区", "上学"
         start = i
         lead = ""
-        for hit in known:
+        for hit in (*known, *shaped):
             s, e = hit.start - offset, hit.end - offset
             if e <= start or s >= q:
                 continue
-            kind = hit.entry.kind
-            if kind in _NAMES:
-                return None  # the gazetteer knows this place: its own entry is better
-            if kind in ("district", "street", "city", "outside") and e <= p:
+            entry = hit.entry
+            if entry.shape or entry.kind in _NAMES:
+                if e > p:
+                    return None  # the gazetteer knows this place: its own entry is better
+                start = e  # no reaching back into the name before: "宝安大道创业二路口"
+            elif entry.kind in ("district", "street", "city", "outside") and e <= p:
                 rest = text[e:p]
                 if len(rest) >= 2 and s <= start + 1:
                     start, lead = e, text[s:e]  # "民治XX花园": 民治 says where, XX花园 is the POI
-                elif (
-                    hit.entry.weak and s == start and rest and set(rest) <= _ORDINALS | _DIRECTIONS
-                ):
-                    cued[id(hit)] = replace(hit, entry=replace(hit.entry, weak=False))
+                elif entry.weak and s == start and rest and set(rest) <= _NUMBERED:
+                    cued[id(hit)] = replace(hit, entry=replace(entry, weak=False))
         prefix = text[start:p]
         while lead_word := next(
             (w for w in _LEADING if prefix.startswith(w) and len(prefix) - len(w) >= 2), None
@@ -479,6 +483,9 @@ class GeoResolver:
     def _vote(self, found: list[_Hit], text: str) -> GeoMatch:
         if not found:
             return NOWHERE  # most posts name no place: skip the vote entirely
+        kinds = {h.entry.kind for h in found}
+        if kinds <= {"city", "noise"}:
+            return CITY if "city" in kinds else NOWHERE  # "#深圳生活#" and nothing finer
         found = _claimed_by_other_cities(found, text)
         strong = [h for h in found if not h.entry.weak and h.entry.kind in _ANCHORED]
         votes = Counter(h.entry.district for h in strong if h.entry.district is not None)
@@ -492,8 +499,8 @@ class GeoResolver:
             outside = next((h.entry.name for h in found if h.entry.kind == "outside"), None)
             if outside is not None:
                 return GeoMatch(Geo(), "none", False, outside, (f"外地:{outside}",))
-            if not strong and any(h.entry.kind == "city" for h in found):
-                return GeoMatch(Geo(), "city", True, None, ("地名:深圳",))
+            if not strong and "city" in kinds:
+                return CITY
             if not strong:
                 return NOWHERE
         votes.update(h.entry.district for h in weak if h.entry.district is not None)
@@ -509,7 +516,10 @@ class GeoResolver:
         roads = [h for h in ours if h.entry.kind == "road"]
         road = roads[0].entry.name if roads else None
         poi = _first(_poi_name(h, text) for h in ours if h.entry.kind == "poi")
-        geo = Geo(district=district, street=street, community=community, road=road, poi=poi)
+        # Built from gazetteer strings: no validation needed (Geo() validates, ~2 µs).
+        geo = Geo.model_construct(
+            district=district, street=street, community=community, road=road, poi=poi
+        )
         evidence = tuple(
             f"地名:{h.surface}→{h.entry.district or '深圳'}"
             if not h.entry.shape
@@ -537,6 +547,45 @@ class GeoResolver:
             if other.in_shenzhen is False and label is hints.city:
                 return GeoMatch(Geo(), "none", False, other.outside, (f"平台城市:{label}",))
         return match
+
+
+@functools.cache
+def _common_chars() -> str:
+    """Chinese characters, commonest first, by the word frequencies of jieba's dictionary
+    (general Chinese, not this project's posts); read once a process (~0.5 s)."""
+    counts: Counter[str] = Counter()
+    with (Path(jieba.__file__).parent / "dict.txt").open(encoding="utf-8") as words:
+        for line in words:
+            word, freq, _ = line.split(" ", 2)
+            for char in word:
+                counts[char] += int(freq)
+    return "".join(char for char, _ in counts.most_common(COMMON_CHARS))
+
+
+def _reversed_automaton(surfaces: Iterable[str]) -> Any:
+    """Every surface, reversed, in an automaton scanned over the reversed text.
+
+    pyahocorasick finds a child by a linear scan in insertion order, and most characters of
+    a post are looked up among the root's children. Reversed, the root holds the names' last
+    characters (区, 路, 站, 村 …: 3x fewer than first ones); they go in commonest first, and
+    the commonest characters that end no name get a dead-end child of their own (a word
+    ending in NUL, never matched), so most look-ups stop early (the evidence automaton in
+    leadfinder/evidence.py does the same over bytes).
+    """
+    ranked = PUNCTUATION + _common_chars()
+    rank = {c: i for i, c in enumerate(ranked)}
+    by_last: dict[str, list[str]] = {}
+    for surface in surfaces:
+        by_last.setdefault(surface[-1], []).append(surface)
+    roots = set(by_last) | set(PUNCTUATION) | set(ranked[len(PUNCTUATION) :][:DEAD_ENDS])
+    automaton = ahocorasick.Automaton()
+    for last in sorted(roots, key=lambda c: (rank.get(c, len(rank)), c)):
+        for surface in by_last.get(last, ()):
+            automaton.add_word(surface[::-1], surface)
+        if last not in by_last:
+            automaton.add_word(last + DEAD_END, "")
+    automaton.make_automaton()
+    return automaton
 
 
 def _claimed_by_other_cities(found: list[_Hit], text: str) -> list[_Hit]:
