@@ -30,9 +30,24 @@ CATEGORY_LABELS: dict[str, str] = {
 STATUS_LABELS: dict[str, str] = {
     "pending": "待报送",
     "filed": "已报送",
+    "returned": "被退单",
     "dispatched": "已派单",
     "in_progress": "处置中",
-    "resolved": "已办结",
-    "closed": "已关闭",
+    "resolved": "已办结待审核",
+    "closed": "已结案",
     "rejected": "被拒收",
+}
+
+UNIT_LEVEL_LABELS: dict[str, str] = {
+    "city": "市级",
+    "district": "区级",
+    "street": "街道",
+    "community": "社区",
+}
+
+SATISFACTION_LABELS: dict[str, str] = {
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+    "unreachable": "未能联系",
 }

@@ -234,15 +234,23 @@ class Verdict(Record):
     by: NonEmpty
     reason: str
     decided_at: AwareDatetime = Field(default_factory=utcnow)
+    duplicate_of: str | None = None
+    """Confirmed as another report of this open case (its id): the case opener attaches the
+    posts to it as corroboration instead of opening a second case."""
+    merged_into: str | None = None
+    """Rejected because an analyst merged this cluster into that one (its cluster id)."""
 
     def key(self) -> str:
         return self.cluster_id
 
 
 Priority = Literal["urgent", "ordinary"]
+UnitLevel = Literal["city", "district", "street", "community"]
+Satisfaction = Literal["satisfied", "basically_satisfied", "dissatisfied", "unreachable"]
 CaseStatus = Literal[
     "pending",  # in our outbox, not yet accepted by the work-order system
     "filed",
+    "returned",  # 退单: the unit it reached says it is not theirs; to be re-routed
     "dispatched",
     "in_progress",
     "resolved",
@@ -253,12 +261,13 @@ CaseStatus = Literal[
 OPEN_STATUSES: tuple[CaseStatus, ...] = (
     "pending",
     "filed",
+    "returned",
     "dispatched",
     "in_progress",
     "resolved",
 )
 """Statuses supervision still follows."""
-UNDISPATCHED_STATUSES: tuple[CaseStatus, ...] = ("pending", "filed")
+UNDISPATCHED_STATUSES: tuple[CaseStatus, ...] = ("pending", "filed", "returned")
 """Statuses whose dispatch deadline (SLA) is still running."""
 
 
@@ -291,6 +300,30 @@ class Case(Record):
     status: CaseStatus = "pending"
     escalations: NonNegativeInt = 0
     history: list[CaseEvent] = Field(default_factory=list)
+    unit_level: UnitLevel | None = None
+    """The level of the unit that acts: city bureau or company, district, street, community."""
+    routing: list[str] = Field(default_factory=list)
+    """Why ``department`` receives the case, one line per step (the duties list's entry,
+    the place it was resolved at, any fallback or re-routing after a 退单)."""
+    first_department: str | None = None
+    """The unit the case was first sent to; differs from ``department`` after a re-route."""
+    reroutes: NonNegativeInt = 0
+    handle_due: AwareDatetime | None = None
+    """Deadline for the unit to finish handling (办结), from dispatch, in working time."""
+    close_due: AwareDatetime | None = None
+    """Deadline for 办结审核 and 回访 after the unit reports it resolved."""
+    escalation_level: NonNegativeInt = 0
+    """督办 level reached: 0 none, 1 提醒 (notice), 2 警示 (warning), 3 区级督办 (district)."""
+    reply: str | None = None
+    """The reply to the people who posted, from the category's template and the case state."""
+    satisfaction: Satisfaction | None = None
+    """回访: what the citizen said when asked after closure."""
+    reopened: NonNegativeInt = 0
+
+    @property
+    def returned(self) -> bool:
+        """Has any unit sent this case back (退单) at least once?"""
+        return self.reroutes > 0 or any(e.status == "returned" for e in self.history)
 
     def key(self) -> str:
         return self.cluster_id
