@@ -16,6 +16,7 @@ from tests.fixtures.postgres import fresh_postgres_database
 from xianban.errors import ConfigError, PermanentError, TransientError
 from xianban.records import Post
 from xianban.store import Store, upgrade
+from xianban.store.migrate import head_revision
 
 
 @pytest.mark.parametrize(
@@ -124,13 +125,13 @@ async def test_migrations_need_no_alembic_ini_in_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert await upgrade("sqlite+aiosqlite:///relative/xianban.db") == "0001"
+    assert await upgrade("sqlite+aiosqlite:///relative/xianban.db") == head_revision()
     assert (tmp_path / "relative" / "xianban.db").is_file()
 
 
 async def test_workers_starting_together_migrate_once(store_url: str) -> None:
     revisions = await asyncio.gather(*(upgrade(store_url) for _ in range(4)))
-    assert revisions == ["0001"] * 4
+    assert revisions == [head_revision()] * 4
 
 
 async def test_a_schema_newer_than_this_code_is_a_config_error(store_url: str) -> None:
@@ -141,5 +142,5 @@ async def test_a_schema_newer_than_this_code_is_a_config_error(store_url: str) -
             await conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     finally:
         await engine.dispose()
-    with pytest.raises(ConfigError, match=r"'9999'.*'0001'"):
+    with pytest.raises(ConfigError, match=rf"'9999'.*'{head_revision()}'"):
         await Store.open(store_url)

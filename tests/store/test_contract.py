@@ -27,6 +27,7 @@ from xianban.records import (
     Verdict,
 )
 from xianban.store import Store, upgrade
+from xianban.store.migrate import head_revision
 from xianban.store.tables import Base
 
 SHENZHEN = timezone(timedelta(hours=8))
@@ -41,6 +42,9 @@ TABLES = {
     "leads",
     "outbox",
     "posts",
+    "site_checks",
+    "alerts",
+    "weak_signals",
     "source_states",
     "tasks",
     "verdicts",
@@ -153,7 +157,7 @@ async def test_upgrade_creates_the_schema_on_an_empty_database_then_is_a_no_op(
     store_url: str,
 ) -> None:
     first = await upgrade(store_url)
-    assert first == "0001"
+    assert first == head_revision()
     store = await Store.open(store_url, migrate=False)
     try:
         assert await store.upsert_post(post())
