@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from case_opener.config import Routing, Sla, load_routing, load_sla
+from case_opener.config import Sla, load_routing, load_sla
+from case_opener.duties import DutiesList
 from case_opener.filing import WorkOrderClient
 from case_opener.outbox import deliver, queue_filing
 from xianban.labels import CATEGORY_LABELS
@@ -22,7 +23,7 @@ def case_id_for(cluster_id: str) -> str:
     return "XB-" + stable_id("case", cluster_id, length=12).upper()
 
 
-def build_case(lead: Lead, verdict: Verdict, routing: Routing, sla: Sla) -> Case:
+def build_case(lead: Lead, verdict: Verdict, routing: DutiesList, sla: Sla) -> Case:
     priority: Priority = "urgent" if lead.urgent else "ordinary"
     place = lead.geo.road or lead.geo.poi or lead.geo.street or lead.geo.district or "深圳"
     title = f"【{'加急' if lead.urgent else '一般'}】{place} {CATEGORY_LABELS[lead.category]}问题"
@@ -36,10 +37,14 @@ def build_case(lead: Lead, verdict: Verdict, routing: Routing, sla: Sla) -> Case
         ]
     )
     opened = verdict.decided_at
+    route = routing.route(lead.category, lead.geo, f"{lead.title or ''}\n{lead.text}")
     return Case(
         case_id=case_id_for(lead.cluster_id),
         cluster_id=lead.cluster_id,
-        department=routing.department(lead.category, lead.geo),
+        department=route.unit,
+        unit_level=route.level,
+        routing=list(route.why),
+        first_department=route.unit,
         category=lead.category,
         priority=priority,
         geo=lead.geo,
@@ -58,7 +63,7 @@ class CaseOpenerStage:
 
     def __init__(self, ctx: StageContext) -> None:
         self.ctx = ctx
-        self.routing: Routing | None = None
+        self.routing: DutiesList | None = None
         self.sla: Sla | None = None
         self.client: WorkOrderClient | None = None
 

@@ -158,8 +158,10 @@ async def test_overdue_cases_are_escalated_on_schedule(
     assert len(sim.workorders.orders[late.external_id].escalations) == 2
 
 
-def test_routing_uses_district_level_departments() -> None:
+def test_routing_names_the_unit_that_acts() -> None:
     routing = load_routing(Path(__file__).resolve().parents[2] / "configs")
-    assert routing.department("noise", Geo(district="南山区")) == "南山区生态环境局"
-    assert routing.department("noise", Geo()) == "深圳市生态环境局"
-    assert routing.department("public_transport", Geo(district="南山区")) == "深圳市交通运输局"
+    noise = routing.route("noise", Geo(district="南山区", street="粤海街道"), "工地半夜打桩")
+    assert (noise.unit, noise.level) == ("深圳市生态环境局南山管理局", "district")
+    assert routing.route("noise", Geo(), "工地打桩").unit == "深圳市生态环境局"
+    bus = routing.route("public_transport", Geo(district="南山区"), "公交班次太少")
+    assert bus.unit == "深圳市交通运输局"
