@@ -41,7 +41,9 @@ from console.routes import (
     open311,
     overview,
     review,
+    review_actions,
     session,
+    site_checks,
     sources,
 )
 from xianban.settings import Settings
@@ -83,6 +85,7 @@ def create_app(
         title="先办 xianban 控制台与工单接口", docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.store = store
+    app.state.settings = settings
     app.state.publish = publish
     app.state.gate = gate
     app.state.pages = Pages(gate)
@@ -93,12 +96,14 @@ def create_app(
         health,
         session,
         overview,
+        review_actions,
         review,
         cases,
         sources,
         deadletters,
         audit,
         api,
+        site_checks,
         open311,
     ):
         app.include_router(module.router)

@@ -7,9 +7,13 @@ from typing import Annotated, get_args
 
 from fastapi import Depends, HTTPException, Request
 
+from case_opener.config import Sla, load_routing, load_sla
+from case_opener.duties import DutiesList
 from console.auth import Gate, Principal, gate_of, require, require_form
+from console.links import SourceBases
 from console.rendering import Pages
 from xianban.records import CaseStatus, Record
+from xianban.settings import Settings
 from xianban.store import Store
 
 Publish = Callable[[Record], Awaitable[None]]
@@ -31,7 +35,41 @@ def _pages(request: Request) -> Pages:
     return pages
 
 
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _duties(request: Request) -> DutiesList:
+    """The duties list and gazetteer places, read once per app (routing, 修改地点 checks)."""
+    state = request.app.state
+    duties: DutiesList | None = getattr(state, "duties", None)
+    if duties is None:
+        duties = state.duties = load_routing(_settings(request).configs_dir)
+    return duties
+
+
+def _sla(request: Request) -> Sla:
+    state = request.app.state
+    sla: Sla | None = getattr(state, "sla", None)
+    if sla is None:
+        sla = state.sla = load_sla(_settings(request).configs_dir)
+    return sla
+
+
+def _links(request: Request) -> SourceBases:
+    state = request.app.state
+    links: SourceBases | None = getattr(state, "links", None)
+    if links is None:
+        links = state.links = SourceBases.from_settings(_settings(request))
+    return links
+
+
 StoreDep = Annotated[Store, Depends(_store)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DutiesDep = Annotated[DutiesList, Depends(_duties)]
+SlaDep = Annotated[Sla, Depends(_sla)]
+LinksDep = Annotated[SourceBases, Depends(_links)]
 PublishDep = Annotated[Publish | None, Depends(_publish)]
 GateDep = Annotated[Gate, Depends(gate_of)]
 PagesDep = Annotated[Pages, Depends(_pages)]

@@ -1,27 +1,42 @@
-"""工单: the cases we filed, their status, deadlines, 督办 escalations and history."""
+"""工单: the cases we filed, their status, deadlines, 督办 escalations and history.
+
+The list is filtered (status, category, district, street, priority, unit, escalated,
+returned), sorted and paged in the database, 50 a page, with the total of each status.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
-from console.deps import CASE_STATUSES, PagesDep, StatusFilter, StoreDep, Viewer
+from console.deps import CASE_STATUSES, DutiesDep, PagesDep, StoreDep, Viewer
+from console.filters import CASE_SORT_LABELS, CaseQueryDep
+from xianban.store.listing import case_page, case_status_counts
 
 router = APIRouter()
 
 
 @router.get("/cases")
 async def case_list(
-    request: Request, user: Viewer, store: StoreDep, pages: PagesDep, status: StatusFilter
+    request: Request,
+    user: Viewer,
+    store: StoreDep,
+    pages: PagesDep,
+    duties: DutiesDep,
+    q: CaseQueryDep,
 ) -> Response:
-    cases = await store.list_cases(statuses=[status] if status else None, limit=200)
+    listing = await case_page(store, q.filter, sort=q.sort, page=q.page)
     return pages.render(
         request,
         "cases.html",
         user=user,
-        cases=cases,
-        status=status or "",
+        cases=listing.items,
+        listing=listing,
+        q=q,
+        counts=await case_status_counts(store),
         statuses=CASE_STATUSES,
+        district_options=[(d, d) for d in duties.places.districts],
+        sorts=CASE_SORT_LABELS,
     )
 
 

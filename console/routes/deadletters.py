@@ -1,4 +1,5 @@
-"""死信: records a stage gave up on, with the reason and the original bytes (masked)."""
+"""死信: records a stage gave up on, with the reason and the original bytes (masked);
+filtered by stage, error type and topic, paged 50 at a time."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from console.deps import Operator, PagesDep, StoreDep
+from console.filters import ORDER_LABELS, DeadLetterQueryDep
 from console.masking import mask_bytes
 from xianban.records import DeadLetter
+from xianban.store.listing import dead_letter_facets, dead_letter_page
 
 router = APIRouter()
 
@@ -41,7 +44,16 @@ def view(dl: DeadLetter) -> DeadLetterView:
 
 @router.get("/dead-letters")
 async def dead_letters(
-    request: Request, user: Operator, store: StoreDep, pages: PagesDep
+    request: Request, user: Operator, store: StoreDep, pages: PagesDep, q: DeadLetterQueryDep
 ) -> Response:
-    letters = [view(dl) for dl in await store.list_dead_letters(limit=100)]
-    return pages.render(request, "deadletters.html", user=user, letters=letters)
+    listing = await dead_letter_page(store, q.filter, sort=q.sort, page=q.page)
+    return pages.render(
+        request,
+        "deadletters.html",
+        user=user,
+        letters=[view(dl) for dl in listing.items],
+        listing=listing,
+        q=q,
+        facets=await dead_letter_facets(store),
+        sorts=ORDER_LABELS,
+    )

@@ -6,16 +6,15 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from console.deps import PagesDep, StoreDep, Viewer
+from xianban.store.listing import review_page
 
 router = APIRouter()
-
-QUEUE_PEEK = 500
 
 
 @router.get("/")
 async def overview(request: Request, user: Viewer, store: StoreDep, pages: PagesDep) -> Response:
     counts = await store.counts()
-    waiting = len(await store.review_queue(limit=QUEUE_PEEK))
+    waiting = (await review_page(store, per_page=1)).total
     latest = await store.list_cases(limit=10)
     return pages.render(
         request,
@@ -23,6 +22,6 @@ async def overview(request: Request, user: Viewer, store: StoreDep, pages: Pages
         user=user,
         counts=counts,
         waiting=waiting,
-        waiting_capped=waiting >= QUEUE_PEEK,
+        waiting_capped=False,
         latest=latest,
     )

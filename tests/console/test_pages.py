@@ -30,7 +30,16 @@ async def filled(store: Store) -> Store:
     return store
 
 
-PAGES = ["/", "/review", "/cases", "/cases/XB-CASE0001", "/sources", "/dead-letters", "/audit"]
+PAGES = [
+    "/",
+    "/review",
+    "/review/cluster-1",
+    "/cases",
+    "/cases/XB-CASE0001",
+    "/sources",
+    "/dead-letters",
+    "/audit",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)

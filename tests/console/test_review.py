@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -10,9 +11,10 @@ import pytest
 from console import create_app
 from tests.console import samples
 from tests.console.conftest import TOKENS, bearer, log_in
-from xianban.records import Record, Verdict
+from xianban.records import Record, Verdict, utcnow
 from xianban.settings import Settings
 from xianban.store import Store
+from xianban.store.listing import confirmed_without_case
 
 
 @pytest.fixture
@@ -153,7 +155,9 @@ async def test_without_a_bus_nothing_is_decided(queued: Store, tmp_path: Path) -
     assert await queued.list_audit() == []
 
 
-async def test_a_failed_publish_leaves_the_lead_in_the_queue(queued: Store, tmp_path: Path) -> None:
+async def test_a_failed_publish_keeps_the_decision_for_supervision(
+    queued: Store, tmp_path: Path
+) -> None:
     async def broken(record: Record) -> None:
         raise ConnectionError("bus down")
 
@@ -162,10 +166,15 @@ async def test_a_failed_publish_leaves_the_lead_in_the_queue(queued: Store, tmp_
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://c.test") as http:
-        with pytest.raises(ConnectionError):
-            await http.post("/review/cluster-1/confirm", headers=bearer("analyst"))
-    assert [v.cluster_id for v in await queued.review_queue()].count("cluster-1") == 1
-    assert await queued.list_audit() == []
+        response = await http.post("/review/cluster-1/confirm", headers=bearer("analyst"))
+    assert response.status_code == 503
+    assert "研判结果已保存" in response.json()["detail"]
+    latest = await queued.latest_verdict("cluster-1")
+    assert latest is not None and latest.decision == "confirmed"
+    # supervision's reconciliation files what never reached the case opener
+    lost = await confirmed_without_case(queued, decided_before=utcnow() + timedelta(hours=1))
+    assert [v.cluster_id for v in lost] == ["cluster-1"]
+    assert [r.action for r in await queued.list_audit()] == ["lead.confirmed"]
 
 
 async def test_urgent_leads_come_first_in_the_queue(
@@ -175,5 +184,6 @@ async def test_urgent_leads_come_first_in_the_queue(
     await store.record_verdict(samples.needs_review(2, urgent=False))
     await store.record_verdict(samples.needs_review(3, urgent=True))
     page = (await client.get("/review", headers=bearer("analyst"))).text
-    order = [page.index(f'id="lead-cluster-{n}"') for n in (3, 1, 2)]
+    # urgent first; within each group the one waiting longest (its clock runs out first)
+    order = [page.index(f'id="lead-cluster-{n}"') for n in (1, 3, 2)]
     assert order == sorted(order)
