@@ -8,7 +8,9 @@ with both installed in the venv (not project dependencies):
     .venv/bin/python scripts/build_gazetteer.py
 
 Hand-curated parts of shenzhen.yaml (district short forms, ambiguous_short,
-weak_district_short, district_aliases) are read back from the current file and kept.
+weak_district_short, district_aliases) are read back from the current file and kept. The
+hand-written files (metro.yaml, places.yaml, outside.yaml, README.md) are never written here
+(tests/leadfinder/test_gazetteer.py rebuilds a copy and checks both).
 """
 
 from __future__ import annotations
