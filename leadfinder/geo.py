@@ -3,14 +3,15 @@
 Short names are the hard part. Many street names are ordinary words (光明, 凤凰, 东门) or
 equal a district's (龙华街道 vs 龙华区), so an ambiguous short form is only "weak"
 evidence: it counts when another place of the same district is named too, or when a
-locative word follows it ("东门这边" is the street, "小区东门" a gate). Other cities'
+locative word follows it ("东门这边" is the street, "小区东门" a gate); a district's own
+weak name (光明, 大鹏) also counts alone, outside the idioms listed as not places. Other cities'
 districts are in the automaton as well, so "广州天河" says *not ours* instead of nothing,
 and a Shenzhen name right after another city's ("杭州万象城") is that city's.
 
 Places the gazetteer lacks are read by their shape: a name ending in 路/大道/街/巷 is a
 road, one ending in 花园/小区/村/广场/大厦/学校/医院/公园/站 … a POI. A shape gives the
 road or POI as written; its district comes only from the gazetteer places named with it
-(or a street's name at its start: "新安六路"), never from the shape itself.
+(or a street's name at its start: "新安三路"), never from the shape itself.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import functools
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -335,13 +336,6 @@ class GeoResolver:
         for surface, entry in self._entries.items():
             if entry.kind in _ANCHORED:
                 yield surface, entry.kind
-
-    def entries(self) -> Iterator[tuple[str, str, str | None, str | None, bool]]:
-        """(surface, kind, district, street, weak) of every Shenzhen form, for tables that
-        want the gazetteer's own answer (leadfinder/places.py)."""
-        for surface, entry in self._entries.items():
-            if entry.kind in _ANCHORED:
-                yield surface, entry.kind, entry.district, entry.street, entry.weak
 
     def resolve(
         self, text: str, hints: PlaceHints | None = None, *, normalised: bool = False
