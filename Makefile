@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup browser run test lint bench clean
+.PHONY: setup browser reports-tools run test lint bench clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,18 @@ browser:
 			apt-get install -y -q chromium fonts-wqy-microhei; \
 	fi
 
+# The briefings: Pango for WeasyPrint's PDF, a Chinese font for the charts and the PDF
+# text, and for the report tests poppler (pdftoppm, pdffonts) and tesseract's Chinese OCR.
+reports-tools:
+	@if ! command -v pdftoppm >/dev/null || ! command -v tesseract >/dev/null \
+		|| [ ! -d /usr/share/fonts/truetype/wqy ] || [ ! -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] \
+		|| ! ldconfig -p | grep -q libpangoft2-1.0; then \
+		echo "installing Pango, fonts-wqy-microhei, poppler-utils, tesseract-ocr-chi-sim"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 fonts-wqy-microhei \
+			poppler-utils tesseract-ocr tesseract-ocr-chi-sim; \
+	fi
+
 run: setup
 	$(VENV)/bin/xianban run
 
@@ -32,7 +44,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
-test: setup browser lint
+test: setup browser reports-tools lint
 	$(PY) -m pytest -ra
 
 bench: setup

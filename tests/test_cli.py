@@ -39,6 +39,7 @@ def xianban(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         ["bench"],
         ["db", "upgrade"],
         ["report", "weekly"],
+        ["report", "monthly"],
         ["sources"],
         ["crawl"],
     ],
@@ -49,10 +50,15 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage" in result.output
 
 
-def test_not_built_commands_say_so_and_exit_3() -> None:
-    result = runner.invoke(app, ["report", "weekly"])
-    assert result.exit_code == 3
-    assert "not built yet" in result.output
+def test_report_refuses_bad_options_with_exit_2() -> None:
+    bad_format = runner.invoke(app, ["report", "weekly", "--format", "docx"])
+    assert bad_format.exit_code == 2 and "--format 'docx'" in bad_format.output
+    bad_day = runner.invoke(app, ["report", "monthly", "--from", "2026-13-01"])
+    assert bad_day.exit_code == 2 and "not a date" in bad_day.output
+    backwards = runner.invoke(
+        app, ["report", "weekly", "--from", "2026-11-30", "--to", "2026-11-01"]
+    )
+    assert backwards.exit_code == 2 and "is after --to" in backwards.output
 
 
 def test_worker_refuses_unknown_stage_and_the_memory_bus() -> None:

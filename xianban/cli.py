@@ -293,10 +293,51 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+ReportFrom = Annotated[
+    str | None,
+    typer.Option(
+        "--from", help="First day, YYYY-MM-DD (Shenzhen); default: 7 days / a month back."
+    ),
+]
+ReportTo = Annotated[
+    str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive); default: up to now.")
+]
+ReportFormat = Annotated[
+    list[str] | None,
+    typer.Option("--format", help="html | md | pdf; repeat or comma-separate (default html)."),
+]
+ReportOut = Annotated[
+    Path | None, typer.Option("--out", help="Folder to write into (default <data_dir>/reports).")
+]
+
+
 @report_app.command("weekly")
-def report_weekly() -> None:
-    """The weekly briefing (not built yet)."""
-    fail("not built yet: the weekly briefing comes with the reports issue", EXIT_NOT_BUILT)
+def report_weekly(
+    from_: ReportFrom = None, to: ReportTo = None, fmt: ReportFormat = None, out: ReportOut = None
+) -> None:
+    """The weekly briefing (一周一通报): files in --out, a report.published webhook, JSON."""
+    _report("weekly", from_, to, fmt, out)
+
+
+@report_app.command("monthly")
+def report_monthly(
+    from_: ReportFrom = None, to: ReportTo = None, fmt: ReportFormat = None, out: ReportOut = None
+) -> None:
+    """The monthly analysis (月度一分析), like the weekly one over a month."""
+    _report("monthly", from_, to, fmt, out)
+
+
+def _report(
+    kind: str, first: str | None, last: str | None, fmt: list[str] | None, out: Path | None
+) -> None:
+    from reports.cli import parse_report_args, report_command
+
+    s = settings()
+    try:
+        args = parse_report_args(kind, first, last, fmt or ["html"])
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    print_json(run_async(lambda: report_command(s, args, out or s.data_dir / "reports")))
 
 
 def _mount_crawler_commands() -> None:
