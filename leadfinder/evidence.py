@@ -186,6 +186,41 @@ INTERACTIONS = (
     ("ev.persistence_x_failure", "ev.persistence", "ev.failure"),
 )
 
+# Each feature in the words analysts read (for a model's explanation of the terms it weighed).
+FEATURE_LABELS = {
+    "ev.hazard": "危险物",
+    "ev.failure": "故障状态",
+    "ev.hazard_x_failure": "险情(危险物+故障)",
+    "ev.named_danger": "险情(直接点名)",
+    "ev.harm_done": "伤害已发生",
+    "ev.harm_risk": "险些伤人",
+    "ev.vulnerable": "弱势人群",
+    "ev.danger": "危险描述",
+    "ev.persistence": "持续/反复",
+    "ev.call_for_action": "诉求",
+    "ev.complaint_question": "反问投诉",
+    "ev.petition": "信访来信",
+    "ev.resolved": "已解决",
+    "ev.unresolved": "未解决/复发",
+    "ev.praise": "表扬",
+    "ev.ad_price": "广告:价格",
+    "ev.ad_phone": "广告:电话号码",
+    "ev.ad_listing": "租售:房源",
+    "ev.ad_contact": "广告:联系方式",
+    "ev.ad_promo": "广告:促销",
+    "ev.ad_shapes": "广告/租售形态",
+    "ev.official_reply": "官方回复",
+    "ev.notice": "通知公告",
+    "ev.other_city": "外地",
+    "ev.now": "正在发生",
+    "ev.history": "往事",
+    "ev.hazard_x_vulnerable": "危险物+弱势人群",
+    "ev.harm_x_hazard": "伤害+危险物",
+    "ev.danger_x_hazard": "危险描述+危险物",
+    "ev.failure_x_vulnerable": "险情+弱势人群",
+    "ev.persistence_x_failure": "故障反复",
+}
+
 LABELS = {
     "pair": "险情",
     "harm": "伤害已发生",

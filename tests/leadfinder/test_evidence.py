@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from leadfinder.evidence import (
+    FEATURE_LABELS,
     FEATURES,
     Evidence,
     EvidenceFinder,
@@ -341,6 +342,23 @@ def test_features_have_stable_names_whatever_the_post() -> None:
         assert set(found.features()) <= set(names)  # sparse: only what fired
         assert all(v > 0 for v in found.features().values())
     assert find_evidence("").features() == {} and find_evidence("").reasons() == []
+
+
+def test_every_feature_has_a_label() -> None:
+    assert set(FEATURE_LABELS) == set(FEATURES)
+
+
+@pytest.mark.parametrize(
+    ("text", "features"),
+    [
+        ("條村啲沙井蓋冇咗成個月，細路仔跌咗落去", {"ev.hazard_x_failure", "ev.harm_done"}),
+        ("屋苑外牆有塊玻璃鬆咗，隨時跌落嚟", {"ev.hazard_x_failure", "ev.danger"}),
+        ("樓下嘅樹冧咗，壓住架車，好彩冇人受傷", {"ev.hazard_x_failure", "ev.harm_risk"}),
+    ],
+)
+def test_cantonese_in_traditional_characters(text: str, features: set[str]) -> None:
+    assert features <= fired(text)
+    assert "ev.harm_done" not in fired("樓下嘅樹冧咗，壓住架車，好彩冇人受傷")
 
 
 def test_alternatives_expand() -> None:
