@@ -46,7 +46,7 @@ async def test_the_weekly_briefing_of_a_run_once_counts_what_the_store_holds(
     stdout, stderr = await asyncio.wait_for(proc.communicate(), 300)
     assert proc.returncode == 0, stderr.decode()
     [path] = json.loads(stdout)["files"]
-    html = Path(path).read_text(encoding="utf-8")
+    html = await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
     tree = LexborHTMLParser(html)
     shown = {
         row.attributes["data-row"]: row.css("td")[1].text().strip()
