@@ -123,6 +123,42 @@ def test_dead_letter_keeps_original_bytes_exactly() -> None:
     assert DeadLetter.from_bytes(letter.to_bytes()).original == original
 
 
+def test_a_null_value_is_a_record_error_and_its_dead_letter_says_null() -> None:
+    with pytest.raises(RecordError, match="null value"):
+        Post.from_bytes(None)
+    with pytest.raises(RecordError, match="empty value"):
+        Post.from_bytes(b"")
+    letter = DeadLetter.for_bytes(
+        stage="leadfinder", source_topic="posts", original=None, reason="r", error_type="E"
+    )
+    back = DeadLetter.from_bytes(letter.to_bytes())
+    assert back.null_value and back.original == b"" and back.original_size is None
+    empty = DeadLetter.for_bytes(
+        stage="leadfinder", source_topic="posts", original=b"", reason="r", error_type="E"
+    )
+    assert not empty.null_value and empty.original_size == 0
+
+
+def test_a_dead_letter_too_big_for_the_bus_is_cut_there_not_in_the_store() -> None:
+    original = bytes(range(256)) * 4_000
+    letter = DeadLetter.for_bytes(
+        stage="leadfinder",
+        source_topic="posts",
+        original=original,
+        reason="原因" * 5_000,
+        error_type="RecordError",
+        key="k" * 10_000,
+    )
+    assert len(letter.reason) == DeadLetter.MAX_REASON and letter.record_key
+    assert len(letter.record_key) == DeadLetter.MAX_KEY
+    assert letter.original == original and not letter.truncated
+    cut = letter.for_bus(200_000)
+    assert cut.truncated and len(cut.to_bytes()) <= 200_000
+    assert original.startswith(cut.original) and len(cut.original) > 100_000
+    assert cut.original_size == len(original)
+    assert letter.for_bus(2_000_000) is letter
+
+
 def test_stable_id_is_deterministic_and_separates_parts() -> None:
     assert stable_id("a", "b") == stable_id("a", "b")
     assert stable_id("ab", "c") != stable_id("a", "bc")

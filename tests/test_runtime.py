@@ -106,6 +106,25 @@ async def test_bad_records_go_to_dlq_and_the_stage_goes_on(bus: Bus) -> None:
     assert all(d.stage == "echo" and d.source_topic == "crawl.tasks" for d in letters)
 
 
+async def test_a_null_value_is_dead_lettered_and_the_records_behind_it_flow_on(
+    bus: Bus,
+) -> None:
+    """A tombstone (any Kafka client can send one) used to kill the stage with TypeError
+    in DeadLetter.for_bytes, on every restart, so the partition never moved again."""
+    await bus.produce(CrawlTask.topic, None, key="tombstone")
+    await bus.produce(CrawlTask.topic, b"", key="empty")
+    await produce(bus, [task("t1", "路灯")])
+    stage = EchoStage()
+    stats = await Worker(stage, bus, SETTINGS).run(until_idle=True)
+    assert stage.seen == ["t1"] and stats.dead == 2
+    letters = {
+        d.record_key: d
+        for d in (DeadLetter.from_bytes(m.value) for m in await read_all(bus, "dlq", 2))
+    }
+    assert letters["tombstone"].null_value and "null value" in letters["tombstone"].reason
+    assert letters["empty"].original == b"" and not letters["empty"].null_value
+
+
 async def test_transient_errors_are_retried(bus: Bus) -> None:
     await produce(bus, [task("t1", "flaky")])
     stage = EchoStage(flaky_times=2)

@@ -85,7 +85,13 @@ class Record(BaseModel):
         return self.model_dump_json().encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes | str) -> Self:
+    def from_bytes(cls, raw: bytes | str | None) -> Self:
+        """Decode a record from the wire; anything else (a null value, empty bytes, bad
+        JSON, a wrong field, another schema version) is a ``RecordError`` naming why."""
+        if raw is None:
+            raise RecordError(cls.__name__, ["(record): null value (a tombstone), not a record"])
+        if not raw:
+            raise RecordError(cls.__name__, ["(record): empty value, not a record"])
         try:
             return cls.model_validate_json(raw)
         except ValidationError as exc:
@@ -330,7 +336,12 @@ class Case(Record):
 
 
 class DeadLetter(Record):
-    """A record a stage gave up on, kept whole so it can be inspected and replayed."""
+    """A record a stage gave up on, kept whole so it can be inspected and replayed.
+
+    ``original_b64`` is ``None`` when the record had a null value (a Kafka tombstone), so
+    a null and an empty record stay distinguishable (``null_value``). ``truncated`` copies (see
+    ``for_bus``) carry only the start of a huge original; the store keeps it whole.
+    """
 
     topic: ClassVar[str] = "dlq"
 
@@ -341,8 +352,14 @@ class DeadLetter(Record):
     record_key: str | None = None
     reason: str
     error_type: str
-    original_b64: str
+    original_b64: str | None
+    original_size: NonNegativeInt | None = None
+    """Length of the original in bytes (``None`` for a null value)."""
+    truncated: bool = False
     failed_at: AwareDatetime = Field(default_factory=utcnow)
+
+    MAX_REASON: ClassVar[int] = 2_000
+    MAX_KEY: ClassVar[int] = 512
 
     def key(self) -> str:
         return self.stage
@@ -353,27 +370,53 @@ class DeadLetter(Record):
         *,
         stage: str,
         source_topic: str,
-        original: bytes,
+        original: bytes | None,
         reason: str,
         error_type: str,
         partition: int | None = None,
         offset: int | None = None,
         key: str | None = None,
     ) -> DeadLetter:
+        """A letter for any bytes a consumer can receive, null and huge ones included; the
+        reason and key are cut to a readable length (the bytes are kept whole)."""
         return cls(
             stage=stage,
             source_topic=source_topic,
             partition=partition,
             offset=offset,
-            record_key=key,
-            reason=reason,
-            error_type=error_type,
-            original_b64=base64.b64encode(original).decode("ascii"),
+            record_key=_cut(key, cls.MAX_KEY) if key is not None else None,
+            reason=_cut(reason, cls.MAX_REASON) or error_type,
+            error_type=_cut(error_type, 200) or "Error",
+            original_b64=None if original is None else base64.b64encode(original).decode("ascii"),
+            original_size=None if original is None else len(original),
+        )
+
+    def for_bus(self, max_bytes: int) -> DeadLetter:
+        """This letter, or a copy whose original is cut so the encoded letter fits in
+        ``max_bytes`` (a broker refuses larger messages, and a dead letter that cannot be
+        produced would stop the stage it was meant to save)."""
+        if self.original_b64 is None or len(self.to_bytes()) <= max_bytes:
+            return self
+        rest = len(self.model_copy(update={"original_b64": "", "truncated": True}).to_bytes())
+        room = max(0, (max_bytes - rest - 8) // 4 * 3)
+        kept = base64.b64decode(self.original_b64[: (room // 3) * 4])
+        return self.model_copy(
+            update={"original_b64": base64.b64encode(kept).decode("ascii"), "truncated": True}
         )
 
     @property
     def original(self) -> bytes:
-        return base64.b64decode(self.original_b64)
+        """The original bytes (empty for a null value: see ``null_value``)."""
+        return b"" if self.original_b64 is None else base64.b64decode(self.original_b64)
+
+    @property
+    def null_value(self) -> bool:
+        """The record had a null value (a tombstone), not even empty bytes."""
+        return self.original_b64 is None
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def stable_id(*parts: str, length: int = 16) -> str:

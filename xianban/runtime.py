@@ -58,6 +58,8 @@ class WorkerStats:
     """What a worker did; ``xianban run --once`` sums these into its summary."""
 
     handled: int = 0
+    committed: int = 0
+    """Records whose batch was committed (its outputs acknowledged by the bus first)."""
     produced: dict[str, int] = field(default_factory=dict)
     dead: int = 0
     retries: int = 0
@@ -111,6 +113,7 @@ class Worker:
                 if messages:
                     await self._handle_batch(messages)
                     await consumer.commit(messages)
+                    self.stats.committed += len(messages)
                 elif until_idle and await consumer.lag() == 0:
                     break
         finally:
@@ -122,6 +125,8 @@ class Worker:
         for message in messages:
             outputs = await self._handle_one(message)
             for record in outputs:
+                if isinstance(record, DeadLetter):
+                    record = record.for_bus(self.settings.dlq_max_bytes)
                 await self.bus.produce(record.topic, record.to_bytes(), key=record.key())
                 self.stats.count_produced(record.topic)
                 PRODUCED.labels(self.stage.name, record.topic).inc()

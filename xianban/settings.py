@@ -90,6 +90,13 @@ class Settings(BaseSettings):
         description="unexpected handler errors in a row (not PermanentError) after which a "
         "worker stops non-zero instead of dead-lettering everything: that is a bug",
     )
+    dlq_max_bytes: int = Field(
+        900_000,
+        ge=16_384,
+        description="largest dead letter put on the bus, bytes (keep under the broker's "
+        "message.max.bytes, 1 MiB by default); a longer original is cut on the bus copy and "
+        "kept whole in the store",
+    )
     log_level: str = Field("INFO", description="structlog level")
 
     @classmethod

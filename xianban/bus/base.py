@@ -21,7 +21,8 @@ class Message:
     partition: int
     offset: int
     key: bytes | None
-    value: bytes
+    value: bytes | None
+    """``None`` is a null value (a Kafka tombstone): any client may send one."""
     headers: tuple[tuple[str, bytes], ...] = field(default=())
 
 
@@ -64,8 +65,9 @@ class Bus(Protocol):
 
     async def ensure_topics(self, topics: Sequence[str], *, partitions: int) -> None: ...
 
-    async def produce(self, topic: str, value: bytes, *, key: str | bytes | None) -> None:
-        """Send one record; records with the same key keep their order (same partition)."""
+    async def produce(self, topic: str, value: bytes | None, *, key: str | bytes | None) -> None:
+        """Send one record; records with the same key keep their order (same partition).
+        ``value=None`` sends a null value (a tombstone), as any Kafka client can."""
         ...
 
     async def flush(self) -> None:

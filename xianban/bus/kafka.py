@@ -95,7 +95,7 @@ class KafkaBus:
             raise (TransientError if error.retriable else ConfigError)(text)
         self._topics.update(topics)
 
-    async def produce(self, topic: str, value: bytes, *, key: str | bytes | None) -> None:
+    async def produce(self, topic: str, value: bytes | None, *, key: str | bytes | None) -> None:
         """A topic seen for the first time is created with the bus's partition count, as
         on the memory bus, rather than with whatever the broker's default is."""
         if self._producer is None:

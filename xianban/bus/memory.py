@@ -58,7 +58,7 @@ class MemoryBus:
         for topic in topics:
             self._topic(topic_name(topic), partitions)
 
-    async def produce(self, topic: str, value: bytes, *, key: str | bytes | None) -> None:
+    async def produce(self, topic: str, value: bytes | None, *, key: str | bytes | None) -> None:
         raw_key, raw_value = key_bytes(key), value_bytes(value)
         log = self._topic(topic_name(topic))
         partition = partition_for(raw_key, len(log), self._round_robin)

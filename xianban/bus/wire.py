@@ -27,7 +27,10 @@ def key_bytes(key: str | bytes | None) -> bytes | None:
     raise TypeError(f"a record key is str, bytes or None, not {type(key).__name__}")
 
 
-def value_bytes(value: bytes) -> bytes:
+def value_bytes(value: bytes | None) -> bytes | None:
+    """Bytes, or ``None`` for a null value (a tombstone), which Kafka accepts too."""
+    if value is None:
+        return None
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
-    raise TypeError(f"a record value is bytes, not {type(value).__name__}")
+    raise TypeError(f"a record value is bytes or None, not {type(value).__name__}")

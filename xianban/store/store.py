@@ -544,7 +544,7 @@ class Store:
             str(dl.partition),
             str(dl.offset),
             dl.record_key or "",
-            dl.original_b64,
+            "\x00null" if dl.original_b64 is None else dl.original_b64,
             length=32,
         )
         insert = self._insert(DeadLetters).values(
