@@ -2,7 +2,8 @@
 
 The page shows what ``xianban report`` writes, computed on request from the store (charts
 drawn in a thread: matplotlib is CPU work). ``?kind=weekly|monthly&from=&to=`` pick the
-period as the command's options do.
+period as the command's options do. ``reports.render`` is imported where it is used: it
+uses ``console.masking``, and importing it while ``console`` itself loads would be a cycle.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from starlette.responses import Response
 from console.deps import PagesDep, StoreDep, Viewer
 from reports.briefing import Briefing, build_briefing
 from reports.period import KIND_LABELS, Kind, period_for
-from reports.render import draw_charts, render_body, render_html, render_markdown, render_pdf
 from xianban.records import utcnow
 from xianban.settings import Settings
 
@@ -60,6 +60,8 @@ async def reports_page(
     first: Annotated[date | None, Query(alias="from")] = None,
     last: Annotated[date | None, Query(alias="to")] = None,
 ) -> Response:
+    from reports.render import draw_charts, render_body
+
     settings: Settings = request.app.state.settings
     b = await _briefing(request, store, kind, first, last)
     charts = await asyncio.to_thread(draw_charts, b, settings.configs_dir)
@@ -113,6 +115,8 @@ async def download(
     first: Annotated[date | None, Query(alias="from")] = None,
     last: Annotated[date | None, Query(alias="to")] = None,
 ) -> Response:
+    from reports.render import draw_charts, render_html, render_markdown, render_pdf
+
     if fmt not in MEDIA:
         raise HTTPException(404, f"没有 {fmt} 格式的简报（可选：html、md、pdf）")
     settings: Settings = request.app.state.settings
