@@ -75,6 +75,16 @@ def test_every_record_round_trips_as_json() -> None:
         assert type(record).from_bytes(raw) == record
 
 
+def test_a_comment_names_the_post_it_answers_and_old_posts_still_decode() -> None:
+    comment = Post(platform="douyin", native_id="c1", text="同问", reply_to="douyin:73")
+    assert Post.from_bytes(comment.to_bytes()).reply_to == "douyin:73"
+    letter = Post(platform="liuyan", native_id="9", text="x", addressed_to="深圳市长")
+    assert Post.from_bytes(letter.to_bytes()).addressed_to == "深圳市长"
+    old = json.loads(Post(platform="weibo", native_id="1", text="x").to_bytes())
+    del old["reply_to"], old["addressed_to"]
+    assert Post.from_bytes(json.dumps(old)).reply_to is None
+
+
 def test_keys_are_natural_ids() -> None:
     post = Post(platform="douyin", native_id="73", text="x")
     assert post.post_id == "douyin:73" == post.key()

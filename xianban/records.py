@@ -176,6 +176,16 @@ class Post(Record):
     engagement: Engagement = Field(default_factory=Engagement)
     place_hints: PlaceHints = Field(default_factory=PlaceHints)
     repost_of: str | None = None
+    reply_to: str | None = Field(
+        None,
+        description="post id this answers: a comment's post, a sub-comment's (楼中楼) comment, "
+        "a floor's thread, an official reply's message; None for a post of its own",
+    )
+    addressed_to: str | None = Field(
+        None,
+        description="who the post is addressed to on the platform: the merchant complained "
+        "about (黑猫投诉), the official or department a message board letter goes to",
+    )
 
     @property
     def post_id(self) -> str:
