@@ -46,6 +46,17 @@ class Item(BaseModel):
     unit: Unit
 
 
+class Matter(BaseModel):
+    """A matter (事项) that names the acting unit whatever category the text was filed under."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    matter: str
+    category: str
+    phrases: list[str] = Field(min_length=1)
+    unit: Unit
+
+
 class Duty(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,6 +79,7 @@ class DutiesFile(BaseModel):
     names: Names
     district_names: dict[str, dict[str, str]] = Field(default_factory=dict)
     default: Unit
+    matters: list[Matter] = Field(default_factory=list)
     categories: dict[str, Duty]
 
     @model_validator(mode="after")
@@ -76,6 +88,9 @@ class DutiesFile(BaseModel):
         missing = sorted(set(CATEGORIES) - set(self.categories))
         if unknown or missing:
             raise ValueError(f"categories: unknown {unknown}, missing {missing}")
+        odd = sorted({m.category for m in self.matters} - set(CATEGORIES))
+        if odd:
+            raise ValueError(f"matters: unknown categories {odd}")
         return self
 
 
@@ -123,16 +138,33 @@ class DutiesList:
                 raise ConfigError(f"routing.yaml district_names: unknown district {district}")
 
     def route(
-        self, category: str, geo: Geo, text: str = "", *, exclude: frozenset[str] = frozenset()
+        self,
+        category: str,
+        geo: Geo,
+        text: str = "",
+        *,
+        exclude: frozenset[str] = frozenset(),
+        matters: bool = True,
     ) -> Route:
         """The unit for a problem of ``category`` at ``geo`` described by ``text``.
 
         ``exclude`` names units that already sent the case back: the entry is skipped for
-        the next one down (the category's own unit, then the street office)."""
+        the next one down (the category's own unit, then the street office). ``matters``
+        off applies the category's own duty only (what the simulated city judges by)."""
         label = CATEGORY_LABELS.get(category, category)
         duty = self.duties.categories.get(category)
         steps: list[str] = []
         candidates: list[tuple[Unit, str | None, str]] = []
+        for matter in self.duties.matters if matters else ():
+            if matter.category == category:
+                continue  # the category's own items are the finer duty
+            hit = next((p for p in matter.phrases if p in text), None)
+            if hit is not None:
+                owner = CATEGORY_LABELS.get(matter.category, matter.category)
+                candidates.append(
+                    (matter.unit, matter.matter, f"事项“{matter.matter}”（命中“{hit}”，{owner}）")
+                )
+                break
         if duty is None:
             candidates.append((self.duties.default, None, f"分类“{label}”不在权责清单中"))
         else:
@@ -232,7 +264,7 @@ class DutiesList:
     def units(self) -> set[str]:
         """Every unit name the list can produce (for checking a unit a 退单 suggests)."""
         out = {self.duties.names.city_centre}
-        units = [self.duties.default]
+        units = [self.duties.default, *(m.unit for m in self.duties.matters)]
         for duty in self.duties.categories.values():
             units.append(duty.unit)
             units.extend(item.unit for item in duty.items)

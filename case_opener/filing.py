@@ -62,7 +62,12 @@ class WorkOrderClient:
             "address_string": address or "深圳市",
             "attribute[case_id]": case.case_id,
             "attribute[department]": case.department,
+            "attribute[unit_level]": case.unit_level or "",
             "attribute[priority]": case.priority,
+            "attribute[district]": case.geo.district or "",
+            "attribute[street]": case.geo.street or "",
+            "attribute[community]": case.geo.community or "",
+            "attribute[post_ids]": ",".join(case.post_ids),
         }
         body = await self._call(
             "POST", "/requests.json", data=form, headers={"Idempotency-Key": case.case_id}
@@ -80,3 +85,18 @@ class WorkOrderClient:
 
     async def escalate(self, external_id: str, reason: str) -> None:
         await self._call("POST", f"/requests/{external_id}/x_escalations", json={"reason": reason})
+
+    async def transfer(self, external_id: str, agency: str, reason: str) -> dict[str, Any]:
+        """Send a returned (退单) work order to another unit (改派); the new state."""
+        body = await self._call(
+            "POST",
+            f"/requests/{external_id}/x_transfer",
+            json={"agency": agency, "reason": reason},
+        )
+        if not isinstance(body, list) or not body or not isinstance(body[0], dict):
+            raise TransientError(f"unexpected transfer answer for {external_id}")
+        return body[0]
+
+    async def reopen(self, external_id: str, reason: str) -> None:
+        """Send a resolved work order back to its unit (办结审核退回, 不满意, 复发)."""
+        await self._call("POST", f"/requests/{external_id}/x_reopen", json={"reason": reason})

@@ -7,12 +7,18 @@ so ``xianban run`` and the tests start it in-process; ``xianban sim`` runs it al
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from case_opener.duties import DutiesList
+from sim.duty_judge import DutyJudge
 from sim.platforms import SimState
 from sim.workorders import WorkOrderSystem, create_workorder_app
 from xianban.asgi_server import EmbeddedServer
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def create_sim_app(
@@ -48,6 +54,8 @@ class SimServer(EmbeddedServer):
         corpus_size: int = 3000,
         result_cap: int = 200,
         workorders: WorkOrderSystem | None = None,
+        configs_dir: Path = CONFIGS,
+        judge_routing: bool = True,
     ) -> None:
         self.workorders = workorders or WorkOrderSystem()
         app = create_sim_app(
@@ -55,6 +63,10 @@ class SimServer(EmbeddedServer):
         )
         self.platforms: SimState = app.state.platforms
         """Corpus (with its ground truth), fault board, sessions: for tests, never HTTP."""
+        if judge_routing and self.workorders.judge is None:
+            # the city knows which unit acts on each simulated problem: wrong ones return it
+            duties = DutiesList.load(configs_dir)
+            self.workorders.judge = DutyJudge(self.platforms.corpus, duties).judge
         super().__init__(app, host=host, port=port, lifespan="off")
 
     @property

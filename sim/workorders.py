@@ -13,6 +13,11 @@ Behaviour that matters to the tests:
   ``error_5xx`` answers 503 before storing anything.
 * Lifecycle: each request moves filed → dispatched → in_progress → resolved → closed, one
   step per ``POST /_admin/advance`` or, if ``auto_advance_s`` is set, as time passes.
+* 退单: with a ``judge`` (``sim.duty_judge``, the city's duties list applied to the corpus
+  truth), a request sent to the wrong unit is ``returned`` at once, with
+  ``x_return_reason`` and ``x_suggested_agency``; ``POST requests/{id}/x_transfer``
+  (``{"agency": …}``) sends it to another unit, judged again. ``/_admin/stats`` counts the
+  requests accepted by the first unit and the incidents filed more than once.
 """
 
 from __future__ import annotations
@@ -21,15 +26,20 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request
 from pydantic import BaseModel, Field
 
+if TYPE_CHECKING:
+    from sim.duty_judge import Judgement
+
 LIFECYCLE = ("filed", "dispatched", "in_progress", "resolved", "closed")
+Judge = Callable[[Mapping[str, str]], "Judgement | None"]
 
 
 class FaultSpec(BaseModel):
@@ -51,10 +61,21 @@ class WorkOrder:
     step: int = 0
     escalations: list[str] = field(default_factory=list)
     history: list[tuple[float, str]] = field(default_factory=list)
+    returned: bool = False
+    return_reason: str = ""
+    suggested_agency: str = ""
+    first_agency: str = ""
+    transfers: list[str] = field(default_factory=list)
+    incident: str | None = None
+    accepted_at: float | None = None
+    routing_form: dict[str, str] = field(default_factory=dict)
+    satisfaction: str = ""
+    """回访 as the 12345 centre records it once the order is closed (empty until then)."""
+    reopens: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        return LIFECYCLE[self.step]
+        return "returned" if self.returned else LIFECYCLE[self.step]
 
     def as_open311(self) -> dict[str, Any]:
         def iso(ts: float) -> str:
@@ -75,6 +96,11 @@ class WorkOrder:
             "x_external_id": self.external_id,
             "x_escalations": len(self.escalations),
             "x_history": [{"at": iso(t), "status": s} for t, s in self.history],
+            "x_return_reason": self.return_reason if self.returned else "",
+            "x_suggested_agency": self.suggested_agency if self.returned else "",
+            "x_transfers": list(self.transfers),
+            "x_satisfaction": self.satisfaction if self.status == "closed" else "",
+            "x_reopens": len(self.reopens),
         }
 
 
@@ -82,8 +108,13 @@ class WorkOrderSystem:
     """State of the simulated system; one per app so tests can inspect it directly."""
 
     def __init__(
-        self, *, auto_advance_s: float | None = None, state_file: Path | None = None
+        self,
+        *,
+        auto_advance_s: float | None = None,
+        state_file: Path | None = None,
+        judge: Judge | None = None,
     ) -> None:
+        self.judge = judge
         self.orders: dict[str, WorkOrder] = {}
         self.by_key: dict[str, str] = {}
         self.faults: list[FaultSpec] = []
@@ -130,23 +161,79 @@ class WorkOrderSystem:
             external_id=form.get("attribute[case_id]", ""),
             created=now,
             history=[(now, "filed")],
+            first_agency=form.get("attribute[department]", ""),
+            routing_form={k: v for k, v in form.items() if k.startswith("attribute[")},
         )
+        self._judge(order, now)
         self.orders[order.service_request_id] = order
         if key:
             self.by_key[key] = order.service_request_id
         self.save()
         return order, True
 
+    def _judge(self, order: WorkOrder, now: float) -> None:
+        """The receiving unit looks at the order: its own (accepted) or not (退单)."""
+        verdict = self.judge(order.routing_form) if self.judge is not None else None
+        if verdict is not None:
+            order.incident = verdict.incident
+        if verdict is None or verdict.accepted:
+            order.returned, order.accepted_at = False, now
+            return
+        order.returned = True
+        order.return_reason = verdict.reason
+        order.suggested_agency = verdict.right_unit
+        order.history.append((now, "returned"))
+
+    def transfer(self, order: WorkOrder, agency: str) -> None:
+        """The dispatch centre sends a returned order to another unit (改派)."""
+        if agency == order.agency_responsible and not order.returned:
+            return
+        now = time.time()
+        order.agency_responsible = agency
+        order.transfers.append(agency)
+        order.routing_form["attribute[department]"] = agency
+        if order.returned:
+            order.history.append((now, "filed"))
+        self._judge(order, now)
+        self.save()
+
+    def reopen(self, order: WorkOrder, reason: str) -> None:
+        """Back to the unit: 办结审核退回, a dissatisfied 回访 or the problem back again."""
+        now = time.time()
+        order.reopens.append(reason)
+        order.step = LIFECYCLE.index("dispatched")
+        order.accepted_at = now - (self.auto_advance_s or 0) * order.step
+        order.satisfaction = ""
+        order.history.append((now, "dispatched"))
+        self.save()
+
+    def stats(self) -> dict[str, Any]:
+        orders = list(self.orders.values())
+        judged = [o for o in orders if o.incident is not None]
+        return {
+            "orders": len(orders),
+            "posts_received": self.posts_received,
+            "by_status": {s: sum(o.status == s for o in orders) for s in (*LIFECYCLE, "returned")},
+            "accepted_first_time": sum(not o.transfers and not o.returned for o in orders),
+            "returned_ever": sum(bool(o.transfers) or o.returned for o in orders),
+            "duplicate_orders": len(judged) - len({o.incident for o in judged}),
+        }
+
     def advance(self, order: WorkOrder, steps: int = 1) -> None:
+        if order.returned:
+            return
         for _ in range(steps):
             if order.step < len(LIFECYCLE) - 1:
                 order.step += 1
                 order.history.append((time.time(), order.status))
+                if order.status == "closed" and not order.satisfaction:
+                    order.satisfaction = "satisfied"
         self.save()
 
     def refresh(self, order: WorkOrder) -> None:
-        if self.auto_advance_s:
-            due = int((time.time() - order.created) // self.auto_advance_s)
+        if self.auto_advance_s and not order.returned:
+            start = order.accepted_at if order.accepted_at is not None else order.created
+            due = int((time.time() - start) // self.auto_advance_s)
             self.advance(order, max(0, due - order.step))
 
 
@@ -201,6 +288,23 @@ def create_workorder_app(system: WorkOrderSystem | None = None) -> FastAPI:
         system.save()
         return {"service_request_id": request_id, "x_escalations": len(order.escalations)}
 
+    @api.post("/requests/{request_id}/x_transfer")
+    async def transfer(request_id: str, request: Request) -> list[dict[str, Any]]:
+        order = find(request_id)
+        body = await request.json()
+        agency = str(body.get("agency", "")).strip()
+        if not agency:
+            raise HTTPException(400, detail=[{"code": 400, "description": "agency 缺失"}])
+        system.transfer(order, agency)
+        return [order.as_open311()]
+
+    @api.post("/requests/{request_id}/x_reopen")
+    async def reopen(request_id: str, request: Request) -> dict[str, Any]:
+        order = find(request_id)
+        body = await request.json()
+        system.reopen(order, str(body.get("reason", "")))
+        return {"service_request_id": request_id, "x_status": order.status}
+
     @app.post("/_admin/faults")
     async def add_fault(spec: FaultSpec) -> dict[str, int]:
         system.faults.append(spec)
@@ -214,11 +318,7 @@ def create_workorder_app(system: WorkOrderSystem | None = None) -> FastAPI:
 
     @app.get("/_admin/stats")
     async def stats() -> dict[str, Any]:
-        return {
-            "orders": len(system.orders),
-            "posts_received": system.posts_received,
-            "by_status": {s: sum(o.status == s for o in system.orders.values()) for s in LIFECYCLE},
-        }
+        return system.stats()
 
     app.include_router(api)
     return app

@@ -147,6 +147,32 @@ def extract(
     typer.echo(f"extract: {ok} ok, {bad} bad lines", err=True)
 
 
+@app.command()
+def route(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="JSONL posts or leads; stdin when omitted.", dir_okay=False),
+    ] = None,
+) -> None:
+    """Which unit would receive the case, and why: one JSON answer per input line.
+
+    A line with ``category`` is a lead (``geo``, ``text`` as a Lead has them); any other
+    line is a post, run through the leadfinder first. Each answer has unit, unit_level,
+    district, street, community, category, item and why; a bad line is {"id", "error"}.
+    """
+    from case_opener.commands import route_command
+
+    s = settings()
+    if file is not None and not file.is_file():
+        fail(f"{file}: no such file", EXIT_USAGE)
+    try:
+        with file.open(encoding="utf-8") if file else sys.stdin as src:
+            ok, bad = route_command(src, sys.stdout, s.configs_dir)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    typer.echo(f"route: {ok} routed, {bad} bad lines", err=True)
+
+
 @app.command("eval")
 def eval_(
     file: Annotated[

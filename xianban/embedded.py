@@ -112,7 +112,13 @@ async def run_pipeline(system: System) -> dict[str, Any]:
         await drain(name)
     swept = await sweep_once(system)
     await drain("webhooks")  # last: it also reads the cases supervision changed
+    from case_opener.figures import duplicate_cases, routing_figures
+
+    routing = await routing_figures(system.store)
     return {
+        "first_time_routing": routing.pop("first_time_routing"),
+        "duplicate_cases": await duplicate_cases(system.settings.workorder_url),
+        "routing": routing,
         "tasks": len(tasks),
         "posts": totals.produced.get("posts", 0),
         "leads": totals.produced.get("leads", 0),

@@ -135,11 +135,24 @@ async def test_supervision_syncs_status_until_closed(
     assert case.status == "dispatched" and case.history[-1].by == "workorder"
     sim.workorders.advance(order, 3)
     (case,) = await supervisor.sweep(now=DECIDED)
-    assert case.status == "closed"
+    # the unit is done; an urgent case waits for a person's 办结审核 before 回访 closes it
+    assert case.status == "resolved" and case.reply and "复核" in case.reply
+    assert await supervisor.sweep(now=DECIDED) == []
+    approved = await supervisor.approve_closure(case, by="analyst:li", check="电话回访现场已修复")
+    await ctx.store.save_case(approved)
+    (case,) = await supervisor.sweep(now=DECIDED)
+    assert (case.status, case.satisfaction) == ("closed", "satisfied")
     assert await supervisor.sweep(now=DECIDED) == []
     stored = await ctx.store.get_case(case_id_for("c5"))
     assert stored is not None
-    assert [e.status for e in stored.history] == ["pending", "filed", "dispatched", "closed"]
+    assert [e.status for e in stored.history] == [
+        "pending",
+        "filed",
+        "dispatched",
+        "resolved",
+        "resolved",
+        "closed",
+    ]
 
 
 async def test_overdue_cases_are_escalated_on_schedule(

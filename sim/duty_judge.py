@@ -1,0 +1,97 @@
+"""The city's side of routing, simulated: which unit really acts on each simulated problem.
+
+The simulated work-order system asks this judge about every work order it receives. The
+judge looks the order's posts up in the corpus truth (category, secondary categories,
+district, street: what the written post really is about) and applies the city's public
+duties list (``configs/routing.yaml``) to that truth. An order sent to a unit that is not
+the right one for the true category, or not the one holding the true place, is returned
+(退单) with the reason a unit would write and the unit it should have gone to.
+
+What the truth does not know it cannot dispute: a post that names only its district
+accepts any street office in that district; a post that is no problem at all (a false
+lead) is accepted and closed as nothing found, which is a wrong lead, not wrong routing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from case_opener.duties import DutiesList
+from sim.platforms.corpus import Corpus
+from sim.platforms.items import Item
+from xianban.records import Geo
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    accepted: bool
+    right_unit: str
+    reason: str
+    incident: str | None
+
+
+class DutyJudge:
+    """Judges a work order's unit against the corpus truth of its posts."""
+
+    def __init__(self, corpus: Corpus, duties: DutiesList) -> None:
+        self.corpus = corpus
+        self.duties = duties
+
+    def item(self, post_ids: list[str]) -> Item | None:
+        """The first post of the order the corpus knows, preferring a real problem."""
+        known = []
+        for post_id in post_ids:
+            _, _, native = post_id.partition(":")
+            found = self.corpus.get(native or post_id)
+            if found is not None:
+                known.append(found)
+        leads = [i for i in known if i.truth.is_lead and i.truth.category]
+        chosen = leads or known
+        return chosen[0] if chosen else None
+
+    def incident(self, post_ids: list[str]) -> str | None:
+        found = self.item(post_ids)
+        return found.truth.incident if found is not None else None
+
+    def judge(self, form: Mapping[str, str]) -> Judgement | None:
+        post_ids = [p for p in form.get("attribute[post_ids]", "").split(",") if p]
+        found = self.item(post_ids)
+        if found is None:
+            return None
+        truth = found.truth
+        if not truth.is_lead or not truth.category:
+            return Judgement(True, form.get("attribute[department]", ""), "", truth.incident)
+        geo = self._place(truth.district, truth.street, form)
+        unit = form.get("attribute[department]", "")
+        # the true category's own duty decides, not the matter shortcuts our side may take
+        right = {
+            self.duties.route(category, geo, found.text, matters=False).unit
+            for category in (truth.category, *truth.also)
+        }
+        main = self.duties.route(truth.category, geo, found.text, matters=False).unit
+        if unit in right:
+            return Judgement(True, unit, "", truth.incident)
+        if geo.district and geo.district not in unit and main.startswith(geo.district):
+            why = f"非本单位辖区：问题位于{geo.district}{geo.street or ''}"
+        else:
+            why = "非本单位职责"
+        return Judgement(False, main, f"{why}，建议转 {main}", truth.incident)
+
+    @staticmethod
+    def _place(district: str | None, street: str | None, form: Mapping[str, str]) -> Geo:
+        """The true place, made as fine as the order's where the truth cannot say."""
+        ours = Geo(
+            district=form.get("attribute[district]") or None,
+            street=form.get("attribute[street]") or None,
+            community=form.get("attribute[community]") or None,
+        )
+        if district is None:
+            return ours
+        if ours.district != district:
+            return Geo(district=district, street=street)
+        if street is None:
+            return ours
+        if ours.street != street:
+            return Geo(district=district, street=street)
+        return Geo(district=district, street=street, community=ours.community)
