@@ -15,17 +15,27 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from leadfinder.labelled import CALIBRATION, check_row, flat, shingles, streets_by_district
+from leadfinder.labelled import (
+    CALIBRATION,
+    ROOT,
+    LeakIndex,
+    check_row,
+    flat,
+    read_examples,
+    streets_by_district,
+)
+
+TRAIN = ROOT / "corpus" / "train"
+POOL = ROOT / "sim" / "platforms" / "pool"
 
 
 def main(paths: list[str]) -> int:
     streets = streets_by_district()
-    calibration: dict[str, str] = {}
-    if CALIBRATION.exists():
-        for line in CALIBRATION.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            for s in shingles(row["text"]):
-                calibration.setdefault(s, row["id"])
+    calibration = LeakIndex(read_examples(CALIBRATION) if CALIBRATION.exists() else [])
+    # Training text and the simulator's pool are kept apart both ways, so each side is
+    # checked against the other (only ids are printed, never the other side's text).
+    pool = LeakIndex(e for p in sorted(POOL.glob("*.jsonl")) for e in read_examples(p))
+    training = LeakIndex(e for p in sorted(TRAIN.glob("*.jsonl")) for e in read_examples(p))
     bad = 0
     seen_ids: set[str] = set()
     seen_texts: dict[str, str] = {}
@@ -55,9 +65,14 @@ def main(paths: list[str]) -> int:
             if not errors:
                 rows.append(row)
             if isinstance(row, dict) and isinstance(row.get("text"), str):
-                hits = {calibration[s] for s in shingles(row["text"]) if s in calibration}
-                if hits:
-                    print(f"{path}:{number}: near copy of a calibration post ({len(hits)})")
+                text = row["text"]
+                if calibration.copies(text):
+                    print(f"{path}:{number}: near copy of a calibration post")
+                    bad += 1
+                other = pool if Path(path).resolve().parent == TRAIN else training
+                if Path(path).resolve().parent in (TRAIN, POOL) and other.copies(text):
+                    side = "simulator pool" if other is pool else "training"
+                    print(f"{path}:{number}: shares a 12-character run with a {side} post")
                     bad += 1
         leads = [r for r in rows if r["is_lead"]]
         lengths = sorted(len(r["text"]) for r in rows) or [0]
