@@ -2,8 +2,9 @@
 
 Mounted by ``xianban.cli``; this module does not import it (that module imports this
 one while it loads). Text for people is in Chinese on stderr or in tables; data for
-programs is JSON/JSONL on stdout. Exit codes follow ``xianban.cli``: 1 failure, 2 bad
-usage (an unknown source names the known ones).
+programs is JSON/JSONL on stdout, times in Asia/Shanghai with the offset. Exit codes and
+error lines are ``xianban.exits``'s: 1 failure, 2 bad usage (an unknown source names the
+known ones), 3 not available (no data directory, database or broker unreachable).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from crawlers.base import QrCode, QrLoginAdapter
@@ -31,38 +31,37 @@ from crawlers.platforms import load_adapter
 from crawlers.scheduler import tasks_for
 from crawlers.sessions import SessionPool
 from crawlers.sources import Source, load_sources
+from xianban import exits
+from xianban.clock import localise, shown
 from xianban.errors import ConfigError, XianbanError
+from xianban.exits import EXIT_USAGE
+from xianban.progress import progress_bar
 from xianban.records import utcnow
-from xianban.settings import Settings, load_settings
+from xianban.settings import Settings
 from xianban.store import SourceState, Store
 
 T = TypeVar("T")
-EXIT_FAILURE, EXIT_USAGE = 1, 2
 ACTOR = "cli"
 
 sources_app = typer.Typer(help="Crawl sources: list, health, pause, resume, rerun, login.")
 stderr = Console(stderr=True)
 
 
-def _fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    stderr.print(f"[red]错误：[/red]{message}", markup=True, highlight=False)
-    raise typer.Exit(code)
+def _fail(message: str, code: int = exits.EXIT_FAILURE) -> NoReturn:
+    exits.fail(message, code)
 
 
 def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
         return asyncio.run(make())
-    except ConfigError as exc:
-        _fail(str(exc), EXIT_USAGE)
-    except (XianbanError, CrawlError) as exc:
+    except CrawlError as exc:
         _fail(str(exc))
+    except (XianbanError, KeyboardInterrupt) as exc:
+        _fail(*exits.explain(exc))
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        _fail(str(exc), EXIT_USAGE)
+    return exits.load()
 
 
 def _sources(settings: Settings) -> dict[str, Source]:
@@ -75,7 +74,11 @@ def _sources(settings: Settings) -> dict[str, Source]:
 def _source(settings: Settings, source_id: str) -> Source:
     sources = _sources(settings)
     if source_id not in sources:
-        _fail(f"未知的数据源 {source_id!r}；已配置：{', '.join(sorted(sources))}", EXIT_USAGE)
+        _fail(
+            f"未知的数据源 {source_id!r}：可选 {'、'.join(sorted(sources))}"
+            f"（见 xianban sources list，配置在 {settings.configs_dir / 'sources.yaml'}）",
+            EXIT_USAGE,
+        )
     return sources[source_id]
 
 
@@ -136,13 +139,22 @@ def status_row(
 def status(
     fmt: Annotated[Format, typer.Option("--format", help="table | json")] = "table",
 ) -> None:
-    """Each source's health: state, last success, posts/h, errors by kind, cursor lag."""
+    """Each source's health: state, last success, posts/h, errors by kind, cursor lag.
+
+    Reads the store of `xianban run` (XIANBAN_DATA_DIR or XIANBAN_DATABASE_URL); it never
+    makes one: without the data directory it says so and exits 3."""
     settings = _settings()
     sources = _sources(settings)
+    try:
+        has_store = exits.require_data_dir(settings)
+    except XianbanError as exc:
+        _fail(*exits.explain(exc))
 
     async def rows() -> list[dict[str, Any]]:
-        async with _store(settings) as store:
-            states = {s.source: s for s in await store.list_source_states()}
+        states: dict[str, SourceState] = {}
+        if has_store:
+            async with _store(settings) as store:
+                states = {s.source: s for s in await store.list_source_states()}
         now = utcnow()
         return [
             status_row(s, states.get(s.id), now, SessionPool.for_source(settings.data_dir, s.id))
@@ -151,21 +163,29 @@ def status(
 
     data = _run(rows)
     if fmt == "json":
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+        text = json.dumps(localise(data), ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write(text + "\n")
         return
     table = Table(
-        "数据源", "状态", "最近成功", "帖子/小时", "累计", "错误（按类型）", "游标滞后", "账号"
+        "数据源",
+        "状态",
+        "最近成功（北京时间）",
+        "帖子/小时",
+        "累计",
+        "错误（按类型）",
+        "游标滞后",
+        "账号",
     )
     for row in data:
         state = row["state"] + ("（已暂停）" if row["paused"] else "")
         if row["resting_until"]:
-            state += f"（休息至 {row['resting_until']:%m-%d %H:%M}）"
+            state += f"（休息至 {shown(row['resting_until'])}）"
         errors = "，".join(f"{k}×{v}" for k, v in sorted(row["errors"].items())) or "—"
         last = row["last_success"]
         table.add_row(
             row["source"],
             state,
-            f"{last:%Y-%m-%d %H:%M}" if last else "—",
+            shown(last),
             f"{row['posts_per_hour']:g}",
             str(row["posts_total"]),
             errors,
@@ -287,11 +307,25 @@ async def _queue(settings: Settings, source: Source) -> int:
 
 
 def crawl(
-    source: Annotated[str, typer.Argument(help="source id (xianban sources list)")],
-    query: Annotated[str | None, typer.Option("--query", help="what to search for")] = None,
-    pages: Annotated[int | None, typer.Option("--pages", min=1, help="most pages to read")] = None,
+    source: Annotated[
+        str, typer.Argument(metavar="SOURCE", help="Source id (xianban sources list).")
+    ],
+    query: Annotated[
+        str | None,
+        typer.Option(
+            "--query", help="What to search for; default: each of the source's configured queries."
+        ),
+    ] = None,
+    pages: Annotated[
+        int | None,
+        typer.Option("--pages", min=1, help="Most pages per query; default: the source's `pages`."),
+    ] = None,
 ) -> None:
-    """Crawl one source now; posts as JSONL on stdout, progress on stderr."""
+    """Crawl one source now: posts as JSONL on stdout (what `xianban extract` reads), one
+    line per post, each post once; progress on stderr when it is a terminal.
+
+    Exits 1 when the platform stopped the crawl part-way (the posts read so far are
+    written), 2 for an unknown source."""
     settings = _settings()
     configured = _source(settings, source)
     crawled = _run(lambda: _crawl(settings, configured, query, pages))
@@ -303,33 +337,48 @@ async def _crawl(
     settings: Settings, source: Source, query: str | None, pages: int | None
 ) -> Crawled:
     async with _simulator_if_needed(settings, source) as ready:
-        (task,) = tasks_for(source.model_copy(update={"queries": [query or ""]}), utcnow())
-        task = task.model_copy(update={"pages": pages or source.pages})
-        fetcher = HttpFetcher(source.url(ready), source.politeness)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-        try:
-            with Progress(*columns, TextColumn("帖子 {task.fields[posts]}"), console=stderr) as bar:
-                shown = bar.add_task(f"抓取 {source.id}", total=task.pages, posts=0)
+        queries = [query] if query is not None else source.queries
+        tasks = tasks_for(source.model_copy(update={"queries": queries}), utcnow())
+        tasks = [t.model_copy(update={"pages": pages or source.pages}) for t in tasks]
+        adapter = load_adapter(source.adapter, source.options)
+        seen: set[str] = set()
+        done = Crawled()
+        total = sum(t.pages for t in tasks)
+        async with HttpFetcher(source.url(ready), source.politeness) as fetcher:
+            with progress_bar(f"抓取 {source.id}", total=total) as bar:
+                for task in tasks:
+                    before = done.pages
 
-                def on_page(pages_read: int, posts: int) -> None:
-                    bar.update(shown, completed=pages_read, posts=posts)
+                    def on_page(pages_read: int, posts: int, before: int = before) -> None:
+                        bar.update(completed=before + pages_read, note=f"帖子 {len(seen) + posts}")
 
-                crawled = await crawl_task(
-                    load_adapter(source.adapter, source.options),
-                    source,
-                    task,
-                    Checkpoint(),
-                    fetcher,
-                    _unknown,
-                    now=utcnow(),
-                    on_page=on_page,
-                )
-        finally:
-            await fetcher.close()
-    for post in crawled.posts:
-        sys.stdout.write(post.model_dump_json() + "\n")
-    stderr.print(f"{source.id}：{crawled.pages} 页，{len(crawled.posts)} 条帖子。")
-    return crawled
+                    crawled = await crawl_task(
+                        adapter,
+                        source,
+                        task,
+                        Checkpoint(),
+                        fetcher,
+                        _unknown,
+                        now=utcnow(),
+                        on_page=on_page,
+                    )
+                    for post in crawled.posts:
+                        if post.post_id not in seen:
+                            seen.add(post.post_id)
+                            done.posts.append(post)
+                            sys.stdout.write(_post_line(post) + "\n")
+                    sys.stdout.flush()
+                    done.pages += crawled.pages
+                    if crawled.error is not None:
+                        done.error = crawled.error
+                        break
+    stderr.print(f"{source.id}：{len(tasks)} 个查询，{done.pages} 页，{len(done.posts)} 条帖子。")
+    return done
+
+
+def _post_line(post: Any) -> str:
+    """A post as crawl writes it: the record's JSON, times in Asia/Shanghai."""
+    return json.dumps(localise(post.model_dump()), ensure_ascii=False)
 
 
 async def _unknown(post_id: str) -> bool:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 import jieba
 from pydantic import ValidationError
 
 from leadfinder.extract import Extraction, Extractor
+from xianban.jsonl import binary, dumps, parse_line, read_jsonl, where
 from xianban.records import Post
 
 GEO_FIELDS = ("district", "street", "community", "road", "poi")
@@ -21,27 +21,49 @@ GEO_FIELDS = ("district", "street", "community", "road", "poi")
 
 def parse_post(line: str) -> tuple[str | None, Post | str]:
     """(id, post) or (id, the reason the line is unusable); ids are kept even on bad lines."""
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return None, f"不是合法的 JSON: {exc.msg} (第 {exc.colno} 列)"
-    if not isinstance(data, dict):
-        return None, "每行应是一个 JSON 对象"
-    raw_id = data.get("id")
-    ident = str(raw_id) if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else None
+    parsed = parse_line(line.encode("utf-8", "surrogatepass"), "输入", 1)
+    if parsed.data is None:
+        return None, str(parsed.error)
+    return post_from(parsed.data)
+
+
+def post_ident(data: dict[str, Any]) -> str | None:
+    """The line's id: ``id`` when given, else ``platform:native_id`` (the post's natural id,
+    what ``xianban crawl`` writes), else ``native_id``."""
+    for key in ("id", "native_id"):
+        value = data.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            if key == "native_id" and isinstance(data.get("platform"), str) and data["platform"]:
+                return f"{data['platform']}:{value}"
+            return str(value)
+    return None
+
+
+def post_from(data: dict[str, Any], where: str = "") -> tuple[str | None, Post | str]:
+    """(id, post) from a JSON object in any shape that carries a post: ``xianban crawl``'s
+    (``platform`` + ``native_id``), the labelled and simulator pool files' (``id``), or a
+    bare ``{"id", "text"}``; or (id, why not). ``where`` prefixes the reason."""
+    at = f"{where}：" if where else ""
+    ident = post_ident(data)
     if ident is None:
-        return None, "缺少 id(字符串或整数)"
-    if not isinstance(data.get("text"), str) or not data["text"].strip():
-        return ident, "缺少 text 或 text 不是非空字符串"
+        return None, f"{at}缺少 id（字符串或整数），或 platform + native_id"
+    text, title = data.get("text"), data.get("title")
+    has_title = isinstance(title, str) and bool(title.strip())
+    if not isinstance(text, str) or not (text.strip() or has_title):
+        return ident, f"{at}缺少 text 或 text 不是非空字符串"
     fields = {k: v for k, v in data.items() if k in Post.model_fields}
     fields.setdefault("platform", "input")
-    fields.setdefault("native_id", ident)
+    native = data.get("native_id")
+    if not (isinstance(native, str | int) and not isinstance(native, bool)):
+        fields["native_id"] = ident
+    else:
+        fields["native_id"] = str(native)
     try:
         return ident, Post.model_validate(fields)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return ident, f"字段 {where} 不合法: {first['msg']}"
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(帖子)"
+        return ident, f"{at}字段 {field} 不合法：{first['msg']}"
 
 
 def result_json(ident: str, found: Extraction) -> dict[str, Any]:
@@ -56,20 +78,37 @@ def result_json(ident: str, found: Extraction) -> dict[str, Any]:
     }
 
 
-def extract_command(src: TextIO, dst: TextIO, configs_dir: Path) -> tuple[int, int]:
-    extractor = Extractor.load(configs_dir)
+def extract_command(
+    src: IO[bytes] | TextIO,
+    dst: TextIO,
+    configs_dir: Path,
+    *,
+    name: str = "stdin",
+    extractor: Extractor | None = None,
+    errors: list[str] | None = None,
+) -> tuple[int, int]:
+    """One JSON line on ``dst`` per line of ``src``, in order: the result, or
+    ``{"id", "error"}`` for a line that is not a usable post (``xianban.jsonl`` says what
+    a line is). Returns (good lines, bad lines); the bad lines' messages go to ``errors``."""
+    extractor = extractor or Extractor.load(configs_dir)
     ok = bad = 0
-    for line in src:
-        if not line.strip():
-            continue
-        ident, post = parse_post(line)
+    for line in read_jsonl(binary(src), name):
+        ident: str | None
+        post: Post | str
+        if line.data is None:
+            ident, post = None, str(line.error)
+        else:
+            ident, post = post_from(line.data, where(name, line.number))
         if isinstance(post, str):
             bad += 1
             out: dict[str, Any] = {"id": ident, "error": post}
+            if errors is not None:
+                errors.append(post)
         else:
             ok += 1
             out = result_json(ident or post.native_id, extractor.extract(post))
-        dst.write(json.dumps(out, ensure_ascii=False) + "\n")
+        dst.write(dumps(out) + "\n")
+        dst.flush()
     return ok, bad
 
 
@@ -130,7 +169,7 @@ def _timed(run: Callable[[list[Post]], object], chunk: list[Post]) -> float:
 
 def bench_command(posts: int, configs_dir: Path) -> dict[str, Any]:
     extractor = Extractor.load(configs_dir)
-    sample = bench_posts(extractor, max(posts, 20_000))
+    sample = bench_posts(extractor, posts)
     keywords = [word for word, _ in extractor.automaton.items()]
     jieba.initialize()
     extractor.extract(sample[0])  # warm the lazily built structures out of the timing

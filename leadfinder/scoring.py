@@ -56,6 +56,30 @@ class Label:
             kind=str(kind) if kind else None,
         )
 
+    @classmethod
+    def parse(cls, row: Mapping[str, Any]) -> Label | str:
+        """``of`` for a row read from a file: the label, or why it is not one (a wrong
+        type would otherwise be scored as a silent ``False``)."""
+        if not isinstance(row.get("is_lead"), bool):
+            return "缺少 is_lead（true 或 false）"
+        if not isinstance(row.get("urgent", False), bool):
+            return "urgent 应为 true 或 false"
+        geo = row.get("geo")
+        if geo is not None and not isinstance(geo, Mapping):
+            return "geo 应是对象"
+        for key in ("category", "kind"):
+            if not isinstance(row.get(key), str | None):
+                return f"{key} 应是字符串或 null"
+        for key in PLACES:
+            if not isinstance((geo or row).get(key), str | None):
+                return f"{key} 应是字符串或 null"
+        also = row.get("also")
+        if also is not None and not (
+            isinstance(also, list) and all(isinstance(a, str) for a in also)
+        ):
+            return "also 应是字符串列表"
+        return cls.of(row)
+
 
 def ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None

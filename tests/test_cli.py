@@ -63,7 +63,7 @@ def test_report_refuses_bad_options_with_exit_2() -> None:
 
 def test_worker_refuses_unknown_stage_and_the_memory_bus() -> None:
     unknown = runner.invoke(app, ["worker", "bogus"], env={"XIANBAN_BUS": "kafka"})
-    assert unknown.exit_code == 2 and "known stages" in unknown.output
+    assert unknown.exit_code == 2 and "未知的阶段 'bogus'" in unknown.output
     memory = runner.invoke(app, ["worker", "verifier"])
     assert memory.exit_code == 2 and "XIANBAN_BUS=kafka" in memory.output
 

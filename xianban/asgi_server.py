@@ -16,6 +16,8 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
+from xianban.errors import PortInUseError
+
 Lifespan = Literal["auto", "on", "off"]
 
 
@@ -37,7 +39,11 @@ class EmbeddedServer:
         # Inherited by accepted connections on Linux. Without it, a response written in two
         # parts waits for the client's delayed ACK: ~40 ms per request on keep-alive.
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock.bind((host, port))
+        try:
+            self._sock.bind((host, port))
+        except OSError as exc:
+            self._sock.close()
+            raise PortInUseError(host, port, exc.strerror or str(exc)) from None
         self.port: int = self._sock.getsockname()[1]
         self._server = _Server(
             uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False)

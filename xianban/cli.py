@@ -1,8 +1,9 @@
 """The ``xianban`` command line: a contract that tests, cron jobs and scripts rely on.
 
 Output meant for programs (summaries, posts, extraction results, benchmarks) goes to
-stdout as JSON or JSONL; logs and progress go to stderr. Exit codes: 0 ok, 1 failure,
-2 bad usage or configuration, 3 not built yet.
+stdout as JSON or JSONL, times in Asia/Shanghai with their offset; logs, progress and
+errors go to stderr. Exit codes (``xianban.exits``, docs/cli.md): 0 ok, 1 some records
+bad, 2 usage, 3 not available, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,19 +13,23 @@ import json
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from xianban import logs
-from xianban.errors import ConfigError, NotBuiltError, XianbanError
-from xianban.settings import Settings, load_settings
+from xianban import exits, logs
+from xianban.clock import localise
+from xianban.errors import ConfigError, XianbanError
+from xianban.exits import EXIT_BAD_RECORDS, EXIT_CODES_HELP, EXIT_UNAVAILABLE, EXIT_USAGE, fail
+from xianban.jsonl import open_input
+from xianban.settings import Settings
 
 T = TypeVar("T")
 
 app = typer.Typer(
     name="xianban",
     help="先办 (未诉先办): find city problems online, verify, file and follow work orders.",
+    epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -34,39 +39,36 @@ report_app = typer.Typer(help="Briefings for leadership.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(report_app, name="report")
 
-EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_BUILT = 1, 2, 3
-
-
-def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
 
 def settings() -> Settings:
-    try:
-        s = load_settings()
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
+    s = exits.load()
     logs.configure(s.log_level)
     return s
 
 
-def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine, turning the system's errors into a message and an exit code."""
+def run_async(
+    make: Callable[[], Coroutine[Any, Any, T]], *, ports: dict[int, str] | None = None
+) -> T:
+    """Run a coroutine, turning the system's errors into one line and an exit code
+    (``ports``: the setting or flag behind each port the command listens on)."""
     try:
         return asyncio.run(make())
-    except NotBuiltError as exc:
-        fail(f"not built yet: {exc}", EXIT_NOT_BUILT)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except XianbanError as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
+    except (XianbanError, KeyboardInterrupt) as exc:
+        fail(*exits.explain(exc, ports=ports))
+
+
+def guarded(call: Callable[[], T]) -> T:
+    """``run_async`` for work that is not a coroutine."""
+    try:
+        return call()
+    except (XianbanError, KeyboardInterrupt) as exc:
+        fail(*exits.explain(exc))
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    """JSON on stdout; every time in it in Asia/Shanghai with the offset."""
+    text = json.dumps(localise(data), ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write(text + "\n")
 
 
 @app.command()
@@ -83,26 +85,41 @@ def run(
     from xianban.embedded import run_forever, run_once
 
     s = settings()
+    ports = {s.console_port: "XIANBAN_CONSOLE_PORT"}
+    if s.sim_port:
+        ports[s.sim_port] = "XIANBAN_SIM_PORT"
     if once:
-        print_json(run_async(lambda: run_once(s)))
+        print_json(run_async(lambda: run_once(s), ports=ports))
     else:
         typer.echo(
-            f"xianban: console on http://{s.console_host}:{s.console_port}  (Ctrl-C stops)",
-            err=True,
+            f"xianban：控制台 http://{s.console_host}:{s.console_port}（Ctrl-C 停止）", err=True
         )
-        run_async(lambda: run_forever(s))
+        run_async(lambda: run_forever(s), ports=ports)
 
 
-@app.command()
+WORKER_STAGES = ("crawler", "leadfinder", "verifier", "case-opener", "webhooks", "supervisor")
+"""``xianban.wiring.STAGES`` and the supervisor (a test keeps the two the same; importing
+the registry here would slow every command's start)."""
+
+
+@app.command(epilog=EXIT_CODES_HELP)
 def worker(
     stage: Annotated[
         str,
-        typer.Argument(help="crawler | leadfinder | verifier | case-opener | supervisor"),
+        typer.Argument(
+            metavar="STAGE",
+            help="One of: " + " | ".join(WORKER_STAGES) + ".",
+            show_default=False,
+        ),
     ],
 ) -> None:
-    """Run one stage as a consumer-group member on Kafka (XIANBAN_BUS=kafka)."""
+    """Run one stage as a consumer-group member on Kafka (XIANBAN_BUS=kafka).
+
+    The supervisor is no consumer: it sweeps (outbox, status sync, 督办) on a timer."""
     from xianban.workers import run_worker
 
+    if stage not in WORKER_STAGES:
+        fail(f"未知的阶段 {stage!r}：可选 {'、'.join(WORKER_STAGES)}", EXIT_USAGE)
     s = settings()
     run_async(lambda: run_worker(s, stage))
 
@@ -117,6 +134,8 @@ def sim(
     from sim.server import SimServer
 
     settings()
+    if not 0 <= port <= 65535:
+        fail(f"--port {port} 不是端口号：应在 0 到 65535 之间（0 = 任选空闲端口）", EXIT_USAGE)
 
     async def serve() -> None:
         server = SimServer(host=host, port=port, seed=seed)
@@ -127,24 +146,54 @@ def sim(
         finally:
             await server.stop()
 
-    run_async(serve)
+    run_async(serve, ports={port: "--port"})
 
 
-@app.command()
+ERRORS_SHOWN = 5
+"""Bad lines whose message is repeated on stderr (all of them are on stdout)."""
+
+INPUT_HELP = (
+    "Input: UTF-8 JSONL, with or without a BOM, one JSON object per line; a line that "
+    "cannot be read (bad encoding, bad JSON, blank, too long) gets an error naming file, "
+    "line and column. "
+)
+
+
+def _report_bad(command: str, ok: int, bad: int, errors: list[str]) -> None:
+    for message in errors[:ERRORS_SHOWN]:
+        typer.echo(f"{command}：{message}", err=True)
+    if len(errors) > ERRORS_SHOWN:
+        typer.echo(f"{command}：另有 {len(errors) - ERRORS_SHOWN} 行有误（见标准输出）", err=True)
+    typer.echo(f"{command}：{ok + bad} 行，成功 {ok}，有误 {bad}", err=True)
+
+
+@app.command(epilog=INPUT_HELP + EXIT_CODES_HELP)
 def extract(
     file: Annotated[
-        Path | None, typer.Argument(help="JSONL posts; stdin when omitted.", dir_okay=False)
+        Path | None,
+        typer.Argument(
+            help="JSONL posts (what `xianban crawl` writes, or any {id, text} lines); "
+            "stdin when omitted.",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
-    """Run the leadfinder on JSONL posts: one JSON result per input line, same order."""
+    """Run the leadfinder on JSONL posts: one JSON result per input line, same order.
+
+    A line's id is its `id`, else `platform:native_id`. A bad line is {"id", "error"} in
+    its place; the run goes on and exits 1."""
     from leadfinder.commands import extract_command
 
     s = settings()
-    if file is not None and not file.is_file():
-        fail(f"{file}: no such file", EXIT_USAGE)
-    with file.open(encoding="utf-8") if file else sys.stdin as src:
-        ok, bad = extract_command(src, sys.stdout, s.configs_dir)
-    typer.echo(f"extract: {ok} ok, {bad} bad lines", err=True)
+    src, name = guarded(lambda: open_input(file))
+    errors: list[str] = []
+    with src:
+        ok, bad = guarded(
+            lambda: extract_command(src, sys.stdout, s.configs_dir, name=name, errors=errors)
+        )
+    _report_bad("extract", ok, bad, errors)
+    if bad:
+        raise typer.Exit(EXIT_BAD_RECORDS)
 
 
 @app.command()
@@ -173,11 +222,14 @@ def route(
     typer.echo(f"route: {ok} routed, {bad} bad lines", err=True)
 
 
-@app.command("eval")
+@app.command("eval", epilog=INPUT_HELP + EXIT_CODES_HELP)
 def eval_(
     file: Annotated[
         Path | None,
-        typer.Argument(help="Labelled JSONL (the calibration schema, or the dev set's geo)."),
+        typer.Argument(
+            help="Labelled JSONL (the calibration schema, or the dev set's geo).",
+            show_default=False,
+        ),
     ] = None,
     sim: Annotated[
         bool,
@@ -195,16 +247,26 @@ def eval_(
         int, typer.Option(min=1, help="--sim: most posts in the corpus (the pool bounds it).")
     ] = 1_000_000,
 ) -> None:
-    """Score the leadfinder (and what the verifier would file) against labels; JSON metrics."""
+    """Score the leadfinder (and what the verifier would file) against labels; JSON metrics.
+
+    Every line of FILE is a scored post or an entry of `bad_lines` (with its line number);
+    `lines` counts them all. Exits 1 when some line is bad, 2 when FILE is empty."""
     s = settings()
     if sim == (file is not None):
-        fail("give a labelled FILE or --sim (one of the two)", EXIT_USAGE)
+        fail("给出一个带标注的 FILE，或 --sim（二者选一）", EXIT_USAGE)
     if file is not None:
         from leadfinder.commands import eval_command
 
-        if not file.is_file():
-            fail(f"{file}: no such file", EXIT_USAGE)
-        print_json(eval_command(file, s.configs_dir))
+        report = guarded(lambda: eval_command(file, s.configs_dir))
+        print_json(report)
+        if report["bad_lines"]:
+            _report_bad(
+                "eval",
+                report["posts"],
+                len(report["bad_lines"]),
+                [b["error"] for b in report["bad_lines"]],
+            )
+            raise typer.Exit(EXIT_BAD_RECORDS)
         return
     from xianban.quality import eval_sim
 
@@ -239,13 +301,23 @@ def train(
     print_json(card)
 
 
-@app.command()
+BENCHES = ("leadfinder", "crawler", "quality")
+
+
+@app.command(epilog=EXIT_CODES_HELP)
 def bench(
-    stage: Annotated[str, typer.Argument(help="crawler | leadfinder | all")],
+    stage: Annotated[
+        str,
+        typer.Argument(
+            metavar="STAGE",
+            help="One of: " + " | ".join([*BENCHES, "all"]) + ".",
+            show_default=False,
+        ),
+    ],
     out: Annotated[
         Path | None, typer.Option(help="Also write <stage>.json into this directory.")
     ] = None,
-    posts: Annotated[int, typer.Option(help="leadfinder: posts to run.")] = 20_000,
+    posts: Annotated[int, typer.Option(min=1, help="leadfinder: posts to run.")] = 20_000,
     calibration: Annotated[
         Path | None,
         typer.Option(
@@ -266,16 +338,16 @@ def bench(
         "quality": lambda: _bench_quality(s, calibration or CALIBRATION),
     }
     if stage != "all" and stage not in benches:
-        fail(f"unknown bench {stage!r}; choose from: {', '.join([*benches, 'all'])}", EXIT_USAGE)
+        fail(f"未知的基准 {stage!r}：可选 {'、'.join([*benches, 'all'])}", EXIT_USAGE)
     if stage in ("all", "quality") and not (calibration or CALIBRATION).is_file():
         fail(
-            f"quality bench: calibration set not found at {calibration or CALIBRATION} "
-            "(it lives outside the project; pass --calibration PATH)",
+            f"quality 基准：找不到标定集 {calibration or CALIBRATION}"
+            "（它放在项目之外）：用 --calibration PATH 指定",
             EXIT_USAGE,
         )
     results = {}
     for name in benches if stage == "all" else [stage]:
-        results[name] = benches[name]()
+        results[name] = guarded(benches[name])
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             (out / f"{name}.json").write_text(json.dumps(results[name], indent=2) + "\n")
@@ -375,13 +447,13 @@ def _mount_crawler_commands() -> None:
 
         def unavailable(args: Annotated[list[str] | None, typer.Argument()] = None) -> None:
             """Unavailable: the crawl runtime failed to import."""
-            fail(f"crawl runtime unavailable: {reason}", EXIT_NOT_BUILT)
+            fail(f"采集运行时不可用：{reason}", EXIT_UNAVAILABLE)
 
         for name in ("sources", "crawl"):
             app.command(name, context_settings={"ignore_unknown_options": True})(unavailable)
         return
     app.add_typer(sources_app, name="sources")
-    app.command("crawl")(crawl)
+    app.command("crawl", epilog=EXIT_CODES_HELP)(crawl)
 
 
 _mount_crawler_commands()

@@ -20,20 +20,22 @@ never the posts it got wrong.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from leadfinder.commands import parse_post
+from leadfinder.commands import post_from
 from leadfinder.labelled import CALIBRATION
 from leadfinder.scoring import Label, Scorer, ratio
 from leadfinder.stage import LeadfinderStage
 from verifier.stage import VerifierStage
-from xianban.errors import ConfigError
+from xianban.errors import ConfigError, InputError
+from xianban.jsonl import open_input, read_jsonl, where
 from xianban.records import CrawlTask, Lead, Post, Verdict, stable_id
 from xianban.settings import ROOT, Settings
 from xianban.stage import StageContext
@@ -137,30 +139,49 @@ def _extractor(settings: Settings) -> Any:
     return Extractor.load(settings.configs_dir)
 
 
-def read_labelled(path: Path) -> tuple[list[tuple[Post, Label]], list[dict[str, Any]]]:
-    """(post, label) per good line of a labelled JSONL file, and the bad lines with why."""
-    import json
-
+def read_labelled(
+    path: Path | IO[bytes], name: str | None = None
+) -> tuple[list[tuple[Post, Label]], list[dict[str, Any]]]:
+    """(post, label) per good line of a labelled JSONL file, and the bad lines with why
+    (``{"line", "id", "error"}``): every input line is in one of the two, in order."""
     good: list[tuple[Post, Label]] = []
     bad: list[dict[str, Any]] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        ident, post = parse_post(line)
-        if isinstance(post, str):
-            bad.append({"id": ident, "error": post})
-            continue
-        good.append((post, Label.of(json.loads(line))))
+    if isinstance(path, Path):
+        src, shown = open_input(path)
+    else:
+        src, shown = path, name or "stdin"
+    with contextlib.closing(src) if isinstance(path, Path) else contextlib.nullcontext():
+        for line in read_jsonl(src, name or shown):
+            if line.data is None:
+                bad.append({"line": line.number, "id": None, "error": line.error})
+                continue
+            at = where(name or shown, line.number)
+            ident, post = post_from(line.data, at)
+            label = Label.parse(line.data)
+            if isinstance(post, str) or isinstance(label, str):
+                why = post if isinstance(post, str) else f"{at}：{label}"
+                bad.append({"line": line.number, "id": ident, "error": why})
+                continue
+            good.append((post, label))
     return good, bad
 
 
 def eval_file(path: Path, settings: Settings, *, misses: bool = True) -> dict[str, Any]:
-    """Score a labelled JSONL file (calibration schema, or the dev set's nested ``geo``)."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such labelled file")
+    """Score a labelled JSONL file (calibration schema, or the dev set's nested ``geo``).
+
+    ``lines`` is how many lines the file has; each is a scored post or in ``bad_lines``.
+    A file that cannot be read, or has no line at all, is an ``InputError``."""
     labelled, bad = read_labelled(path)
+    if not labelled and not bad:
+        raise InputError(f"{path} 是空的：没有可评估的帖子（每行一个带标注的 JSON 对象）")
     report = asyncio.run(_evaluate(labelled, settings, misses=misses))
-    return {"set": str(path), "posts": report.pop("posts"), "bad_lines": bad, **report}
+    return {
+        "set": str(path),
+        "lines": len(labelled) + len(bad),
+        "posts": report.pop("posts"),
+        "bad_lines": bad,
+        **report,
+    }
 
 
 # --- the simulator's world ------------------------------------------------------------

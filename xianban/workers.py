@@ -28,8 +28,8 @@ log = structlog.get_logger(__name__)
 async def run_worker(settings: Settings, stage_name: str, *, sweep_every_s: float = 60) -> None:
     if settings.bus != "kafka":
         raise ConfigError(
-            "xianban worker runs on Kafka: set XIANBAN_BUS=kafka and XIANBAN_KAFKA__BOOTSTRAP "
-            "(for everything in one process, use `xianban run`)"
+            "xianban worker 只在 Kafka 上运行：设置 XIANBAN_BUS=kafka 和 "
+            "XIANBAN_KAFKA__BOOTSTRAP=host:port（一个进程跑全部阶段用 xianban run）"
         )
     if stage_name != "supervisor":
         load_stage(stage_name)  # fail on an unknown name before connecting to anything

@@ -24,7 +24,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from xianban.errors import ConfigError, PermanentError, TransientError
+from xianban.errors import ConfigError, DatabaseUnavailableError, PermanentError
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another writer's lock
@@ -131,7 +131,7 @@ def translate(url: URL, exc: BaseException) -> Exception | None:
         or sqlstate[:2] in _RETRYABLE_CLASSES
         or sqlstate == "55P03"
     ):
-        return TransientError(f"database {describe(url)} unavailable: {reason}")
+        return DatabaseUnavailableError(f"database {describe(url)} unavailable: {reason}")
     return None
 
 
