@@ -48,6 +48,12 @@ TABLES = {
     "source_states",
     "tasks",
     "verdicts",
+    "api_tokens",
+    "webhook_subscriptions",
+    "webhook_case_heads",
+    "webhook_events",
+    "webhook_deliveries",
+    "webhook_attempts",
 }
 
 
