@@ -3,20 +3,27 @@
 Idempotent by cluster: the case id is derived from the cluster id, so a verdict delivered
 twice (or two confirmations of one cluster) finds the case already there and files nothing.
 A case still ``pending`` (a crash or timeout before the work-order system accepted it) is
-queued again, which the outbox's key makes harmless.
+queued again, which the outbox's key makes harmless. A verdict with ``duplicate_of`` is
+another report of a problem a case carries: its posts join that case
+(``case_opener.duplicates``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from case_opener.config import Sla, load_routing, load_sla
+from case_opener.duplicates import Corroboration
 from case_opener.duties import DutiesList
 from case_opener.filing import WorkOrderClient
 from case_opener.outbox import deliver, queue_filing
 from xianban.labels import CATEGORY_LABELS
-from xianban.records import Case, CaseEvent, Lead, Priority, Record, Verdict, stable_id
+from xianban.records import Case, CaseEvent, Lead, Priority, Record, Verdict, stable_id, utcnow
 from xianban.stage import StageContext
+
+if TYPE_CHECKING:
+    from case_opener.supervision import Supervisor
 
 
 def case_id_for(cluster_id: str) -> str:
@@ -66,17 +73,36 @@ class CaseOpenerStage:
         self.routing: DutiesList | None = None
         self.sla: Sla | None = None
         self.client: WorkOrderClient | None = None
+        self.corroboration: Corroboration | None = None
+        self.supervisor: Supervisor | None = None
 
     async def start(self) -> None:
         settings = self.ctx.settings
         self.routing = load_routing(settings.configs_dir)
         self.sla = load_sla(settings.configs_dir)
         self.client = WorkOrderClient.from_settings(settings)
+        self.corroboration = Corroboration(self.ctx, self.client, self._build, self._reopen)
+
+    def _build(self, verdict: Verdict) -> Case:
+        assert self.routing and self.sla
+        return build_case(verdict.lead, verdict, self.routing, self.sla)
+
+    async def _reopen(self, case: Case, post_ids: list[str]) -> Case:
+        """A closed case reported again: reopened by supervision's rules."""
+        from case_opener.supervision import Supervisor
+
+        if self.supervisor is None:
+            self.supervisor = Supervisor(self.ctx)
+            await self.supervisor.start()
+        return await self.supervisor.reopen_for(case, post_ids, now=utcnow())
 
     async def handle(self, record: Verdict) -> Sequence[Record]:
         assert self.routing and self.sla and self.client, "start() first"
         if record.decision != "confirmed":
             return []
+        if record.duplicate_of is not None:
+            assert self.corroboration is not None
+            return await self.corroboration.attach(record)
         store = self.ctx.store
         existing = await store.get_case_by_cluster(record.cluster_id)
         if existing is not None and existing.status != "pending":
@@ -89,5 +115,7 @@ class CaseOpenerStage:
         return changed
 
     async def close(self) -> None:
+        if self.supervisor is not None:
+            await self.supervisor.close()
         if self.client is not None:
             await self.client.close()

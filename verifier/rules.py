@@ -1,20 +1,80 @@
 """Automatic verification rules, checked in order; the first that decides wins.
 
-Each rule looks at a lead and returns a decision with its reason, or ``None`` to pass.
-They encode the analysts' standing instructions: act at once on clear, placed problems
-(faster still on dangers), drop what is too weak to act on, and ask a human otherwise.
+Each rule looks at a lead (and what the stage looked up for it: an open case on the same
+place and problem) and returns a decision with its reason, or ``None`` to pass. They
+encode the analysts' standing instructions: drop what is not ours (another city), what the
+author says is fixed and what is too old to act on; attach another report of a problem a
+case already carries to that case; act at once on clear, placed problems (faster still on
+dangers); drop what is too weak; ask a human otherwise. Every rule is named, can be
+switched off and tuned in ``configs/verifier.yaml``, and says why on the verdict.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
 from xianban.configfile import load_yaml
-from xianban.records import Decision, Lead
+from xianban.errors import ConfigError
+from xianban.records import Decision, Geo, Lead, Verdict, utcnow
+
+
+class StaleRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    max_age_days: float = Field(30, gt=0)
+    decision: Decision = "rejected"
+
+
+class ResolvedRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    phrases: list[str] = Field(default_factory=list)
+    decision: Decision = "rejected"
+
+
+class OutsideRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    decision: Decision = "rejected"
+
+
+class DuplicateRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    window_hours: float = Field(72, gt=0)
+
+
+class WeakSignalRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    min_score: float = Field(0.15, ge=0, le=1)
+    """A post at least this likely a lead (but below the lead threshold) is a signal."""
+    posts: int = Field(3, ge=2)
+    """This many signals from different authors on one place and problem make a lead."""
+    window_days: float = Field(7, gt=0)
+    place_level: str = Field("street", pattern="^(street|community|road|poi)$")
+    """The coarsest place two signals must share (street, or finer when known)."""
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    out_of_jurisdiction: OutsideRule = Field(default_factory=OutsideRule)
+    resolved_by_author: ResolvedRule = Field(default_factory=ResolvedRule)
+    stale: StaleRule = Field(default_factory=StaleRule)
+    duplicate_open_case: DuplicateRule = Field(default_factory=DuplicateRule)
+    weak_signals: WeakSignalRule = Field(default_factory=WeakSignalRule)
 
 
 class VerifierConfig(BaseModel):
@@ -22,10 +82,25 @@ class VerifierConfig(BaseModel):
     confirm_score_urgent: float = Field(ge=0, le=1)
     corroborated_confirm: int = Field(ge=1)
     review_score: float = Field(ge=0, le=1)
+    rules: Rules = Field(default_factory=Rules)
+    outside_places: dict[str, str] = Field(default_factory=dict)
+    """Other cities and their districts (gazetteer outside.yaml): name → city."""
 
 
 def load_config(configs_dir: Path) -> VerifierConfig:
-    return load_yaml(VerifierConfig, configs_dir / "verifier.yaml")
+    cfg = load_yaml(VerifierConfig, configs_dir / "verifier.yaml")
+    return cfg.model_copy(update={"outside_places": _outside(configs_dir)})
+
+
+def _outside(configs_dir: Path) -> dict[str, str]:
+    path = configs_dir / "gazetteer" / "outside.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"gazetteer {path}: {exc}") from exc
+    places = {str(city): str(city) for city in data.get("cities", [])}
+    places.update({str(k): str(v) for k, v in (data.get("districts") or {}).items()})
+    return places
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,48 +108,154 @@ class Ruling:
     decision: Decision
     rule: str
     reason: str
+    duplicate_of: str | None = None
+    """The cluster whose case this lead joins as corroboration."""
 
 
-Rule = Callable[[Lead, VerifierConfig], Ruling | None]
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the stage looked up before ruling: confirmed leads on the same problem."""
+
+    now: datetime = field(default_factory=utcnow)
+    near: tuple[Verdict, ...] = ()
 
 
-def jurisdiction(lead: Lead, cfg: VerifierConfig) -> Ruling | None:
+Rule = Callable[[Lead, VerifierConfig, Context], Ruling | None]
+
+
+def out_of_jurisdiction(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
+    rule = cfg.rules.out_of_jurisdiction
+    if not rule.enabled or lead.geo.district is not None:
+        return None
+    text = f"{lead.title or ''} {lead.text}"
+    named = sorted(
+        {city for place, city in cfg.outside_places.items() if place in text and "深圳" not in text}
+    )
+    if not named:
+        return None
+    return Ruling(
+        rule.decision,
+        "out_of_jurisdiction",
+        f"不属深圳市管辖：帖子所述地点在{'、'.join(named)}，且未提及深圳的区",
+    )
+
+
+def resolved_by_author(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
+    rule = cfg.rules.resolved_by_author
+    if not rule.enabled:
+        return None
+    hit = next((p for p in rule.phrases if p in lead.text), None)
+    if hit is None:
+        return None
+    return Ruling(rule.decision, "resolved_by_author", f"发帖人称问题已解决（“{hit}”）")
+
+
+def stale(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
+    rule = cfg.rules.stale
+    if not rule.enabled or lead.posted_at is None:
+        return None
+    age = ctx.now - lead.posted_at
+    if age <= timedelta(days=rule.max_age_days):
+        return None
+    return Ruling(
+        rule.decision,
+        "stale",
+        f"帖子发布于 {age.days} 天前，超过 {rule.max_age_days:g} 天，问题可能已处理或已过时",
+    )
+
+
+def jurisdiction(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
     if lead.geo.district is None:
         return Ruling("needs_review", "jurisdiction", "未能确定所在区，需人工核实地点")
     return None
 
 
-def weak_evidence(lead: Lead, cfg: VerifierConfig) -> Ruling | None:
+def weak_evidence(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
     if lead.score < cfg.review_score and not lead.urgent:
         return Ruling("rejected", "weak_evidence", f"得分 {lead.score:.2f} 低于 {cfg.review_score}")
     return None
 
 
-def urgent_hazard(lead: Lead, cfg: VerifierConfig) -> Ruling | None:
+def same_place(a: Geo, b: Geo) -> bool:
+    """One place at the finest level both know: same street, and same community, road or
+    POI where both name one. A district alone is too coarse to call two reports one."""
+    if a.district != b.district or a.street is None or a.street != b.street:
+        return False
+    return all(
+        getattr(a, level) == getattr(b, level)
+        for level in ("community", "road", "poi")
+        if getattr(a, level) and getattr(b, level)
+    )
+
+
+def duplicate_open_case(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
+    rule = cfg.rules.duplicate_open_case
+    if not rule.enabled:
+        return None
+    since = ctx.now - timedelta(hours=rule.window_hours)
+    for other in ctx.near:
+        if other.cluster_id == lead.cluster_id or other.decided_at < since:
+            continue
+        if other.lead.category == lead.category and same_place(other.lead.geo, lead.geo):
+            target = other.duplicate_of or other.cluster_id
+            where = " ".join(
+                p for p in (lead.geo.street, lead.geo.community, lead.geo.road, lead.geo.poi) if p
+            )
+            return Ruling(
+                "confirmed",
+                "duplicate_open_case",
+                f"与 {rule.window_hours:g} 小时内已确认的线索 {target} "
+                f"同一地点（{where}）同类问题，作为佐证并入其工单",
+                duplicate_of=target,
+            )
+    return None
+
+
+def weak_signal(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
+    """A lead the weak-signal stage made from sub-threshold posts: an analyst looks."""
+    if not lead.features.get("weak_signals"):
+        return None
+    why = lead.reasons[0] if lead.reasons else "多条弱信号汇聚"
+    return Ruling("needs_review", "weak_signal", f"{why}，请研判是否立案")
+
+
+def urgent_hazard(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
     if lead.urgent and lead.score >= cfg.confirm_score_urgent:
         trigger = "、".join(lead.urgency_triggers) or "安全隐患"
         return Ruling("confirmed", "urgent_hazard", f"加急隐患（{trigger}），得分 {lead.score:.2f}")
     return None
 
 
-def clear_problem(lead: Lead, cfg: VerifierConfig) -> Ruling | None:
+def clear_problem(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
     if lead.score >= cfg.confirm_score:
         return Ruling("confirmed", "clear_problem", f"问题明确且地点已定位，得分 {lead.score:.2f}")
     return None
 
 
-def corroborated(lead: Lead, cfg: VerifierConfig) -> Ruling | None:
+def corroborated(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
     if lead.corroboration + 1 >= cfg.corroborated_confirm and lead.score >= cfg.review_score:
         return Ruling("confirmed", "corroborated", f"{lead.corroboration + 1} 条独立反映相互印证")
     return None
 
 
-RULES: tuple[Rule, ...] = (jurisdiction, weak_evidence, urgent_hazard, clear_problem, corroborated)
+RULES: tuple[Rule, ...] = (
+    out_of_jurisdiction,
+    resolved_by_author,
+    stale,
+    jurisdiction,
+    duplicate_open_case,
+    weak_signal,
+    weak_evidence,
+    urgent_hazard,
+    clear_problem,
+    corroborated,
+)
 
 
-def rule_on(lead: Lead, cfg: VerifierConfig) -> Ruling:
+def rule_on(lead: Lead, cfg: VerifierConfig, ctx: Context | None = None) -> Ruling:
+    context = ctx or Context()
     for rule in RULES:
-        ruling = rule(lead, cfg)
+        ruling = rule(lead, cfg, context)
         if ruling is not None:
             return ruling
     return Ruling("needs_review", "review", f"得分 {lead.score:.2f}，待分析员研判")

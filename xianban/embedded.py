@@ -108,7 +108,7 @@ async def run_pipeline(system: System) -> dict[str, Any]:
             totals.produced[topic] = totals.produced.get(topic, 0) + n
         seconds[name] = round(time.monotonic() - started, 2)
 
-    for name in ("crawler", "leadfinder", "verifier", "case-opener"):
+    for name in ("crawler", "leadfinder", "weak-signals", "verifier", "case-opener"):
         await drain(name)
     swept = await sweep_once(system)
     await drain("webhooks")  # last: it also reads the cases supervision changed

@@ -251,8 +251,8 @@ class Verdict(Record):
     reason: str
     decided_at: AwareDatetime = Field(default_factory=utcnow)
     duplicate_of: str | None = None
-    """Confirmed as another report of this open case (its id): the case opener attaches the
-    posts to it as corroboration instead of opening a second case."""
+    """Confirmed as another report of the problem this cluster's case carries (its cluster
+    id): the case opener attaches the posts to that case instead of opening a second one."""
     merged_into: str | None = None
     """Rejected because an analyst merged this cluster into that one (its cluster id)."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xianban.bus import Bus, make_bus
-from xianban.errors import BrokerUnavailableError, ConfigError, TransientError
+from xianban.errors import ConfigError
 from xianban.records import Case, CrawlTask, DeadLetter, Lead, Post, Verdict
 from xianban.settings import Settings
 from xianban.stage import StageContext, StageFactory
@@ -23,6 +23,7 @@ from xianban.store import Store
 STAGES: dict[str, str] = {
     "crawler": "crawlers.stage:CrawlerStage",
     "leadfinder": "leadfinder.stage:LeadfinderStage",
+    "weak-signals": "verifier.weak_signals:WeakSignalStage",
     "verifier": "verifier.stage:VerifierStage",
     "case-opener": "case_opener.stage:CaseOpenerStage",
     "webhooks": "console.webhooks:WebhookStage",
@@ -74,10 +75,7 @@ async def open_system(settings: Settings) -> AsyncIterator[System]:
         store = await Store.open(settings.db_url)
         stack.push_async_callback(store.close)
         bus = make_bus(settings)
-        try:
-            await bus.start()
-        except TransientError as exc:
-            raise BrokerUnavailableError(str(exc)) from exc
+        await bus.start()
         stack.push_async_callback(bus.close)
         await bus.ensure_topics(TOPICS, partitions=settings.partitions)
         yield System(settings=settings, store=store, bus=bus)

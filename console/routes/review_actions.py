@@ -175,7 +175,7 @@ async def merge(
     if into.decision == "rejected":
         raise HTTPException(409, f"目标线索 {target} 已驳回，不能合并到已驳回的线索")
     if into.decision == "confirmed":
-        case_id = into.duplicate_of or case_id_for(target)
+        joins = into.duplicate_of or target
         await decide(
             store,
             publish,
@@ -183,10 +183,10 @@ async def merge(
             cluster_id,
             decision="confirmed",
             action="lead.merged",
-            reason=f"与已立案线索 {target} 为同一问题，作为佐证并入工单 {case_id}",
+            reason=f"与已确认线索 {joins} 为同一问题，作为佐证并入其工单 {case_id_for(joins)}",
             version=version,
-            duplicate_of=case_id,
-            detail={"target": target, "posts": len(posts)},
+            duplicate_of=joins,
+            detail={"target": joins, "posts": len(posts)},
         )
         return _see_other(_with_done(_back(back, "/review"), "merged"))
     await decide(

@@ -291,7 +291,7 @@ async def test_merge_two_leads_and_merge_into_a_filed_one(
     await client.post("/review/cluster-3/merge", data={"target": "cluster-1"}, headers=headers)
     attached = await store.latest_verdict("cluster-3")
     assert attached is not None and attached.decision == "confirmed"
-    assert attached.duplicate_of is not None and attached.duplicate_of.startswith("XB-")
+    assert attached.duplicate_of == "cluster-1"
     assert (
         await client.post("/review/cluster-1/merge", data={"target": "cluster-1"}, headers=headers)
     ).status_code == 400

@@ -48,7 +48,11 @@ async def test_review_then_corroboration_confirms_once(stage: VerifierStage) -> 
     assert isinstance(second, Verdict) and second.decision == "confirmed"
     assert second.by == "rule:corroborated"
     assert await stage.ctx.store.review_queue() == []
-    assert await stage.handle(lead("c", score=0.9, corroboration=2)) == []
+    # a third report is not a second confirmation: it joins the cluster's case
+    (third,) = await stage.handle(lead("c", score=0.9, corroboration=2))
+    assert isinstance(third, Verdict) and third.decision == "confirmed"
+    assert (third.duplicate_of, third.by) == ("c1", "rule:duplicate_open_case")
+    assert await stage.handle(lead("c", score=0.9, corroboration=2)) == [third]
 
 
 async def test_a_replayed_lead_re_emits_its_verdict(stage: VerifierStage) -> None:

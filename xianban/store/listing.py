@@ -440,7 +440,10 @@ async def confirmed_without_case(
         .where(
             Verdicts.decision == "confirmed",
             Verdicts.decided_at < decided_before,
-            Verdicts.data["duplicate_of"].as_string().is_(None),
+            or_(
+                Verdicts.data["duplicate_of"].as_string().is_(None),
+                Verdicts.data["duplicate_of"].as_string() == Verdicts.cluster_id,
+            ),
             ~has_case,
         )
         .order_by(Verdicts.seq)

@@ -1,0 +1,92 @@
+"""One incident, one case: other reports attach to it (and reopen it when it was closed)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from case_opener.outbox import with_status
+from case_opener.stage import CaseOpenerStage, case_id_for
+from sim.server import SimServer
+from xianban.records import Case, Geo, Lead, Verdict
+from xianban.settings import Settings
+from xianban.stage import StageContext
+from xianban.store import Store
+
+DECIDED = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+
+
+def verdict(cluster: str, post: str, *, duplicate_of: str | None = None) -> Verdict:
+    lead = Lead(
+        lead_id=f"l-{post}",
+        cluster_id=cluster,
+        post_ids=[post],
+        platform="weibo",
+        text="布吉苑工地围挡倒了，压住了人行道",
+        category="construction_safety",
+        urgent=True,
+        geo=Geo(district="龙岗区", street="布吉街道", poi="布吉苑"),
+        score=0.9,
+    )
+    return Verdict(
+        verdict_id=f"v-{cluster}-{post}",
+        cluster_id=cluster,
+        lead=lead,
+        decision="confirmed",
+        by="rule:duplicate_open_case" if duplicate_of else "rule:urgent_hazard",
+        reason="同一地点同类问题" if duplicate_of else "加急隐患",
+        decided_at=DECIDED,
+        duplicate_of=duplicate_of,
+    )
+
+
+@pytest.fixture
+async def opener(tmp_path: Path) -> AsyncIterator[CaseOpenerStage]:
+    async with SimServer(judge_routing=False) as sim:
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+        settings = Settings(workorder_url=sim.workorder_url, workorder_timeout_s=2.0)
+        stage = CaseOpenerStage(StageContext(settings=settings, store=store))
+        await stage.start()
+        stage.sim = sim  # type: ignore[attr-defined]
+        yield stage
+        await stage.close()
+        await store.close()
+
+
+async def test_three_reports_of_one_incident_are_one_case(opener: CaseOpenerStage) -> None:
+    (case,) = await opener.handle(verdict("c-a", "weibo:1"))
+    assert isinstance(case, Case)
+    (grown,) = await opener.handle(verdict("c-b", "douyin:2", duplicate_of="c-a"))
+    assert isinstance(grown, Case) and grown.case_id == case.case_id
+    assert grown.post_ids == ["weibo:1", "douyin:2"]
+    assert grown.history[-1].note.startswith("新增佐证：1 条相关报告（线索 c-b")
+    (grown,) = await opener.handle(verdict("c-c", "forum:3", duplicate_of="c-a"))
+    assert isinstance(grown, Case) and len(grown.post_ids) == 3
+    assert await opener.handle(verdict("c-c", "forum:3", duplicate_of="c-a")) == []  # replay
+    assert (await opener.ctx.store.counts())["cases"] == 1
+    assert len(opener.sim.workorders.orders) == 1  # type: ignore[attr-defined]
+
+
+async def test_a_duplicate_arriving_first_opens_its_targets_case(opener: CaseOpenerStage) -> None:
+    store = opener.ctx.store
+    await store.record_verdict(verdict("c-a", "weibo:1"))  # recorded, not yet handled
+    out = await opener.handle(verdict("c-b", "douyin:2", duplicate_of="c-a"))
+    [case] = [c for c in out if isinstance(c, Case)]
+    assert case.case_id == case_id_for("c-a") and case.post_ids == ["weibo:1", "douyin:2"]
+    assert await opener.handle(verdict("c-a", "weibo:1")) == []  # its own verdict, later
+    assert (await store.counts())["cases"] == 1
+
+
+async def test_a_report_after_closure_reopens_the_case(opener: CaseOpenerStage) -> None:
+    (case,) = await opener.handle(verdict("c-a", "weibo:1"))
+    assert isinstance(case, Case)
+    closed = with_status(case, "closed", "回访：满意，结案", at=DECIDED)
+    await opener.ctx.store.save_case(closed)
+    (again,) = await opener.handle(verdict("c-b", "weibo:9", duplicate_of="c-a"))
+    assert isinstance(again, Case)
+    assert (again.status, again.reopened) == ("dispatched", 1)
+    assert "问题复发" in again.history[-1].note and "weibo:9" in again.post_ids
+    assert again.handle_due is not None and again.reply and "再次反映" in again.reply
