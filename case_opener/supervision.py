@@ -14,7 +14,9 @@ clock) does, in order:
 4. 办结审核: an ordinary case the unit resolved, with its reply, passes by rule; an urgent
    one waits for a person's check (console); after 回访 it is closed, or reopened when the
    citizen is not satisfied;
-5. reopens a closed case when its cluster gets new reports within the reopen window.
+5. reopens a closed case when its cluster gets new reports within the reopen window;
+6. tells the on-duty group about urgent leads and overdue urgent cases, in one digest
+   (``case_opener.alerts``).
 
 It returns the cases that changed; the wiring publishes them on ``cases``.
 """
@@ -26,6 +28,7 @@ from typing import Any
 
 import structlog
 
+from case_opener.alerts import AlertDesk
 from case_opener.calendar import WorkingCalendar
 from case_opener.config import Sla, load_routing, load_sla
 from case_opener.duties import DutiesList
@@ -93,6 +96,7 @@ class Supervisor:
         self.replies: Replies | None = None
         self.units: frozenset[str] = frozenset()
         self.client: WorkOrderClient | None = None
+        self.alerts: AlertDesk | None = None
 
     async def start(self) -> None:
         settings = self.ctx.settings
@@ -102,8 +106,11 @@ class Supervisor:
         self.units = frozenset(self.duties.units())
         self.replies = load_replies(settings.configs_dir)
         self.client = WorkOrderClient.from_settings(settings)
+        self.alerts = AlertDesk.from_settings(self.ctx.store, settings)
 
     async def close(self) -> None:
+        if self.alerts is not None:
+            await self.alerts.close()
         if self.client is not None:
             await self.client.close()
 
@@ -125,6 +132,8 @@ class Supervisor:
         for case in await self._recurrences(now):
             await store.save_case(case)
             changed[case.case_id] = case
+        if self.alerts is not None:
+            await self.alerts.tick(now, changed.values())
         return list(changed.values())
 
     # -- 1. confirmations that never became cases -------------------------------------------

@@ -1,8 +1,9 @@
 """Serves the simulators (platforms and the work-order system) on one localhost port.
 
 Platforms are mounted under their own prefixes (``/weibo/...``) by ``sim.platforms``; the
-work-order system lives under ``/workorders``. The server runs on the caller's event loop,
-so ``xianban run`` and the tests start it in-process; ``xianban sim`` runs it alone.
+work-order system lives under ``/workorders`` and the group robots (``sim.robots``) under
+``/robots``. The server runs on the caller's event loop, so ``xianban run`` and the tests
+start it in-process; ``xianban sim`` runs it alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.routing import Mount
 from case_opener.duties import DutiesList
 from sim.duty_judge import DutyJudge
 from sim.platforms import SimState
+from sim.robots import RobotHub, create_robots_app
 from sim.workorders import WorkOrderSystem, create_workorder_app
 from xianban.asgi_server import EmbeddedServer
 
@@ -27,18 +29,23 @@ def create_sim_app(
     corpus_size: int = 3000,
     result_cap: int = 200,
     workorders: WorkOrderSystem | None = None,
+    hub: RobotHub | None = None,
 ) -> Starlette:
-    """Both simulators on one app; ``app.state.platforms`` is the platforms' state."""
+    """The simulators on one app; ``app.state.platforms`` is the platforms' state and
+    ``app.state.robots`` what the group robots received."""
     from sim.platforms import create_platforms_app
 
     platforms = create_platforms_app(seed=seed, corpus_size=corpus_size, result_cap=result_cap)
+    robots = create_robots_app(hub)
     app = Starlette(
         routes=[
             Mount("/workorders", app=create_workorder_app(workorders)),
+            Mount("/robots", app=robots),
             Mount("/", app=platforms),
         ]
     )
     app.state.platforms = platforms.state.sim
+    app.state.robots = robots.state.hub
     return app
 
 
@@ -63,6 +70,8 @@ class SimServer(EmbeddedServer):
         )
         self.platforms: SimState = app.state.platforms
         """Corpus (with its ground truth), fault board, sessions: for tests, never HTTP."""
+        self.robots: RobotHub = app.state.robots
+        """What the 企业微信 / 钉钉 / 飞书 group robots received."""
         if judge_routing and self.workorders.judge is None:
             # the city knows which unit acts on each simulated problem: wrong ones return it
             duties = DutiesList.load(configs_dir)

@@ -483,3 +483,23 @@ async def verdicts_of(store: Store, cluster_id: str) -> list[Verdict]:
     async with store._tx() as conn:
         rows = (await conn.scalars(query)).all()
     return [Verdict.model_validate(data) for data in rows]
+
+
+async def urgent_since(store: Store, *, since: datetime, limit: int = 500) -> list[Verdict]:
+    """Clusters whose latest verdict, decided since ``since``, is on an urgent lead and is
+    not a rejection: what the duty group must hear about."""
+    latest = _latest_verdicts()
+    query = (
+        select(Verdicts.data)
+        .join(latest, Verdicts.seq == latest.c.seq)
+        .where(
+            Verdicts.decided_at >= since,
+            Verdicts.decision != "rejected",
+            _lead("urgent").as_boolean().is_(True),
+        )
+        .order_by(Verdicts.seq)
+        .limit(limit)
+    )
+    async with store._tx() as conn:
+        rows = (await conn.scalars(query)).all()
+    return [Verdict.model_validate(data) for data in rows]

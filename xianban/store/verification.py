@@ -350,3 +350,11 @@ async def claim_weak_signals(store: Store, post_ids: Sequence[str], cluster_id: 
     )
     async with store._tx() as conn:
         await conn.execute(query)
+
+
+async def last_alert_sent_at(store: Store) -> datetime | None:
+    from sqlalchemy import func
+
+    async with store._tx() as conn:
+        value: datetime | None = await conn.scalar(select(func.max(Alerts.sent_at)))
+    return value
