@@ -78,6 +78,7 @@ LIVE = ("failure", "persistence", "unresolved", "named_danger")  # a resolution 
 ASKS = ("call_for_action", "complaint_question")  # thanks after these are politeness
 DIGITS = "0123456789¥"
 HYPOTHETICAL_REACH = 5  # characters before a harm word searched for 差点/容易/万一 ...
+BYTES = "latin-1"  # bytes as a string of as many characters, for the automaton
 UTF8_MAX = 4  # bytes a character may take: a gap of more bytes than 4 x chars is wider
 
 # The automaton runs over the UTF-8 bytes of the text, not its characters: pyahocorasick finds
@@ -85,7 +86,9 @@ UTF8_MAX = 4  # bytes a character may take: a gap of more bytes than 4 x chars i
 # among the root's ~640 children (most of them in vain), over bytes among a few dozen at each
 # of three levels. Words are inserted by how common their characters are (ranked by the word
 # frequencies of jieba's dictionary: general Chinese, not this project's posts), so common
-# children come first. 20 µs a ~95-character post over characters, 8 over bytes.
+# children come first. The bytes go in as a Latin-1 string (one character per byte, a copy in
+# C), which pyahocorasick reads far faster than a tuple of ints. 20 µs a ~95-character post
+# over characters, 5 over bytes.
 #
 # For an automaton over characters (leadfinder/geo.py's), the same ranking helps too: insert by
 # rank and give punctuation and the commonest characters a dead-end root child (a word ending
@@ -375,6 +378,8 @@ class Evidence:
     found: dict[str, list[str]]
     groups: set[str]  # hazard groups present
     zero: dict[str, float]  # every feature name at 0.0, shared by the posts of one finder
+    # The features of each set of kinds and hazard groups found, as they come (a few hundred).
+    memo: dict[tuple[frozenset[str], frozenset[str]], dict[str, float]]
 
     def words(self, kind: str) -> list[str]:
         """The words of ``kind`` found, each once."""
@@ -387,16 +392,11 @@ class Evidence:
         name costs validation in each ``Extraction``."""
         if not self.found:
             return {}
-        out = {name: 1.0 for kind in self.found for name in SETS[kind]}
-        for name, a, b in INTERACTIONS:
-            if a in out and b in out:
-                out[name] = 1.0
-        shapes = sum(name in out for name in AD_FEATURES)
-        if shapes:
-            out["ev.ad_shapes"] = float(shapes)
-        for group in self.groups:
-            out["ev.hazard." + group] = 1.0
-        return out
+        key = (frozenset(self.found), frozenset(self.groups))
+        known = self.memo.get(key)
+        if known is None:
+            known = self.memo[key] = _features(*key)
+        return known.copy()
 
     def dense(self) -> dict[str, float]:
         """Every feature name, 0.0 where it did not fire."""
@@ -405,19 +405,40 @@ class Evidence:
     def reasons(self) -> list[str]:
         """In Chinese, naming the words found: "伤害已发生:摔了", "险情:电线+垂到"."""
         found = self.found
-        if not found:
+        kinds = found.keys() & REASON_OF.keys()
+        if not kinds:
             return []
-        out = []
-        for kind, label in LABELS.items():
-            if kind in found:
-                out.append(f"{label}:{'、'.join(dict.fromkeys(found[kind]))}")
-            elif kind == "ad" and not found.keys().isdisjoint(AD_SHOWN):
-                words = [w for k in AD_SHOWN for w in found.get(k, ())]
-                out.append(f"{label}:{'、'.join(dict.fromkeys(words))}")
+        out: list[str] = []
+        label, words = "", list[str]()
+        for kind in sorted(kinds, key=REASON_OF.__getitem__):
+            if REASON_OF[kind][1] != label:
+                if words:
+                    out.append(f"{label}:{'、'.join(dict.fromkeys(words))}")
+                label, words = REASON_OF[kind][1], []
+            words += found[kind]
+        out.append(f"{label}:{'、'.join(dict.fromkeys(words))}")
         return out
 
 
 AD_SHOWN = ("ad_price", "ad_phone", "ad_area", *(f"ad_{k}" for k in AD_KINDS))
+# Each kind of match by (its place among the reasons, the label it is shown under).
+REASON_OF = {
+    **{kind: (i, label) for i, (kind, label) in enumerate(LABELS.items()) if kind != "ad"},
+    **{kind: (list(LABELS).index("ad") + j / 10, LABELS["ad"]) for j, kind in enumerate(AD_SHOWN)},
+}
+
+
+def _features(kinds: frozenset[str], groups: frozenset[str]) -> dict[str, float]:
+    out = {name: 1.0 for kind in kinds for name in SETS[kind]}
+    for name, a, b in INTERACTIONS:
+        if a in out and b in out:
+            out[name] = 1.0
+    shapes = sum(name in out for name in AD_FEATURES)
+    if shapes:
+        out["ev.ad_shapes"] = float(shapes)
+    for group in groups:
+        out["ev.hazard." + group] = 1.0
+    return dict(sorted(out.items()))
 
 
 def feature_names(all_groups: Iterable[str]) -> list[str]:
@@ -437,6 +458,7 @@ class EvidenceFinder:
         self.before = config.window.before
         self.groups = tuple(config.hazard)
         self.zero = dict.fromkeys(feature_names(self.groups), 0.0)
+        self.memo: dict[tuple[frozenset[str], frozenset[str]], dict[str, float]] = {}
         own: dict[str, set[Tag]] = {}
         for group, words in config.hazard.items():
             for w in words:
@@ -484,22 +506,21 @@ class EvidenceFinder:
         groups: set[str] = set()
         located: dict[str, list[Located]] = {}  # the kinds looked at again in their clause
         data = text.encode()
-        for end, (word, size, tags) in self.automaton.iter_long(tuple(data)):
-            for kind, group in tags:
-                if group:
-                    groups.add(group)
-                if kind in CLAUSE_KINDS:
-                    located.setdefault(kind, []).append((end - size + 1, end, word))
-                if kind not in DECIDED_LATER:
-                    found.setdefault(kind, []).append(word)
-                if kind == "named_danger":
-                    found.setdefault("pair", []).append(word)
+        for end, (word, size, in_groups, to_locate, to_record) in self.automaton.iter_long(
+            data.decode(BYTES)
+        ):
+            if in_groups:
+                groups.update(in_groups)
+            for kind in to_locate:
+                located.setdefault(kind, []).append((end - size + 1, end, word))
+            for kind in to_record:
+                found.setdefault(kind, []).append(word)
         if any(map(text.__contains__, DIGITS)):
             for m in self.shapes.finditer(text):
                 found.setdefault(f"ad_{m.lastgroup}", []).append(m.group())
         if located:
             self._in_clauses(data, found, located)
-        return Evidence(found, groups, self.zero)
+        return Evidence(found, groups, self.zero, self.memo)
 
     def _in_clauses(
         self, data: bytes, found: dict[str, list[str]], located: dict[str, list[Located]]
@@ -613,14 +634,28 @@ def _back(data: bytes, pos: int, count: int) -> int:
 
 def _automaton(values: dict[str, tuple[Tag, ...]]) -> Any:
     """The words over their UTF-8 bytes, inserted so that common characters come first; each
-    value is (word, its length in bytes, its kinds)."""
+    value is what a match does: (word, its length in bytes, the hazard groups it is in, the
+    kinds to look at again in the clause, the kinds recorded at once)."""
     rank = {c: i for i, c in enumerate("".join(COMMON_CHARS))}
-    automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_SEQUENCE)
+    automaton = ahocorasick.Automaton()
     for word in sorted(values, key=lambda w: ([rank.get(c, len(rank)) for c in w], w)):
         data = word.encode()
-        automaton.add_word(tuple(data), (word, len(data), values[word]))  # stop words: no kinds
+        automaton.add_word(data.decode(BYTES), (word, len(data), *_plan(values[word])))
     automaton.make_automaton()
     return automaton
+
+
+def _plan(tags: tuple[Tag, ...]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(hazard groups, kinds located, kinds recorded) of a word's kinds; () for a stop word."""
+    kinds = [kind for kind, _ in tags]
+    recorded = [k for k in kinds if k not in DECIDED_LATER]
+    if "named_danger" in kinds:
+        recorded.append("pair")  # a named danger is a hazard already failing
+    return (
+        tuple(g for _, g in tags if g),
+        tuple(k for k in dict.fromkeys(kinds) if k in CLAUSE_KINDS),
+        tuple(dict.fromkeys(recorded)),
+    )
 
 
 def _with_inner(word: str, tags: set[Tag], own: dict[str, set[Tag]]) -> tuple[Tag, ...]:

@@ -408,7 +408,7 @@ def test_a_changed_file_is_read_again(tmp_path: Path) -> None:
 
 class NoEvidence(EvidenceFinder):
     def find(self, text: str) -> Evidence:
-        return Evidence({}, set(), self.zero)
+        return Evidence({}, set(), self.zero, self.memo)
 
 
 POSTS = [
