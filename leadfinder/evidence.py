@@ -77,6 +77,7 @@ DECIDED_LATER = frozenset({"harm", "resolved", "praise"})
 LIVE = ("failure", "persistence", "unresolved", "named_danger")  # a resolution does not last
 ASKS = ("call_for_action", "complaint_question")  # thanks after these are politeness
 DIGITS = "0123456789¥"
+MEMO_MAX = 4096  # sets of kinds whose features are kept (a few hundred occur)
 HYPOTHETICAL_REACH = 5  # characters before a harm word searched for 差点/容易/万一 ...
 BYTES = "latin-1"  # bytes as a string of as many characters, for the automaton
 UTF8_MAX = 4  # bytes a character may take: a gap of more bytes than 4 x chars is wider
@@ -395,7 +396,9 @@ class Evidence:
         key = (frozenset(self.found), frozenset(self.groups))
         known = self.memo.get(key)
         if known is None:
-            known = self.memo[key] = _features(*key)
+            known = _features(*key)
+            if len(self.memo) < MEMO_MAX:
+                self.memo[key] = known
         return known.copy()
 
     def dense(self) -> dict[str, float]:
