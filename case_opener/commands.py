@@ -4,17 +4,18 @@ A line is a lead (it has ``category``; ``geo`` and ``text``/``title`` as a Lead 
 or a post (anything else with ``text``: the leadfinder finds its category and place
 first). The answer per line, in input order, is ``{"id", "unit", "unit_level",
 "district", "street", "community", "category", "item", "why", "from"}``; a line that
-cannot be read is ``{"id", "error"}`` in its place, and the run goes on. So the duties list
-can be checked against any text, the city's published assignments of posts included.
+cannot be read is ``{"id", "error"}`` in its place, and the run goes on (input as every
+command reads it: ``xianban.jsonl``, docs/cli.md). So the duties list can be checked
+against any text, the city's published assignments of posts included.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from case_opener.duties import DutiesList
+from xianban.jsonl import binary, dumps, read_jsonl, where
 from xianban.records import CATEGORIES, Geo
 
 GEO_FIELDS = ("district", "street", "community", "road", "poi")
@@ -27,11 +28,11 @@ class _Posts:
         self.configs_dir = configs_dir
         self._extractor: Any = None
 
-    def extract(self, line: str) -> tuple[str | None, Any]:
-        from leadfinder.commands import parse_post
+    def extract(self, data: dict[str, Any], at: str = "") -> tuple[str | None, Any]:
+        from leadfinder.commands import post_from
         from leadfinder.extract import Extractor
 
-        ident, post = parse_post(line)
+        ident, post = post_from(data, at)
         if isinstance(post, str):
             return ident, post
         if self._extractor is None:
@@ -48,12 +49,15 @@ def _ident(data: dict[str, Any]) -> str | None:
 
 
 def route_line(line: str, duties: DutiesList, posts: _Posts) -> dict[str, Any]:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return {"id": None, "error": f"不是合法的 JSON: {exc.msg} (第 {exc.colno} 列)"}
-    if not isinstance(data, dict):
-        return {"id": None, "error": "每行应是一个 JSON 对象"}
+    [parsed] = read_jsonl([line.encode("utf-8", "surrogatepass") + b"\n"], "输入")
+    if parsed.data is None:
+        return {"id": None, "error": parsed.error}
+    return route_data(parsed.data, duties, posts)
+
+
+def route_data(
+    data: dict[str, Any], duties: DutiesList, posts: _Posts, at: str = ""
+) -> dict[str, Any]:
     ident = _ident(data)
     if "category" in data:
         category = data["category"]
@@ -66,7 +70,7 @@ def route_line(line: str, duties: DutiesList, posts: _Posts) -> dict[str, Any]:
         text = f"{data.get('title') or ''}\n{data.get('text') or ''}"
         source = "lead"
     else:
-        ident, found = posts.extract(line)
+        ident, found = posts.extract(data, at)
         if isinstance(found, str):
             return {"id": ident, "error": found}
         if found.category is None:
@@ -91,19 +95,29 @@ def _without_id(answer: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in answer.items() if k != "id"}
 
 
-def route_command(src: TextIO, dst: TextIO, configs_dir: Path) -> tuple[int, int]:
-    """Route every line; (lines routed, lines with an error)."""
+def route_command(
+    src: IO[bytes] | TextIO,
+    dst: TextIO,
+    configs_dir: Path,
+    *,
+    name: str = "stdin",
+    errors: list[str] | None = None,
+) -> tuple[int, int]:
+    """Route every line, one answer per line; (lines routed, lines with an error)."""
     duties = DutiesList.load(configs_dir)
     posts = _Posts(configs_dir)
     ok = bad = 0
-    for line in src:
-        if not line.strip():
-            continue
-        answer = route_line(line, duties, posts)
+    for line in read_jsonl(binary(src), name):
+        if line.data is None:
+            answer: dict[str, Any] = {"id": None, "error": line.error}
+        else:
+            answer = route_data(line.data, duties, posts, where(name, line.number))
         if "error" in answer:
             bad += 1
+            if errors is not None:
+                errors.append(str(answer["error"]))
         else:
             ok += 1
-        dst.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        dst.write(dumps(answer) + "\n")
         dst.flush()
     return ok, bad

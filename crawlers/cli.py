@@ -10,6 +10,7 @@ known ones), 3 not available (no data directory, database or broker unreachable)
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -17,6 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
+import segno
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -96,7 +98,9 @@ Format = Literal["table", "json"]
 
 @sources_app.command("list")
 def list_sources(
-    fmt: Annotated[Format, typer.Option("--format", help="table | json")] = "table",
+    fmt: Annotated[
+        Format, typer.Option("--format", help="A table for people, or JSON for programs.")
+    ] = "table",
 ) -> None:
     """The configured sources."""
     sources = _sources(_settings())
@@ -137,7 +141,9 @@ def status_row(
 
 @sources_app.command("status")
 def status(
-    fmt: Annotated[Format, typer.Option("--format", help="table | json")] = "table",
+    fmt: Annotated[
+        Format, typer.Option("--format", help="A table for people, or JSON for programs.")
+    ] = "table",
 ) -> None:
     """Each source's health: state, last success, posts/h, errors by kind, cursor lag.
 
@@ -268,7 +274,8 @@ def login(
     source: Annotated[str, typer.Argument(help="source id of a login-walled platform")],
     timeout: Annotated[float, typer.Option(help="seconds to wait for the scan")] = 180.0,
 ) -> None:
-    """QR-code login from a headless server: scan the code shown, the session joins the pool."""
+    """QR-code login from a headless server: the QR code is drawn on stderr (with the link
+    it encodes); scan it with the platform's app and the session joins the pool."""
     settings = _settings()
     configured = _source(settings, source)
     adapter = load_adapter(configured.adapter, configured.options)
@@ -276,7 +283,9 @@ def login(
         _fail(f"{source} 的适配器 {configured.adapter} 不支持扫码登录", EXIT_USAGE)
 
     def show(qr: QrCode) -> None:
-        stderr.print(f"请用 App 扫描二维码登录 {source}（{timeout:g} 秒内）：\n{qr.url}")
+        stderr.print(f"请用 App 扫描二维码登录 {source}（{timeout:g} 秒内）：")
+        sys.stderr.write(qr_text(qr.url))
+        stderr.print(f"二维码内容：{qr.url}")
 
     async def run() -> str:
         async with _simulator_if_needed(settings, configured) as ready:
@@ -396,6 +405,13 @@ async def _simulator_if_needed(settings: Settings, source: Source) -> AsyncItera
     async with SimServer(host=settings.sim_host, port=settings.sim_port) as sim:
         stderr.print(f"未配置 sim_url：已在本进程内启动平台模拟器 {sim.url}")
         yield settings.model_copy(update={"sim_url": sim.url})
+
+
+def qr_text(url: str) -> str:
+    """The QR code of ``url`` drawn with block characters, for a terminal."""
+    out = io.StringIO()
+    segno.make(url, error="m").terminal(out=out, compact=True)
+    return out.getvalue()
 
 
 def _print_table(table: Table) -> None:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from leadfinder.extract import Extraction, Extractor
 from xianban.jsonl import binary, dumps, parse_line, read_jsonl, where
+from xianban.progress import progress_bar
 from xianban.records import Post
 
 GEO_FIELDS = ("district", "street", "community", "road", "poi")
@@ -180,12 +181,14 @@ def bench_command(posts: int, configs_dir: Path) -> dict[str, Any]:
 
     # Alternate chunks so a neighbour's load on the shared machine hits both sides alike.
     ours = base = 0.0
-    for i in range(0, len(sample), BENCH_CHUNK):
-        chunk = sample[i : i + BENCH_CHUNK]
-        # Ours as the stage runs it, a batch at a time (the model scores a batch in one
-        # product); jieba has no batch mode, so the baseline goes post by post.
-        ours += _timed(extractor.extract_many, chunk)
-        base += _timed(lambda posts: [baseline(p) for p in posts], chunk)
+    with progress_bar("基准：线索识别 vs jieba", total=len(sample)) as bar:
+        for i in range(0, len(sample), BENCH_CHUNK):
+            chunk = sample[i : i + BENCH_CHUNK]
+            # Ours as the stage runs it, a batch at a time (the model scores a batch in one
+            # product); jieba has no batch mode, so the baseline goes post by post.
+            ours += _timed(extractor.extract_many, chunk)
+            base += _timed(lambda posts: [baseline(p) for p in posts], chunk)
+            bar.advance(len(chunk))
     n = len(sample)
     return {
         "posts": n,

@@ -86,3 +86,5 @@ def test_run_once_prints_the_summary_as_json(tmp_path: Path) -> None:
     summary = json.loads(done.stdout)
     assert summary["posts"] > summary["leads"] >= summary["cases"] > 0
     assert {"verdicts", "dlq", "store", "elapsed_s"} <= set(summary)
+    assert summary["produced"]["posts"] == summary["posts"] >= summary["stored"]["posts"] > 0
+    assert summary["waiting_for_review"] >= 0

@@ -17,14 +17,17 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from xianban import exits, logs
+from xianban import exits, logs, progress
 from xianban.clock import localise
 from xianban.errors import ConfigError, XianbanError
 from xianban.exits import EXIT_BAD_RECORDS, EXIT_CODES_HELP, EXIT_UNAVAILABLE, EXIT_USAGE, fail
+from xianban.help_format import plain_help
 from xianban.jsonl import open_input
 from xianban.settings import Settings
+from xianban.wiring import STAGES
 
 T = TypeVar("T")
+plain_help()
 
 app = typer.Typer(
     name="xianban",
@@ -77,19 +80,26 @@ def run(
         bool,
         typer.Option(
             "--once",
-            help="Crawl every source once, drain every stage, print a JSON summary, exit.",
+            help="Crawl every source once, drain every stage, print a JSON summary, exit: "
+            "`produced` (what each stage emitted this run), `stored` (what the store holds "
+            "after it, deduplicated), `waiting_for_review` (clusters in the analysts' queue).",
         ),
     ] = False,
 ) -> None:
-    """Run the whole loop embedded: simulators, memory bus, SQLite, console on localhost."""
-    from xianban.embedded import run_forever, run_once
+    """Run the whole loop embedded: simulators, memory bus, SQLite, console on localhost.
+
+    Progress goes to stderr when it is a terminal (XIANBAN_PROGRESS=0|1 overrides)."""
+    from xianban.embedded import run_forever
 
     s = settings()
     ports = {s.console_port: "XIANBAN_CONSOLE_PORT"}
     if s.sim_port:
         ports[s.sim_port] = "XIANBAN_SIM_PORT"
     if once:
-        print_json(run_async(lambda: run_once(s), ports=ports))
+        summary = run_async(lambda: _run_once_shown(s), ports=ports)
+        print_json(summary)
+        if progress.shown():
+            typer.echo(_once_in_words(summary), err=True)
     else:
         typer.echo(
             f"xianban：控制台 http://{s.console_host}:{s.console_port}（Ctrl-C 停止）", err=True
@@ -97,9 +107,38 @@ def run(
         run_async(lambda: run_forever(s), ports=ports)
 
 
-WORKER_STAGES = ("crawler", "leadfinder", "verifier", "case-opener", "webhooks", "supervisor")
-"""``xianban.wiring.STAGES`` and the supervisor (a test keeps the two the same; importing
-the registry here would slow every command's start)."""
+WORKER_STAGES = (*STAGES, "supervisor")
+"""What ``xianban worker`` runs: every registered consumer stage and the supervisor."""
+
+
+STEP_LABELS = {
+    "schedule": "调度抓取任务",
+    "crawler": "抓取",
+    "leadfinder": "识别线索",
+    "weak-signals": "弱信号",
+    "verifier": "核验",
+    "case-opener": "立案派单",
+    "supervisor": "督办巡查",
+    "webhooks": "推送",
+}
+
+
+async def _run_once_shown(s: Settings) -> dict[str, Any]:
+    from xianban.embedded import run_once
+
+    with progress.progress_bar("run --once") as bar:
+        return await run_once(s, on_stage=lambda name: bar.step(STEP_LABELS.get(name, name)))
+
+
+def _once_in_words(summary: dict[str, Any]) -> str:
+    made, kept = summary.get("produced", {}), summary.get("stored", {})
+    return (
+        f"本次产出：帖子 {made.get('posts', 0)}、线索 {made.get('leads', 0)}、"
+        f"研判 {made.get('verdicts', 0)}、工单 {made.get('cases', 0)}（含重复抓取）；"
+        f"库中现有：帖子 {kept.get('posts', 0)}、线索 {kept.get('leads', 0)}、"
+        f"工单 {kept.get('cases', 0)}；待人工审核 {summary.get('waiting_for_review', 0)}；"
+        f"死信 {summary.get('dlq', 0)}；用时 {summary.get('elapsed_s', 0)} 秒"
+    )
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -196,30 +235,32 @@ def extract(
         raise typer.Exit(EXIT_BAD_RECORDS)
 
 
-@app.command()
+@app.command(epilog=INPUT_HELP + EXIT_CODES_HELP)
 def route(
     file: Annotated[
         Path | None,
-        typer.Argument(help="JSONL posts or leads; stdin when omitted.", dir_okay=False),
+        typer.Argument(help="JSONL posts or leads; stdin when omitted.", show_default=False),
     ] = None,
 ) -> None:
     """Which unit would receive the case, and why: one JSON answer per input line.
 
     A line with ``category`` is a lead (``geo``, ``text`` as a Lead has them); any other
     line is a post, run through the leadfinder first. Each answer has unit, unit_level,
-    district, street, community, category, item and why; a bad line is {"id", "error"}.
+    district, street, community, category, item and why; a bad line is {"id", "error"}
+    and the run exits 1.
     """
     from case_opener.commands import route_command
 
     s = settings()
-    if file is not None and not file.is_file():
-        fail(f"{file}: no such file", EXIT_USAGE)
-    try:
-        with file.open(encoding="utf-8") if file else sys.stdin as src:
-            ok, bad = route_command(src, sys.stdout, s.configs_dir)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
-    typer.echo(f"route: {ok} routed, {bad} bad lines", err=True)
+    src, name = guarded(lambda: open_input(file))
+    errors: list[str] = []
+    with src:
+        ok, bad = guarded(
+            lambda: route_command(src, sys.stdout, s.configs_dir, name=name, errors=errors)
+        )
+    _report_bad("route", ok, bad, errors)
+    if bad:
+        raise typer.Exit(EXIT_BAD_RECORDS)
 
 
 @app.command("eval", epilog=INPUT_HELP + EXIT_CODES_HELP)
@@ -372,7 +413,8 @@ def _bench_quality(s: Settings, calibration: Path) -> dict[str, Any]:
 def _bench_crawler(s: Settings) -> dict[str, Any]:
     from crawlers.bench import bench_command
 
-    return bench_command(s)
+    with progress.progress_bar("基准：采集 vs Scrapy"):
+        return bench_command(s)
 
 
 @db_app.command("upgrade")
@@ -381,7 +423,12 @@ def db_upgrade() -> None:
     from xianban.store import upgrade
 
     s = settings()
-    head = run_async(lambda: upgrade(s.db_url))
+
+    async def migrate() -> str:
+        with progress.progress_bar(f"迁移数据库 {_safe_url(s.db_url)}"):
+            return await upgrade(s.db_url)
+
+    head = run_async(migrate)
     print_json({"database": _safe_url(s.db_url), "revision": head})
 
 

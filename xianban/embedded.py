@@ -81,20 +81,31 @@ async def sweep_once(system: System) -> int:
     return len(changed)
 
 
-async def run_once(settings: Settings) -> dict[str, Any]:
+OnStage = Callable[[str], None]
+"""Told the name of each step of ``run --once`` as it starts (progress for a person)."""
+
+
+async def run_once(settings: Settings, *, on_stage: OnStage | None = None) -> dict[str, Any]:
     started = time.monotonic()
     async with embedded_system(settings) as system:
-        summary = await run_pipeline(system)
+        summary = await run_pipeline(system, on_stage=on_stage)
     return summary | {"elapsed_s": round(time.monotonic() - started, 2)}
 
 
-async def run_pipeline(system: System) -> dict[str, Any]:
-    """Schedule every source once, drain each stage in order, sweep; count what flowed."""
+async def run_pipeline(system: System, *, on_stage: OnStage | None = None) -> dict[str, Any]:
+    """Schedule every source once, drain each stage in order, sweep; count what flowed.
+
+    ``produced`` is what the stages emitted in this run (a post crawled twice counts
+    twice); ``stored`` is what the store holds afterwards (deduplicated, earlier runs
+    included); ``waiting_for_review`` the clusters in the analysts' queue."""
+    step = on_stage or (lambda name: None)
+    step("schedule")
     tasks = await schedule(system, once=True)
     totals = WorkerStats()
     seconds: dict[str, float] = {}
 
     async def drain(name: str) -> None:
+        step(name)
         started = time.monotonic()
         stage = load_stage(name)(system.ctx)
         await stage.start()
@@ -110,11 +121,15 @@ async def run_pipeline(system: System) -> dict[str, Any]:
 
     for name in ("crawler", "leadfinder", "weak-signals", "verifier", "case-opener"):
         await drain(name)
+    step("supervisor")
     swept = await sweep_once(system)
     await drain("webhooks")  # last: it also reads the cases supervision changed
     from case_opener.figures import duplicate_cases, routing_figures
+    from xianban.store.listing import review_page
 
     routing = await routing_figures(system.store)
+    stored = await system.store.counts()
+    produced = {t: totals.produced.get(t, 0) for t in ("posts", "leads", "verdicts", "cases")}
     return {
         "first_time_routing": routing.pop("first_time_routing"),
         "duplicate_cases": await duplicate_cases(system.settings.workorder_url),
@@ -126,7 +141,10 @@ async def run_pipeline(system: System) -> dict[str, Any]:
         "cases": totals.produced.get("cases", 0),
         "dlq": totals.dead,
         "cases_updated_by_supervision": swept,
-        "store": await system.store.counts(),
+        "store": stored,
+        "produced": produced,
+        "stored": stored,
+        "waiting_for_review": (await review_page(system.store, per_page=1)).total,
         "stage_seconds": seconds,
     }
 

@@ -10,9 +10,12 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from typing import Any, TextIO, cast
 
 import structlog
+
+from xianban.clock import iso
 
 SECRET_KEYS = re.compile(r"(pass(word)?|secret|token|cookie|authorization|api[_-]?key)", re.I)
 URL_PASSWORD = re.compile(r"(://[^:/@\s]+):[^@\s]+@")
@@ -24,6 +27,12 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
             event[key] = "***"
         elif isinstance(value, str) and "://" in value:
             event[key] = URL_PASSWORD.sub(r"\1:***@", value)
+    return event
+
+
+def shenzhen_time(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """``timestamp`` in Asia/Shanghai with the offset, the clock every CLI output shows."""
+    event["timestamp"] = iso(datetime.now(UTC))
     return event
 
 
@@ -50,7 +59,7 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            shenzhen_time,
             redact,
             structlog.processors.format_exc_info,
             renderer,

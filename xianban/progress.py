@@ -75,11 +75,11 @@ def progress_bar(description: str, total: float | None = None) -> Iterator[Bar]:
     if not shown():
         yield _Quiet()
         return
+    counted = () if total is None else (BarColumn(), MofNCompleteColumn())
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
+        *counted,
         TimeElapsedColumn(),
         TextColumn("{task.fields[note]}"),
     )

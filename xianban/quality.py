@@ -36,6 +36,7 @@ from leadfinder.stage import LeadfinderStage
 from verifier.stage import VerifierStage
 from xianban.errors import ConfigError, InputError
 from xianban.jsonl import open_input, read_jsonl, where
+from xianban.progress import progress_bar
 from xianban.records import CrawlTask, Lead, Post, Verdict, stable_id
 from xianban.settings import ROOT, Settings
 from xianban.stage import StageContext
@@ -77,20 +78,31 @@ async def file_cases(posts: Sequence[Post], settings: Settings) -> Filed:
             finder, verifier = LeadfinderStage(ctx), VerifierStage(ctx)
             await finder.start()
             await verifier.start()
-            for post in posts:
-                for lead in await finder.handle(post):
-                    assert isinstance(lead, Lead)
-                    leads[post.post_id] = lead
-                    for verdict in await verifier.handle(lead):
-                        if isinstance(verdict, Verdict) and verdict.decision == "confirmed":
-                            rule = verdict.by.removeprefix("rule:")
-                            case = Case(lead.cluster_id, verdict.lead, rule)
-                            cases.setdefault(lead.cluster_id, case)
+            with progress_bar("识别线索并核验", total=len(posts)) as bar:
+                for post in posts:
+                    bar.advance()
+                    await _file_one(post, finder, verifier, leads, cases)
             await finder.close()
             await verifier.close()
         finally:
             await store.close()
     return Filed(leads=leads, cases=list(cases.values()))
+
+
+async def _file_one(
+    post: Post,
+    finder: LeadfinderStage,
+    verifier: VerifierStage,
+    leads: dict[str, Lead],
+    cases: dict[str, Case],
+) -> None:
+    for lead in await finder.handle(post):
+        assert isinstance(lead, Lead)
+        leads[post.post_id] = lead
+        for verdict in await verifier.handle(lead):
+            if isinstance(verdict, Verdict) and verdict.decision == "confirmed":
+                rule = verdict.by.removeprefix("rule:")
+                cases.setdefault(lead.cluster_id, Case(lead.cluster_id, verdict.lead, rule))
 
 
 def filed_report(
@@ -274,16 +286,18 @@ async def crawl_world(settings: Settings, sim: Any) -> tuple[list[Post], list[st
         at += FEED_STEP
     state.elapsed = end - ANCHOR
     now = state.now()
-    for source in sources:
-        if source.id in feeds:
-            await crawl(source, [""], now)
-            continue
-        if not any(source.queries):
-            await crawl(source, source.queries, now)
-            continue
-        texts = [i.text for i in corpus.items if i.platform == platform_of(source)]
-        queries, _ = sweep_queries(texts)
-        await crawl(source, queries, now)
+    with progress_bar("抓取模拟器中的帖子", total=len(sources)) as bar:
+        for source in sources:
+            bar.advance(note=source.id)
+            if source.id in feeds:
+                await crawl(source, [""], now)
+                continue
+            if not any(source.queries):
+                await crawl(source, source.queries, now)
+                continue
+            texts = [i.text for i in corpus.items if i.platform == platform_of(source)]
+            queries, _ = sweep_queries(texts)
+            await crawl(source, queries, now)
     return sorted(seen.values(), key=lambda p: (p.created_at or now, p.post_id)), errors
 
 
