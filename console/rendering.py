@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from console.auth import ROLE_LABELS, Gate, Principal
 from console.masking import Identifier, mask_for_template
+from crawlers.states import label as source_state_label
 from xianban.labels import CATEGORY_LABELS, STATUS_LABELS
 from xianban.records import UNDISPATCHED_STATUSES, Case, Geo, utcnow
 
@@ -47,17 +48,9 @@ AUDIT_ACTION_LABELS: Mapping[str, str] = {
     "case.follow_up": "回访",
     "source.paused": "暂停采集源",
     "source.resumed": "恢复采集源",
+    "source.rerun": "重新采集",
+    "source.login": "扫码登录采集源",
     "webhook.failed": "推送失败",
-}
-SOURCE_STATE_LABELS: Mapping[str, str] = {
-    "healthy": "正常",
-    "running": "采集中",
-    "idle": "空闲",
-    "slow": "缓慢",
-    "failing": "异常",
-    "banned": "被封禁",
-    "logged_out": "登录失效",
-    "paused": "已暂停",
 }
 
 
@@ -92,7 +85,7 @@ def _environment() -> Environment:
         priority=lambda code: PRIORITY_LABELS.get(code, code),
         role=lambda code: ROLE_LABELS.get(code, code),
         ident=Identifier,
-        source_state=lambda code: SOURCE_STATE_LABELS.get(code, code),
+        source_state=source_state_label,
         audit_action=lambda code: AUDIT_ACTION_LABELS.get(code, code),
         as_json=lambda value: json.dumps(value, ensure_ascii=False, default=str),
     )

@@ -27,6 +27,17 @@ class QueryMark(BaseModel):
     )
 
 
+class RunCounts(BaseModel):
+    """The last task of a source, for the ``run --once`` summary and the ops view."""
+
+    at: datetime
+    posts: int = Field(0, ge=0, description="new posts, comments included")
+    comments: int = Field(0, ge=0, description="new posts that answer another (reply_to)")
+    listed: int = Field(0, ge=0, description="posts the pages listed, known ones included")
+    pages: int = Field(0, ge=0)
+    error: str | None = None
+
+
 class Checkpoint(BaseModel):
     queries: dict[str, QueryMark] = Field(default_factory=dict)
     failures: int = Field(0, ge=0, description="failed tasks in a row")
@@ -35,6 +46,10 @@ class Checkpoint(BaseModel):
     recent: list[tuple[datetime, int]] = Field(
         default_factory=list, description="(task end, posts) of the last day's tasks"
     )
+    errors: list[tuple[datetime, str]] = Field(
+        default_factory=list, description="(task end, error state) of the last day's failures"
+    )
+    last_run: RunCounts | None = Field(None, description="what the last task produced")
 
     @classmethod
     def parse(cls, raw: str | None) -> Checkpoint:
@@ -54,6 +69,27 @@ class Checkpoint(BaseModel):
     def count(self, now: datetime, posts: int) -> None:
         """Remember a task's posts for the posts-per-hour figure ops watch."""
         self.recent = [(t, n) for t, n in self.recent if now - t < DAY] + [(now, posts)]
+
+    def count_error(self, now: datetime, state: str) -> None:
+        """Remember a failure for the errors-by-kind-over-24-hours chart."""
+        self.errors = [(t, k) for t, k in self.errors if now - t < DAY] + [(now, state)]
+
+    def errors_by_kind(self, now: datetime) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for t, kind in self.errors:
+            if now - t < DAY:
+                counts[kind] = counts.get(kind, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def errors_by_hour(self, now: datetime) -> list[dict[str, int]]:
+        """24 buckets, oldest first: the last bucket is the hour up to ``now``."""
+        hours: list[dict[str, int]] = [{} for _ in range(24)]
+        for t, kind in self.errors:
+            age = now - t
+            if timedelta(0) <= age < DAY:
+                bucket = hours[23 - int(age.total_seconds() // 3600)]
+                bucket[kind] = bucket.get(kind, 0) + 1
+        return hours
 
     def posts_per_hour(self, now: datetime) -> float:
         recent = [(t, n) for t, n in self.recent if now - t < DAY]

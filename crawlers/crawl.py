@@ -45,6 +45,8 @@ class Crawled:
     posts: list[Post] = field(default_factory=list)
     pages: int = 0
     error: CrawlError | None = None
+    listed: int = 0
+    """Posts the pages listed, known ones included (0 with no error: the source is empty)."""
     rotated: bool = False
     """The error was an account's, retired from the pool while others remain live: the
     source itself need not rest."""
@@ -60,6 +62,7 @@ class _Run:
     mark: QueryMark
     found: dict[str, Post] = field(default_factory=dict)
     pages: int = 0
+    listed: int = 0
 
     @property
     def budget_left(self) -> bool:
@@ -76,6 +79,7 @@ class _Run:
     async def keep(self, posts: Sequence[Post]) -> int:
         """Keep the posts not seen in this task nor downstream; how many were new."""
         new = 0
+        self.listed += len(posts)
         for post in posts:
             if post.post_id not in self.found and not await self.known(post.post_id):
                 self.found[post.post_id] = post
@@ -106,7 +110,7 @@ async def crawl_task(
             await _paged(run, adapter)
     except CrawlError as exc:
         error = exc
-    return Crawled(posts=list(run.found.values()), pages=run.pages, error=error)
+    return Crawled(posts=list(run.found.values()), pages=run.pages, error=error, listed=run.listed)
 
 
 async def _windowed(run: _Run, adapter: WindowedAdapter, now: datetime) -> None:

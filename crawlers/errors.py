@@ -13,6 +13,7 @@ CrawlError                      a source answered, but not with content
     ├── LoginRequired           the login wall: a session expired or is missing
     ├── LayoutChanged           the page parses but not into the shape the adapter knows
     ├── SilentBlock             an empty page where the source's history says posts should be
+    ├── SignatureRejected       the platform refused the request signature (the signer is stale)
     └── LoginTimedOut           nobody scanned the QR code in time
 ```
 
@@ -73,6 +74,10 @@ class LayoutChanged(SourceRefused):
 
 class SilentBlock(SourceRefused):
     state = "silent_block"
+
+
+class SignatureRejected(SourceRefused):
+    state = "signature_rejected"
 
 
 class LoginTimedOut(SourceRefused):

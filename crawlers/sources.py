@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, Self
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crawlers.politeness import Politeness
 from xianban.configfile import load_yaml
@@ -13,6 +14,20 @@ from xianban.errors import ConfigError
 from xianban.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+
+Need = Literal["browser", "login", "signing"]
+QueryKind = Literal["keyword", "account", "place", "board", "listing"]
+
+
+class WatchedAccount(BaseModel):
+    """One account on a watch list: a local reporter who posts problems often (点子王)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, description="the platform's user id (uid, sec_user_id)")
+    name: str = Field(min_length=1, description="display name, for ops")
+    note: str = Field("", description="why the account is watched")
 
 
 class Source(BaseModel):
@@ -26,9 +41,25 @@ class Source(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field("", description="Chinese display name (console, sources list)")
+    platform: str = Field(
+        "", description="platform code the console groups by; default: options.platform or adapter"
+    )
     adapter: str
     base_url: str
+    needs: list[Need] = Field(
+        default_factory=list, description="what crawling it takes beyond plain HTTP"
+    )
+    query_kind: QueryKind = Field(
+        "keyword",
+        description="what a query is: search words, an account id, a place id, a board "
+        "(bar, district, fid) or nothing but the listing itself",
+    )
     queries: list[str] = Field(default_factory=lambda: [""])
+    watch: list[WatchedAccount] = Field(
+        default_factory=list,
+        description="a watch list: the accounts to follow, one task each (queries = their ids)",
+    )
     pages: int = Field(1, ge=1, description="most pages fetched per task (all windows)")
     interval_s: float = Field(600, gt=0, description="seconds between two crawls")
     enabled: bool = True
@@ -46,6 +77,17 @@ class Source(BaseModel):
         default_factory=dict, description="adapter-specific settings (generic adapters' maps)"
     )
 
+    @model_validator(mode="after")
+    def _derived(self) -> Self:
+        if not self.platform:
+            self.platform = str(self.options.get("platform") or self.adapter)
+        if not self.name:
+            self.name = self.id
+        if self.watch:
+            self.queries = [account.id for account in self.watch]
+            self.query_kind = "account"
+        return self
+
     def url(self, settings: Settings) -> str:
         if self.base_url.startswith("{sim}"):
             if not settings.sim_url:
@@ -55,7 +97,15 @@ class Source(BaseModel):
 
 
 class SourcesFile(BaseModel):
+    platforms: dict[str, str] = Field(
+        default_factory=dict, description="platform code → Chinese name (console, CLI)"
+    )
     sources: list[Source]
+
+
+def platform_names(configs_dir: Path) -> dict[str, str]:
+    """Chinese names of the platforms (``platforms:`` in sources.yaml)."""
+    return dict(load_yaml(SourcesFile, configs_dir / "sources.yaml").platforms)
 
 
 def load_sources(configs_dir: Path) -> dict[str, Source]:

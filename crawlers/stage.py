@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from crawlers.base import SessionAdapter
-from crawlers.checkpoint import Checkpoint
+from crawlers.checkpoint import Checkpoint, RunCounts
 from crawlers.crawl import Crawled, crawl_task
 from crawlers.errors import Banned, CrawlError, LoginRequired, SourceRefused
 from crawlers.fetch import HttpFetcher
@@ -172,6 +172,14 @@ async def record_outcome(
     posts_total = (state.posts_total if state else 0) + len(crawled.posts)
     checkpoint.count(now, len(crawled.posts))
     error = crawled.error
+    checkpoint.last_run = RunCounts(
+        at=now,
+        posts=len(crawled.posts),
+        comments=sum(post.reply_to is not None for post in crawled.posts),
+        listed=crawled.listed,
+        pages=crawled.pages,
+        error=error.state if error is not None else None,
+    )
     if error is None:
         checkpoint.succeeded()
         await store.set_source_state(
@@ -191,6 +199,7 @@ async def record_outcome(
         return
     refused = isinstance(error, SourceRefused) and not crawled.rotated
     checkpoint.failed(now, source.politeness, refused=refused)
+    checkpoint.count_error(now, error.state)
     counts = dict(state.error_counts) if state else {}
     counts[error.state] = counts.get(error.state, 0) + 1
     await store.set_source_state(

@@ -22,7 +22,7 @@ async def filled(store: Store) -> Store:
     await store.save_case(samples.case(1))
     await store.save_case(samples.case(2, status="closed", escalations=0))
     await store.add_dead_letter(samples.dead_letter())
-    await store.set_source_state("weibo", state="healthy", posts_total=120)
+    await store.set_source_state("weibo", state="ok", posts_total=120)
     await store.set_source_state(
         "douyin", state="banned", last_error="HTTP 403 需要验证码", error_counts={"banned": 3}
     )
@@ -114,7 +114,7 @@ async def test_overview_counts(client: httpx.AsyncClient, filled: Store) -> None
 
 async def test_sources_and_dead_letters_for_ops(client: httpx.AsyncClient, filled: Store) -> None:
     sources = (await client.get("/sources", headers=bearer("ops"))).text
-    assert "被封禁" in sources and "HTTP 403 需要验证码" in sources and "120" in sources
+    assert "已封禁" in sources and "HTTP 403 需要验证码" in sources and "120" in sources
     letters = (await client.get("/dead-letters", headers=bearer("ops"))).text
     assert "invalid Post: platform: Field required" in letters
     assert "RecordError" in letters
