@@ -52,7 +52,6 @@ _PYDANTIC = {
     "int_type": "应为整数",
     "float_parsing": "应为数字",
     "bool_parsing": "应为 true 或 false",
-    "extra_forbidden": "不是已知的设置项",
     "url_parsing": "不是合法的 URL",
     "path_type": "应为路径",
 }
@@ -96,8 +95,11 @@ def _problem(error: Any) -> str:
     loc = tuple(error["loc"])
     what = _PYDANTIC.get(error["type"])
     ctx = error.get("ctx") or {}
+    if error["type"] == "extra_forbidden":
+        key = ".".join(str(p) for p in loc)
+        return f"设置文件中的 {key} 不是已知的设置项（每项设置见 xianban/settings.py）"
     if what is None and "expected" in ctx:
-        what = f"应为 {ctx['expected']}"
+        what = f"应为 {str(ctx['expected']).replace(' or ', ' 或 ')}"
     elif what is None and "ge" in ctx:
         what = f"应不小于 {ctx['ge']}"
     elif what is None and "le" in ctx:
@@ -107,7 +109,7 @@ def _problem(error: Any) -> str:
     value = error.get("input")
     shown = f"，现在是 {value!r}" if isinstance(value, str | int | float) else ""
     key = ".".join(str(p) for p in loc)
-    return f"{env_name(loc)}（xianban.yaml 中的 {key}）{what or error['msg']}{shown}"
+    return f"{env_name(loc)}（设置文件中的 {key}）{what or error['msg']}{shown}"
 
 
 def explain(exc: BaseException, *, ports: dict[int, str] | None = None) -> tuple[str, int]:
