@@ -44,14 +44,34 @@ def _post(example: Example) -> Post:
     return Post(platform=example.platform, native_id=example.id, text=example.text)
 
 
+# The evidence the model reads: the scoring rules' features and the evidence of a post's
+# SHAPE (ads, listings, official replies, notices, resolution, praise, other cities, history).
+# The evidence of danger and complaint (hazard x failure, harm, the vulnerable, persistence,
+# calls for action) is left to the n-grams: with it the model leaned on words the writers
+# use reliably and calibration posts do not (calibration urgent precision 0.70 -> 0.78,
+# category 0.87 -> 0.92 without it; see the model card). It still shows in the reasons.
+SHAPE_EVIDENCE = (
+    "ev.ad_",
+    "ev.official_reply",
+    "ev.notice",
+    "ev.resolved",
+    "ev.unresolved",
+    "ev.praise",
+    "ev.other_city",
+    "ev.history",
+)
+
+
+def model_feature(name: str) -> bool:
+    return not name.startswith("ev.") or name.startswith(SHAPE_EVIDENCE)
+
+
 def featurise(
     extractor: Extractor, examples: Sequence[Example]
 ) -> tuple[list[str], list[dict[str, float]]]:
-    texts, feats = [], []
-    for example in examples:
-        found = extractor.extract(_post(example))
-        texts.append(normalise(example.text))
-        feats.append(dict(found.features))
+    found = extractor.extract_many([_post(e) for e in examples])
+    texts = [normalise(e.text) for e in examples]
+    feats = [{k: v for k, v in f.features.items() if model_feature(k)} for f in found]
     return texts, feats
 
 
@@ -68,11 +88,14 @@ def build_vocab(texts: Iterable[str]) -> tuple[list[str], npt.NDArray[np.float32
 
 
 def _binary(c: float) -> LogisticRegression:
-    return LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=2000)
+    return LogisticRegression(
+        C=c, solver="liblinear", class_weight="balanced", max_iter=2000, random_state=SEED
+    )
 
 
 def _multi(c: float) -> LogisticRegression:
-    return LogisticRegression(C=c, solver="lbfgs", max_iter=3000)
+    # tol 1e-3 instead of 1e-4: a third of the time, the same out-of-fold accuracy
+    return LogisticRegression(C=c, solver="lbfgs", tol=1e-3, max_iter=1000)
 
 
 def _oof(
@@ -127,9 +150,10 @@ def train(
     configs_dir: Path,
     out: Path,
     *,
-    c_lead: float = 8.0,
-    c_urgent: float = 8.0,
-    c_category: float = 20.0,
+    c_lead: float = 16.0,
+    c_urgent: float = 16.0,
+    c_category: float = 40.0,
+    feature_scale: float = 1.0,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
@@ -141,7 +165,8 @@ def train(
     vocab, idf = build_vocab(texts)
     names = sorted({k for f in feats for k in f})
     blank = np.zeros((len(vocab) + len(names), len(HEADS)), dtype=np.float32)
-    shell = LeadModel(vocab, idf, names, blank, np.zeros(len(HEADS), np.float32), {}, "shell")
+    bias0 = np.zeros(len(HEADS), np.float32)
+    shell = LeadModel(vocab, idf, names, blank, bias0, {}, "shell", feature_scale)
     x = shell.matrix(list(zip(texts, feats, strict=True)))
     progress(f"特征：{len(vocab)} 个字符 n-gram + {len(names)} 个规则证据")
 
@@ -193,14 +218,19 @@ def train(
         bias[2 + int(cls)] = cat_clf.intercept_[j]
     thresholds = {"lead": t_lead, "urgent": t_urgent}
     version = f"lead-linear-{time.strftime('%Y%m%d')}"
-    model = LeadModel(vocab, idf, names, weights, bias, thresholds, version)
+    model = LeadModel(vocab, idf, names, weights, bias, thresholds, version, feature_scale)
     counts = Counter((path.name, e.is_lead, e.urgent) for path in sets for e in read_examples(path))
     card = {
         "model": version,
         "architecture": "three logistic-regression heads over sublinear TF-IDF of character "
         f"1-{MAX_ORDER}-grams (min_df {MIN_DF}) plus {len(names)} named rule-evidence columns",
         "seed": SEED,
-        "hyperparameters": {"c_lead": c_lead, "c_urgent": c_urgent, "c_category": c_category},
+        "hyperparameters": {
+            "c_lead": c_lead,
+            "c_urgent": c_urgent,
+            "c_category": c_category,
+            "feature_scale": feature_scale,
+        },
         "data": {
             "files": [str(p.relative_to(root)) for p in sets],
             "posts": len(examples),
