@@ -248,7 +248,8 @@ async def crawl_world(settings: Settings, sim: Any) -> tuple[list[Post], list[st
         return post_id in seen
 
     def platform_of(source: Source) -> str:
-        return str(source.options.get("platform") or source.adapter)
+        """The simulated site a source crawls (``Item.site``)."""
+        return source.platform
 
     async def crawl(source: Source, queries: Sequence[str], now: datetime) -> None:
         adapter = load_adapter(source.adapter, source.options)
@@ -268,7 +269,8 @@ async def crawl_world(settings: Settings, sim: Any) -> tuple[list[Post], list[st
                 )
                 got = await crawl_task(adapter, wide, task, Checkpoint(), fetch, known, now=now)
                 for post in got.posts:
-                    seen.setdefault(post.post_id, post)
+                    if post.reply_to is None:  # comments and official replies are not scored
+                        seen.setdefault(post.post_id, post)
                 if got.error is not None:
                     errors.append(f"{source.id} {query!r}: {got.error.state}: {got.error}")
 
@@ -292,10 +294,10 @@ async def crawl_world(settings: Settings, sim: Any) -> tuple[list[Post], list[st
             if source.id in feeds:
                 await crawl(source, [""], now)
                 continue
-            if not any(source.queries):
-                await crawl(source, source.queries, now)
+            if source.query_kind != "keyword" or not any(source.queries):
+                await crawl(source, source.queries, now)  # accounts, places, boards, listings
                 continue
-            texts = [i.text for i in corpus.items if i.platform == platform_of(source)]
+            texts = [i.text for i in corpus.items if i.site == platform_of(source)]
             queries, _ = sweep_queries(texts)
             await crawl(source, queries, now)
     return sorted(seen.values(), key=lambda p: (p.created_at or now, p.post_id)), errors
@@ -328,9 +330,7 @@ async def eval_sim(
     originals = {pid for pid, t in truths.items() if t.pool_id and not t.duplicate}
     report = main.report()
     crawled = set(truths)
-    by_platform = Counter(
-        i.platform for i in corpus.items if f"{i.platform}:{i.native_id}" not in crawled
-    )
+    by_platform = Counter(i.site for i in corpus.items if i.post_id not in crawled)
     report = {
         "set": f"sim seed {seed}" + (" (never tuned: numbers only)" if held_out else ""),
         "seed": seed,

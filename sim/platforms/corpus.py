@@ -26,9 +26,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sim.platforms import phrases
+from sim.platforms.accounts import reporter_for
+from sim.platforms.comments import Comment, Thread, threads
 from sim.platforms.items import PLATFORM_WEIGHTS, SHANGHAI, Author, Item, Truth, native_id
 from sim.platforms.places import DISTRICTS, OTHER_CITIES
 from sim.platforms.pool_posts import FIXED_SEED, Pool, PoolPost, load_pool
+from sim.platforms.venues import ALL_SITES, FAMILY, site_of
 
 ANCHOR = datetime(2026, 11, 22, 12, 0, tzinfo=SHANGHAI)
 HISTORY = timedelta(days=30)
@@ -39,6 +42,11 @@ REPOST_SHARE = 0.06
 NEAR_DUPLICATE_SHARE = 0.12
 FILLER_SHARE = 0.05
 SEARCH_CACHE_SIZE = 4096
+COMMENT_TRUTH = {
+    official: Truth(kind, False, None, False, None, None)
+    for official, kind in ((False, "comment"), (True, "official_reply"))
+}
+"""The truth of every comment and official reply: chatter and answers, never a lead."""
 DISTRICT_BY_NAME = {d.name: d for d in DISTRICTS}
 
 
@@ -53,9 +61,11 @@ class Corpus:
         self._by_id = {item.native_id: item for item in self.items}
         if len(self._by_id) != len(self.items):
             raise ValueError(f"corpus seed {seed} generated a native id twice")
-        by_platform: dict[str, list[Item]] = {p: [] for p in PLATFORM_WEIGHTS}
+        by_platform: dict[str, list[Item]] = {p: [] for p in (*PLATFORM_WEIGHTS, *ALL_SITES)}
         for item in self.items:
-            by_platform[item.platform].append(item)
+            by_platform.setdefault(item.site, []).append(item)
+        self._threads: dict[str, tuple[Thread, ...]] = {}
+        self._comments: dict[str, tuple[str, Comment]] = {}
         self._searches: dict[tuple[str, str, datetime | None, datetime], tuple[Item, ...]] = {}
         self._newest_first = {
             p: sorted(lst, key=lambda i: (i.created_at, i.native_id), reverse=True)
@@ -68,19 +78,40 @@ class Corpus:
         ``KeyError`` names the id if it was never generated.
         """
         platform, sep, bare = native_id.partition(":")
-        if sep and platform in PLATFORM_WEIGHTS:
+        if sep and (platform in PLATFORM_WEIGHTS or platform in FAMILY):
             item = self._by_id.get(bare)
-            if item is not None and item.platform == platform:
+            if item is not None and platform in (item.platform, item.site):
                 return item.truth
+            found = self._comments.get(bare)
+            if found is not None and found[0] == platform:
+                return COMMENT_TRUTH[found[1].official]
         try:
             return self._by_id[native_id].truth
         except KeyError:
+            if native_id in self._comments:
+                return COMMENT_TRUTH[self._comments[native_id][1].official]
             raise KeyError(
                 f"no post with native id {native_id!r} in corpus seed {self.seed}"
             ) from None
 
     def get(self, native_id: str) -> Item | None:
         return self._by_id.get(native_id)
+
+    def threads(self, item: Item) -> tuple[Thread, ...]:
+        """The comment threads under ``item`` (all of them, also those not yet visible:
+        platforms filter by ``now``), generated once and indexed for ``truth``."""
+        found = self._threads.get(item.native_id)
+        if found is None:
+            found = self._threads[item.native_id] = threads(self.seed, item, item.site)
+            for thread in found:
+                for comment in (thread.comment, *thread.replies):
+                    self._comments[comment.native_id] = (item.site, comment)
+        return found
+
+    def comment(self, native_id: str) -> Comment | None:
+        """A comment already generated (its post's threads were asked for)."""
+        found = self._comments.get(native_id)
+        return found[1] if found else None
 
     def search(
         self,
@@ -168,6 +199,8 @@ class _Draft:
     truth: Truth
     repost_of: int | None = None
     poi: str | None = None
+    origin: str = ""
+    """The pool platform an original was written for ("" for copies and filler)."""
 
 
 class _Generator:
@@ -235,7 +268,9 @@ class _Generator:
             pool_id=post.id,
         )
         share = 0.2 if post.is_lead else 0.1
-        return _Draft(platform, post.text, self._when(), truth, poi=self._poi(post.district, share))
+        at = self._when()  # before the place tag: the generator's draws keep their order
+        poi = self._poi(post.district, share)
+        return _Draft(platform, post.text, at, truth, poi=poi, origin=post.platform)
 
     def _copied(self) -> int:
         """An earlier original to copy: complaints get cross-posted far more than chatter."""
@@ -317,6 +352,8 @@ class _Generator:
             )
             likes = int(self.rng.lognormvariate(1.5, 1.6))
             region = "香港" if "香港" in draft.text else "广东"
+            venue = site_of(draft.platform, draft.origin, ids[index])
+            author = reporter_for(venue, ids[index]) or author  # drawn all the same: same stream
             items.append(
                 Item(
                     platform=draft.platform,
@@ -332,6 +369,7 @@ class _Generator:
                     repost_of=ids[draft.repost_of] if draft.repost_of is not None else None,
                     truth=draft.truth,
                     poi=draft.poi,
+                    venue=venue if venue != draft.platform else "",
                 )
             )
         return items

@@ -150,7 +150,7 @@ def routes(state: SimState) -> list[BaseRoute]:
 
     async def thread(request: Request, active: Active) -> Response:
         item = state.corpus.get(str(request.path_params["tid"]))
-        if item is None or item.platform != PREFIX or item.created_at > state.now():
+        if item is None or item.site != PREFIX or item.created_at > state.now():
             return _missing("抱歉，指定的主题不存在或已被删除或正在被审核")
         css = CHANGED if active.layout_changed else CLASSES
         return HTMLResponse(thread_page(item, state.now(), css))

@@ -98,6 +98,18 @@ class Item:
     repost_of: str | None
     truth: Truth
     poi: str | None = None
+    venue: str = ""
+    """The site serving it within its platform family (``sim.platforms.venues``: kuaishou
+    under douyin, tieba under forum, …); "" = the family's own site, ``platform``."""
+
+    @property
+    def site(self) -> str:
+        return self.venue or self.platform
+
+    @property
+    def post_id(self) -> str:
+        """What a crawler calls it: ``<site>:<native id>`` (``Post.post_id``)."""
+        return f"{self.site}:{self.native_id}"
 
     @property
     def title(self) -> str:

@@ -116,7 +116,7 @@ def routes(state: SimState) -> list[BaseRoute]:
 
     async def article_page(request: Request, active: Active) -> Response:
         item = state.corpus.get(request.path_params["native_id"])
-        if item is None or item.platform != PREFIX or item.created_at > state.now():
+        if item is None or item.site != PREFIX or item.created_at > state.now():
             return HTMLResponse("<html><body><h1>404 您访问的页面不存在</h1></body></html>", 404)
         return HTMLResponse(article(item, layout_changed=active.layout_changed))
 

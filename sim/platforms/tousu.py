@@ -124,7 +124,7 @@ def routes(state: SimState) -> list[BaseRoute]:
 
     async def detail(request: Request, active: Active) -> Response:
         item = corpus.get(request.path_params["native_id"])
-        if item is None or item.platform != PREFIX or item.created_at > state.now():
+        if item is None or item.site != PREFIX or item.created_at > state.now():
             return _error("投诉不存在或已被删除", 404)
         return json_response({"code": 0, "msg": "success", "data": complaint(item)})
 

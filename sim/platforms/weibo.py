@@ -225,7 +225,7 @@ def routes(state: SimState) -> list[BaseRoute]:
 
     async def extend(request: Request, active: Active) -> Response:
         item = corpus.get(request.query_params.get("id", ""))
-        if item is None or item.platform != PREFIX or item.created_at > state.now():
+        if item is None or item.site != PREFIX or item.created_at > state.now():
             return json_response({"ok": 0, "msg": "内容不存在或已被删除"}, 200)
         content = render_text(item.text) + (location_link(item.poi) if item.poi else "")
         return json_response({"ok": 1, "data": {"ok": 1, "longTextContent": content}})

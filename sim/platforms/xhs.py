@@ -144,7 +144,7 @@ def routes(state: SimState) -> list[BaseRoute]:
         except ValueError as exc:
             return bad_request(str(exc))
         item = state.corpus.get(note_id)
-        if item is None or item.platform != PREFIX or item.created_at > state.now():
+        if item is None or item.site != PREFIX or item.created_at > state.now():
             return json_response({"code": -510001, "success": False, "msg": "笔记不存在"})
         card = note_detail(item)
         return ok({"items": [{"id": note_id, "model_type": "note", "note_card": card}]})

@@ -141,9 +141,7 @@ def test_eval_sim_crawls_every_post_through_the_adapters(
 ) -> None:
     report, posts = sim_eval
     corpus = generate(7, SIZE)
-    assert sorted(p.post_id for p in posts) == sorted(
-        f"{i.platform}:{i.native_id}" for i in corpus.items
-    )
+    assert sorted(p.post_id for p in posts) == sorted(i.post_id for i in corpus.items)
     assert report["coverage"] == {
         "served": SIZE,
         "crawled": SIZE,

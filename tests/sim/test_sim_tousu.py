@@ -76,22 +76,22 @@ async def test_bad_parameters_get_a_400_that_names_them(
 
 
 async def test_the_cap_stops_paging_and_windows_get_past_it() -> None:
-    app = create_platforms_app(seed=7, result_cap=30)
+    app = create_platforms_app(seed=7, result_cap=8)
     state: SimState = app.state.sim
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
-        capped = await crawl(c, limit=20)
+        capped = await crawl(c, limit=3)
         now = int(state.now().timestamp())
         windows: list[dict[str, Any]] = []
         for start in range(now - 31 * 86_400, now, 86_400):
-            window = await crawl(c, limit=20, since=start, until=start + 86_399)
+            window = await crawl(c, limit=3, since=start, until=start + 86_399)
             assert all(start <= r["timestamp"] <= start + 86_399 for r in window)
             windows += window
-    assert len(capped) == 30
+    assert len(capped) == 8
     assert len(windows) == len(state.corpus.search("tousu", now=state.now()))
 
 
 async def test_layout_change_moves_the_payload(client: httpx.AsyncClient) -> None:
-    body = (await client.get(API, params={"_fault": "layout_changed"})).json()
+    body = (await client.get(API, params={"_fault": "layout_changed", "limit": 3})).json()
     assert "data" not in body
     assert body["result"]["records"] and body["result"]["cursor"]["next"]
 
