@@ -122,10 +122,11 @@ class Supervisor:
         changed.update({c.case_id: c for c in await deliver(store, self.client)})
         for case in await store.list_cases(statuses=OPEN_STATUSES, limit=10_000):
             case = changed.get(case.case_id, case)
-            updated = await self._sync(case, now)
+            updated, remote = await self._sync(case, now)
             updated = self._clocks(updated, now)
             updated = await self._escalate(updated, now)
             updated = self._review_closure(updated, now)
+            updated = await self._recorded_follow_up(updated, remote, now)
             if updated is not case or case.case_id in changed:
                 await store.save_case(updated)
                 changed[updated.case_id] = updated
@@ -153,27 +154,31 @@ class Supervisor:
 
     # -- 2. status from the work-order system ----------------------------------------------------
 
-    async def _sync(self, case: Case, now: datetime) -> Case:
+    async def _sync(self, case: Case, now: datetime) -> tuple[Case, dict[str, Any]]:
         assert self.client is not None
         if not case.external_id:
-            return case
+            return case, {}
         try:
             remote = await self.client.status(case.external_id)
         except (TransientError, PermanentError) as exc:
             # one case the system cannot answer for must not stop the sweep of the others
             log.warning("supervision.sync_failed", case_id=case.case_id, error=str(exc))
-            return case
+            return case, {}
         status = REMOTE_STATUS.get(str(remote.get("x_status", "")))
         if status == "returned":
-            return await self._reroute(case, remote, now)
+            return await self._reroute(case, remote, now), remote
         if status is not None and status != case.status:
             case = with_status(
                 case, status, f"工单系统：{STATUS_LABELS[status]}", by="workorder", at=now
             )
             case = self._reply(case, status, now)
+        return case, remote
+
+    async def _recorded_follow_up(self, case: Case, remote: dict[str, Any], now: datetime) -> Case:
+        """The 回访 the 12345 centre recorded, once 办结审核 has passed."""
         satisfaction = str(remote.get("x_satisfaction") or "")
         if case.status == "resolved" and satisfaction and closure_approved(case):
-            case = await self._follow_up(case, satisfaction, "12345 回访", now)
+            return await self._follow_up(case, satisfaction, "12345 回访", now)
         return case
 
     async def _reroute(self, case: Case, remote: dict[str, Any], now: datetime) -> Case:

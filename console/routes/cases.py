@@ -2,15 +2,36 @@
 
 The list is filtered (status, category, district, street, priority, unit, escalated,
 returned), sorted and paged in the database, 50 a page, with the total of each status.
+A case page shows why it went to its unit (the routing explanation, re-routes after 退单),
+its three clocks, the reply, and takes 办结审核 and 回访 from analysts (audited, published).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
-from starlette.responses import Response
+from typing import Annotated, Literal
 
-from console.deps import CASE_STATUSES, DutiesDep, PagesDep, StoreDep, Viewer
+from fastapi import APIRouter, Form, HTTPException, Request
+from starlette.responses import RedirectResponse, Response
+
+from case_opener.supervision import Supervisor, closure_approved
+from console.auth import Principal
+from console.deps import (
+    CASE_STATUSES,
+    AnalystForm,
+    DutiesDep,
+    PagesDep,
+    Publish,
+    PublishDep,
+    StoreDep,
+    Viewer,
+)
 from console.filters import CASE_SORT_LABELS, CaseQueryDep
+from xianban.errors import PermanentError
+from xianban.labels import SATISFACTION_LABELS, UNIT_LEVEL_LABELS
+from xianban.records import Case, Satisfaction
+from xianban.settings import Settings
+from xianban.stage import StageContext
+from xianban.store import Store
 from xianban.store.listing import case_page, case_status_counts
 
 router = APIRouter()
@@ -42,9 +63,125 @@ async def case_list(
 
 @router.get("/cases/{case_id}")
 async def case_detail(
-    request: Request, case_id: str, user: Viewer, store: StoreDep, pages: PagesDep
+    request: Request, case_id: str, user: Viewer, store: StoreDep, pages: PagesDep, done: str = ""
 ) -> Response:
     case = await store.get_case(case_id)
     if case is None:
         raise HTTPException(404, f"没有找到工单 {case_id}")
-    return pages.render(request, "case.html", user=user, case=case)
+    return pages.render(
+        request,
+        "case.html",
+        user=user,
+        case=case,
+        approved=closure_approved(case),
+        unit_levels=UNIT_LEVEL_LABELS,
+        satisfactions=SATISFACTION_LABELS,
+        escalation_names={1: "提醒", 2: "警示", 3: "区级督办"},
+        notice=CASE_NOTICES.get(done, ""),
+    )
+
+
+CASE_NOTICES: dict[str, str] = {
+    "closure_approved": "办结审核已通过，待回访后结案",
+    "closure_returned": "已退回承办单位重新办理",
+    "follow_up": "回访结果已记录",
+}
+
+
+async def _supervisor(request: Request) -> Supervisor:
+    """Supervision's closure rules, with a client for the work-order system (made once)."""
+    state = request.app.state
+    supervisor: Supervisor | None = getattr(state, "supervisor", None)
+    if supervisor is None:
+        settings: Settings = state.settings
+        if not settings.workorder_url:
+            raise HTTPException(
+                503, "控制台未配置工单系统地址（XIANBAN_WORKORDER_URL），暂时无法办理"
+            )
+        supervisor = Supervisor(StageContext(settings=settings, store=state.store))
+        await supervisor.start()
+        state.supervisor = supervisor
+    return supervisor
+
+
+async def _changed(
+    request: Request,
+    store: Store,
+    publish: Publish | None,
+    user: Principal,
+    case: Case,
+    *,
+    action: str,
+    detail: dict[str, object],
+) -> Response:
+    await store.save_case(case)
+    await store.audit(actor=user.name, action=action, target=case.case_id, detail=detail)
+    if publish is not None:
+        await publish(case)
+    return RedirectResponse(f"/cases/{case.case_id}?done={action.removeprefix('case.')}", 303)
+
+
+async def _case_or_404(store: Store, case_id: str) -> Case:
+    case = await store.get_case(case_id)
+    if case is None:
+        raise HTTPException(404, f"没有找到工单 {case_id}")
+    return case
+
+
+@router.post("/cases/{case_id}/closure")
+async def review_closure(
+    request: Request,
+    case_id: str,
+    user: AnalystForm,
+    store: StoreDep,
+    publish: PublishDep,
+    decision: Annotated[Literal["approve", "return"], Form()],
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """办结审核: approve (urgent cases need what was checked) or send back to the unit."""
+    case = await _case_or_404(store, case_id)
+    supervisor = await _supervisor(request)
+    by = f"analyst:{user.name}"
+    try:
+        if decision == "approve":
+            updated = await supervisor.approve_closure(case, by=by, check=note)
+        else:
+            if not note.strip():
+                raise HTTPException(400, "退回须填写理由")
+            updated = await supervisor.return_closure(case, by=by, reason=note.strip())
+    except PermanentError as exc:
+        raise HTTPException(409, str(exc)) from None
+    action = "case.closure_approved" if decision == "approve" else "case.closure_returned"
+    return await _changed(
+        request, store, publish, user, updated, action=action, detail={"note": note.strip()}
+    )
+
+
+@router.post("/cases/{case_id}/follow-up")
+async def record_follow_up(
+    request: Request,
+    case_id: str,
+    user: AnalystForm,
+    store: StoreDep,
+    publish: PublishDep,
+    satisfaction: Annotated[Satisfaction, Form()],
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """回访: what the citizen said; not satisfied reopens the case."""
+    case = await _case_or_404(store, case_id)
+    supervisor = await _supervisor(request)
+    try:
+        updated = await supervisor.follow_up(
+            case, satisfaction, by=f"analyst:{user.name}", note=note.strip() or "电话回访"
+        )
+    except PermanentError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return await _changed(
+        request,
+        store,
+        publish,
+        user,
+        updated,
+        action="case.follow_up",
+        detail={"satisfaction": satisfaction, "note": note.strip()},
+    )

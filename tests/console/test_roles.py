@@ -26,6 +26,8 @@ ROUTES: dict[tuple[str, str], Permission | str] = {
     ("GET", "/"): "view",
     ("GET", "/cases"): "view",
     ("GET", "/cases/{case_id}"): "view",
+    ("POST", "/cases/{case_id}/closure"): "review",
+    ("POST", "/cases/{case_id}/follow-up"): "review",
     ("GET", "/reports"): "view",
     ("GET", "/reports/map"): "view",
     ("GET", "/reports/briefing.{fmt}"): "view",
