@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xianban.bus import Bus, make_bus
-from xianban.errors import ConfigError
+from xianban.errors import BrokerUnavailableError, ConfigError, TransientError
 from xianban.records import Case, CrawlTask, DeadLetter, Lead, Post, Verdict
 from xianban.settings import Settings
 from xianban.stage import StageContext, StageFactory
@@ -75,7 +75,10 @@ async def open_system(settings: Settings) -> AsyncIterator[System]:
         store = await Store.open(settings.db_url)
         stack.push_async_callback(store.close)
         bus = make_bus(settings)
-        await bus.start()
+        try:
+            await bus.start()
+        except TransientError as exc:
+            raise BrokerUnavailableError(str(exc)) from exc
         stack.push_async_callback(bus.close)
         await bus.ensure_topics(TOPICS, partitions=settings.partitions)
         yield System(settings=settings, store=store, bus=bus)
