@@ -30,10 +30,14 @@ from console.auth import (
     tokens_from_env,
 )
 from console.deps import Publish
+from console.problems import ApiProblem, for_status, machine_error
 from console.rendering import Pages
 from console.responses import MaskedJSONResponse
 from console.routes import (
     api,
+    api_docs,
+    api_tokens,
+    api_webhooks,
     audit,
     cases,
     deadletters,
@@ -81,9 +85,15 @@ def create_app(
         grants, login_url = start_up_token(login_base=base)
     gate = Gate(grants, secret=secret_from_env(os.environ))
 
-    # No public schema or docs pages: every route but three requires a role.
+    # No public schema or docs pages: /openapi.json and /api/docs are served by
+    # console.routes.api_docs to callers of the API (every route but three requires a role).
     app = FastAPI(
-        title="先办 xianban 控制台与工单接口", docs_url=None, redoc_url=None, openapi_url=None
+        title="先办 xianban 工单接口",
+        version=api_docs.API_VERSION,
+        description=api_docs.DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.store = store
     app.state.settings = settings
@@ -105,11 +115,15 @@ def create_app(
         deadletters,
         audit,
         api,
+        api_webhooks,
+        api_tokens,
+        api_docs,
         site_checks,
         open311,
     ):
         app.include_router(module.router)
     app.middleware("http")(_security_headers)
+    app.add_exception_handler(ApiProblem, _problem)  # type: ignore[arg-type]
     app.add_exception_handler(AuthError, _refuse)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
@@ -131,7 +145,20 @@ def wants_json(request: Request) -> bool:
     return "text/html" not in request.headers.get("accept", "")
 
 
+def api_path(request: Request) -> bool:
+    """The ticket API and Open311 answer errors in their own shapes (console.problems)."""
+    return request.url.path.startswith(("/api/", "/open311/"))
+
+
+async def _problem(request: Request, exc: ApiProblem) -> Response:
+    return machine_error(request, exc.code, exc.detail, headers=exc.headers, extra=exc.extra)
+
+
 async def _refuse(request: Request, exc: AuthError) -> Response:
+    if api_path(request):
+        code = "unauthenticated" if exc.status_code == 401 else "forbidden_role"
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return machine_error(request, code, exc.message, headers=headers)
     if wants_json(request):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse({"detail": exc.message}, exc.status_code, headers=headers)
@@ -150,6 +177,19 @@ async def _refuse(request: Request, exc: AuthError) -> Response:
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
+    if api_path(request):
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"没有这个接口：{request.url.path}"
+        elif exc.status_code == 405 and detail == "Method Not Allowed":
+            detail = f"{request.url.path} 不支持 {request.method} 请求"
+        return machine_error(
+            request,
+            for_status(exc.status_code),
+            detail,
+            status=exc.status_code,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
     if wants_json(request):
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
     pages: Pages = request.app.state.pages
@@ -170,6 +210,11 @@ async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         for err in exc.errors()
     ]
     message = "请求参数不正确：" + "；".join(f"{p['field']}：{p['problem']}" for p in problems)
+    if api_path(request):
+        status = 400 if request.url.path.startswith("/open311/") else 422
+        return machine_error(
+            request, "invalid_parameter", message, status=status, extra={"problems": problems}
+        )
     if wants_json(request):
         return MaskedJSONResponse({"detail": message, "problems": problems}, status_code=422)
     pages: Pages = request.app.state.pages

@@ -31,7 +31,7 @@ from fastapi import Request
 from xianban.errors import ConfigError
 
 Role = Literal["viewer", "analyst", "ops", "admin", "api"]
-Permission = Literal["view", "review", "operate", "audit", "api"]
+Permission = Literal["view", "review", "operate", "audit", "api", "tokens"]
 
 ROLES: tuple[Role, ...] = get_args(Role)
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
@@ -41,6 +41,10 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     "admin": frozenset(get_args(Permission)),
     "api": frozenset({"api"}),
 }
+
+# Scopes of the ticket API (console.tokens); configured api and admin tokens hold them all.
+API_SCOPES = frozenset({"cases:read", "cases:write", "webhooks:manage"})
+ROLE_SCOPES: Mapping[Role, frozenset[str]] = {"api": API_SCOPES, "admin": API_SCOPES}
 
 SESSION_COOKIE = "xb_session"
 LOGIN_CSRF_COOKIE = "xb_login_csrf"
@@ -76,9 +80,25 @@ class Principal:
     role: Role
     via: Literal["bearer", "session"]
     session_id: str | None = None
+    scopes: frozenset[str] | None = None
+    """A database token's scopes (``console.tokens``); None: those of the role."""
+    consumer: str | None = None
+    """The consumer a database token was issued to."""
+    token_id: str | None = None
+    departments: tuple[str, ...] = ()
+    """Departments whose cases the token may write back for; empty: every case."""
 
     def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
+
+    def has_scope(self, scope: str) -> bool:
+        held = self.scopes if self.scopes is not None else ROLE_SCOPES.get(self.role, frozenset())
+        return scope in held
+
+    @property
+    def rate_key(self) -> str:
+        """What the rate limit counts by: the token (or the session's user)."""
+        return self.token_id or f"{self.via}:{self.name}"
 
 
 def _fingerprint(token: str) -> str:

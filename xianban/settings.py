@@ -48,6 +48,56 @@ class KafkaSettings(BaseModel):
     request_timeout_ms: int = Field(15_000, ge=1000, description="client request timeout, ms")
 
 
+class ApiSettings(BaseModel):
+    """The ticket API, Open311 and webhooks (``XIANBAN_API__<FIELD>``)."""
+
+    open311_public: bool = Field(
+        False,
+        description="answer Open311 GeoReport reads (public fields only) without an api_key; "
+        "off: every read needs a token with cases:read, as api_key or a Bearer header",
+    )
+    open311_jurisdiction: str = Field(
+        "sz.gov.cn", description="the jurisdiction_id Open311 clients may send (others: 404)"
+    )
+    open311_contact: str = Field(
+        "深圳市 12345 政务服务便民热线", description="contact shown in the Open311 discovery"
+    )
+    rate_per_minute: int = Field(
+        600, ge=1, description="requests one token may make per minute (a token bucket as big)"
+    )
+    webhook_attempts: int = Field(
+        8, ge=1, description="attempts of a webhook delivery before it is parked"
+    )
+    webhook_backoff_s: float = Field(
+        2.0, ge=0, description="wait before the first retry, seconds; doubles per attempt"
+    )
+    webhook_max_backoff_s: float = Field(3600.0, ge=0, description="longest retry wait, seconds")
+    webhook_timeout_s: float = Field(5.0, gt=0, description="one delivery request, seconds")
+    webhook_lease_s: float = Field(
+        60.0,
+        gt=0,
+        description="a claimed delivery's lease, seconds (longer than the timeout); a "
+        "dispatcher killed mid-request leaves it to be claimed again after this",
+    )
+    webhook_poll_s: float = Field(1.0, gt=0, description="outbox poll interval, seconds")
+    webhook_concurrency: int = Field(
+        4, ge=1, description="deliveries in flight per subscription (different cases)"
+    )
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="when set, consumers' webhook URLs must be on these hosts "
+        '("hooks.example.cn", or "*.example.cn" for its subdomains)',
+    )
+    webhook_internal_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts a consumer's webhook may use although they resolve to internal "
+        "addresses (loopback, private, link-local); these may also use http",
+    )
+    webhook_require_https: bool = Field(
+        True, description="consumers' webhook URLs must be https (internal hosts excepted)"
+    )
+
+
 class Settings(BaseSettings):
     """Every knob of the system. Defaults run the embedded loop on one machine."""
 
@@ -67,6 +117,7 @@ class Settings(BaseSettings):
     configs_dir: Path = Field(ROOT / "configs", description="sources, taxonomy, gazetteer, ...")
     console_host: str = Field("127.0.0.1", description="console bind address")
     console_port: int = Field(8000, ge=0, le=65535, description="console port (0 = any free)")
+    api: ApiSettings = Field(default_factory=ApiSettings)
     sim_host: str = Field("127.0.0.1", description="simulators bind address")
     sim_port: int = Field(0, ge=0, le=65535, description="simulators port (0 = any free)")
     sim_url: str | None = Field(
@@ -89,6 +140,14 @@ class Settings(BaseSettings):
         ge=1,
         description="unexpected handler errors in a row (not PermanentError) after which a "
         "worker stops non-zero instead of dead-lettering everything: that is a bug",
+    )
+    filing_concurrency: int = Field(
+        16, ge=1, description="filings in flight at once to the work-order system (requests)"
+    )
+    concurrency: dict[str, int] = Field(
+        default_factory=lambda: {"crawler": 8},
+        description="per stage name: records of different keys a stage without batches "
+        "handles at once (same key: in order); the crawler crawls 8 sources at a time",
     )
     dlq_max_bytes: int = Field(
         900_000,

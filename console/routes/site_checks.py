@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from console.deps import ApiClient, PublishDep, StoreDep
+from console.callers import Reader, Writer
+from console.deps import PublishDep, StoreDep
 from console.responses import MaskedJSONResponse
 from console.routes.review_actions import apply_site_check_result
 from xianban.store.verification import SiteCheck, get_site_check, open_site_checks
@@ -40,7 +41,7 @@ def _json(check: SiteCheck) -> dict[str, object]:
 
 @router.get("")
 async def list_site_checks(
-    user: ApiClient,
+    user: Reader,
     store: StoreDep,
     status: Annotated[Literal["requested"], Query()] = "requested",
 ) -> MaskedJSONResponse:
@@ -49,7 +50,7 @@ async def list_site_checks(
 
 
 @router.get("/{check_id}")
-async def get_check(check_id: str, user: ApiClient, store: StoreDep) -> MaskedJSONResponse:
+async def get_check(check_id: str, user: Reader, store: StoreDep) -> MaskedJSONResponse:
     check = await get_site_check(store, check_id)
     if check is None:
         raise HTTPException(404, f"没有找到现场核查 {check_id}")
@@ -60,7 +61,7 @@ async def get_check(check_id: str, user: ApiClient, store: StoreDep) -> MaskedJS
 async def answer_check(
     check_id: str,
     body: SiteCheckResult,
-    user: ApiClient,
+    user: Writer,
     store: StoreDep,
     publish: PublishDep,
 ) -> MaskedJSONResponse:

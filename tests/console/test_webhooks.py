@@ -1,42 +1,86 @@
-"""Webhooks: signatures a subscriber can verify, retries with backoff, nothing lost silently."""
+"""Webhooks from the durable outbox: the signature recipe, retries and parking, redelivery,
+per-case order, a dead endpoint that never holds up the stage, a crash after the commit,
+subscriptions over the API and the hosts they may point at."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 from aiohttp import web
+from fastapi import FastAPI
 
+from console import tokens
+from console.webhook_hosts import UrlRefused, check
 from console.webhooks import (
     EVENT_ID_HEADER,
+    SEQUENCE_HEADER,
     SIGNATURE_HEADER,
     WEBHOOKS_ENV,
     SignatureError,
     Subscriber,
     WebhookDispatcher,
     WebhookStage,
+    configure,
+    enqueue,
     sign,
+    sign_all,
     subscribers_from_env,
     verify,
 )
 from tests.console import samples
 from xianban.errors import ConfigError
-from xianban.records import Case
-from xianban.settings import Settings
+from xianban.records import Case, CaseEvent
+from xianban.settings import ApiSettings, Settings
 from xianban.stage import Stage, StageContext
 from xianban.store import Store
+from xianban.store.ticket_api import delivery_counts
 
 SECRET = "whsec_test_0123456789"
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ApiSettings(
+    webhook_backoff_s=0,
+    webhook_attempts=3,
+    webhook_timeout_s=2,
+    webhook_internal_hosts=["127.0.0.1"],
+)
 
 
-def test_a_signed_body_verifies() -> None:
-    body = b'{"id":"evt_1"}'
+def receiver_check(raw_body: bytes, header: str, secret: str, now: float) -> bool:
+    """The recipe of docs/API.md, written with the standard library only."""
+    parts = [p.split("=", 1) for p in header.split(",")]
+    timestamp = next(int(v) for k, v in parts if k == "t")
+    signatures = [v for k, v in parts if k == "v1"]
+    if abs(now - timestamp) > 300:
+        return False
+    expected = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + raw_body, hashlib.sha256
+    ).hexdigest()
+    return any(hmac.compare_digest(expected, s) for s in signatures)
+
+
+def test_the_documented_recipe_verifies_a_signature() -> None:
+    body = b'{"id":"evt_1","type":"case.status_changed"}'
     header = sign(body, SECRET, timestamp=1_700_000_000)
     assert header.startswith("t=1700000000,v1=")
+    assert receiver_check(body, header, SECRET, now=1_700_000_100)
     assert verify(body, header, SECRET, now=1_700_000_100) == 1_700_000_000
+    assert not receiver_check(body + b" ", header, SECRET, now=1_700_000_100)
+    assert not receiver_check(body, header, SECRET, now=1_700_000_000 + 301)  # a replay
+    rotated = sign_all(body, ["new-secret", SECRET], timestamp=1_700_000_000)
+    assert receiver_check(body, rotated, SECRET, now=1_700_000_000)
+    assert receiver_check(body, rotated, "new-secret", now=1_700_000_000)
 
 
 @pytest.mark.parametrize(
@@ -58,19 +102,9 @@ def test_bad_deliveries_are_refused(
         verify(body, header, secret, now=now)
 
 
-def test_a_rotated_secret_still_verifies_with_either_signature() -> None:
-    body = b"{}"
-    old = sign(body, "old-secret", timestamp=100).partition("v1=")[2]
-    header = sign(body, "new-secret", timestamp=100) + f",v1={old}"
-    assert verify(body, header, "old-secret", now=100) == 100
-    assert verify(body, header, "new-secret", now=100) == 100
-
-
 def test_subscribers_from_the_environment() -> None:
     raw = json.dumps([{"url": "http://127.0.0.1:9/hook", "secret": "s"}])
-    assert subscribers_from_env({WEBHOOKS_ENV: raw}) == [
-        Subscriber(url="http://127.0.0.1:9/hook", secret="s")
-    ]
+    assert [s.url for s in subscribers_from_env({WEBHOOKS_ENV: raw})] == ["http://127.0.0.1:9/hook"]
     assert subscribers_from_env({}) == []
     with pytest.raises(ConfigError, match=WEBHOOKS_ENV):
         subscribers_from_env({WEBHOOKS_ENV: '[{"url": "x"}]'})
@@ -78,134 +112,310 @@ def test_subscribers_from_the_environment() -> None:
 
 @dataclass
 class Receiver:
-    """A subscriber on a real local port that answers with the scripted statuses in turn."""
+    """A subscriber on a real local port: answers the scripted statuses in turn (the last
+    one for ever), or holds every request while ``hold`` is set."""
 
-    statuses: list[int]
+    statuses: list[int] = field(default_factory=lambda: [200])
     bodies: list[bytes] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
+    hold: asyncio.Event | None = None
+    per_case: dict[str, list[int]] = field(default_factory=dict)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, request: web.Request) -> web.Response:
-        self.bodies.append(await request.read())
+        body = await request.read()
+        self.bodies.append(body)
         self.headers.append(dict(request.headers))
+        self.arrived.set()
+        if self.hold is not None:
+            await self.hold.wait()
+        case_id = json.loads(body)["case_id"]
+        script = self.per_case.get(case_id)
+        if script:
+            return web.Response(status=script.pop(0))
         status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
         return web.Response(status=status)
+
+    def events(self) -> list[dict[str, object]]:
+        return [json.loads(b) for b in self.bodies]
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    got = Receiver(statuses=[200])
+    got = Receiver()
     app = web.Application()
     app.router.add_post("/hook", got.handle)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
-    got.url = f"http://127.0.0.1:{port}/hook"
+    got.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
     try:
         yield got
     finally:
+        if got.hold is not None:
+            got.hold.set()
         await runner.cleanup()
 
 
-async def _send(store: Store, receiver: Receiver, *, attempts: int = 4) -> None:
-    dispatcher = WebhookDispatcher(
-        [Subscriber(url=receiver.url, secret=SECRET)], store=store, attempts=attempts, backoff_s=0
-    )
-    await dispatcher.start()
-    try:
-        dispatcher.notify(samples.case(1))
-        await dispatcher.drain()
-    finally:
-        await dispatcher.close()
+def changed(case: Case, status: str, minutes: int) -> Case:
+    event = CaseEvent(at=case.opened_at.replace(minute=minutes), status=status, note=status)
+    return case.model_copy(update={"status": status, "history": [*case.history, event]})
 
 
-async def test_delivery_retries_until_accepted_and_verifies(
+async def _subscribe(store: Store, url: str) -> None:
+    await configure(store, [Subscriber(url=url, secret=SECRET)])
+
+
+async def test_a_change_is_delivered_signed_numbered_and_masked(
     store: Store, receiver: Receiver
 ) -> None:
-    receiver.statuses = [503, 502, 200]
-    await _send(store, receiver)
-    assert len(receiver.bodies) == 3
-    assert len(set(receiver.bodies)) == 1  # the same event each time
-    body, headers = receiver.bodies[-1], receiver.headers[-1]
-    verify(body, headers[SIGNATURE_HEADER], SECRET)
-    event = json.loads(body)
-    assert headers[EVENT_ID_HEADER] == event["id"]
-    assert event["type"] == "case.changed"
-    assert event["data"]["case"]["case_id"] == "XB-CASE0001"
-    assert event["data"]["case"]["status"] == "dispatched"
-    assert samples.PHONE.encode() not in body
-    assert "138****5678" in event["data"]["case"]["description"]
-    assert await store.list_audit() == []
-
-
-async def test_a_refusal_is_not_retried_and_is_audited(store: Store, receiver: Receiver) -> None:
-    receiver.statuses = [410]
-    await _send(store, receiver)
-    assert len(receiver.bodies) == 1
-    [row] = await store.list_audit()
-    assert (row.actor, row.action, row.target) == ("webhooks", "webhook.failed", "XB-CASE0001")
-    assert row.detail is not None
-    assert row.detail["error"] == "HTTP 410"
-
-
-async def test_giving_up_after_the_last_attempt_is_audited(
-    store: Store, receiver: Receiver
-) -> None:
-    receiver.statuses = [500]
-    await _send(store, receiver, attempts=3)
-    assert len(receiver.bodies) == 3
-    [row] = await store.list_audit()
-    assert row.detail is not None
-    assert (row.detail["attempts"], row.detail["url"]) == (3, receiver.url)
-
-
-async def test_an_unreachable_subscriber_does_not_block_the_others(
-    store: Store, receiver: Receiver
-) -> None:
-    dead = Subscriber(url="http://127.0.0.1:9/hook", secret=SECRET)  # discard port: refused
-    live = Subscriber(url=receiver.url, secret=SECRET)
-    dispatcher = WebhookDispatcher([dead, live], store=store, attempts=2, backoff_s=0)
-    await dispatcher.start()
-    try:
-        dispatcher.notify(samples.case(1))
-        dispatcher.notify(samples.case(2))
-        await dispatcher.drain()
-    finally:
-        await dispatcher.close()
-    ids = [json.loads(b)["data"]["case"]["case_id"] for b in receiver.bodies]
-    assert ids == ["XB-CASE0001", "XB-CASE0002"]
-    failed = await store.list_audit()
-    assert sorted(r.target for r in failed) == ["XB-CASE0001", "XB-CASE0002"]
-    assert all(r.detail and r.detail["url"] == dead.url for r in failed)
-
-
-async def test_events_queued_at_close_are_audited_not_dropped(
-    store: Store, receiver: Receiver
-) -> None:
-    dispatcher = WebhookDispatcher([Subscriber(url=receiver.url, secret=SECRET)], store=store)
-    dispatcher.notify(samples.case(1))  # never started: nothing is sent
+    await _subscribe(store, receiver.url)
+    case = samples.case(1)
+    assert await enqueue(store, case) == "case.created"
+    assert await enqueue(store, case) is None  # the same record again: one event
+    assert await enqueue(store, changed(case, "in_progress", 50)) == "case.status_changed"
+    dispatcher = WebhookDispatcher(store, FAST)
+    await dispatcher.deliver_due()
     await dispatcher.close()
-    assert receiver.bodies == []
-    [row] = await store.list_audit()
-    assert row.detail is not None
-    assert row.detail["error"] == "console stopped before delivery"
+    first, second = receiver.events()
+    assert (first["type"], first["sequence"], second["sequence"]) == ("case.created", 1, 2)
+    assert second["previous_status"] == "dispatched" and second["status"] == "in_progress"
+    for body, headers in zip(receiver.bodies, receiver.headers, strict=True):
+        assert verify(body, headers[SIGNATURE_HEADER], SECRET) > 0
+        assert headers[EVENT_ID_HEADER] == json.loads(body)["id"]
+    assert receiver.headers[1][SEQUENCE_HEADER] == "2"
+    assert samples.PHONE.encode() not in b"".join(receiver.bodies)
+    assert await delivery_counts(store) == {"pending": 0, "delivered": 2, "parked": 0}
 
 
-async def test_the_stage_on_cases_delivers_to_configured_subscribers(
-    store: Store, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+async def test_a_dead_endpoint_is_retried_then_parked_and_audited(
+    store: Store, receiver: Receiver
 ) -> None:
-    subscribers = [{"url": receiver.url, "secret": SECRET}]
-    monkeypatch.setenv(WEBHOOKS_ENV, json.dumps(subscribers))
-    stage: Stage[Case] = WebhookStage(
-        StageContext(settings=Settings(data_dir=tmp_path), store=store)
+    receiver.statuses = [503]
+    await _subscribe(store, receiver.url)
+    await enqueue(store, samples.case(1))
+    dispatcher = WebhookDispatcher(store, FAST)
+    await dispatcher.deliver_due()
+    await dispatcher.close()
+    assert len(receiver.bodies) == FAST.webhook_attempts
+    assert await delivery_counts(store) == {"pending": 0, "delivered": 0, "parked": 1}
+    audit = await store.list_audit()
+    assert audit[0].action == "webhook.parked" and audit[0].target == "XB-CASE0001"
+    assert audit[0].detail is not None and audit[0].detail["error"] == "HTTP 503"
+
+
+async def test_a_refusal_parks_at_once_and_an_unreachable_port_is_retried(
+    store: Store, receiver: Receiver
+) -> None:
+    receiver.statuses = [410]
+    await configure(
+        store,
+        [
+            Subscriber(url=receiver.url, secret=SECRET),
+            Subscriber(url="http://127.0.0.1:9/closed", secret=SECRET),
+        ],
     )
+    await enqueue(store, samples.case(1))
+    dispatcher = WebhookDispatcher(store, FAST)
+    await dispatcher.deliver_due()
+    await dispatcher.close()
+    assert len(receiver.bodies) == 1
+    assert await delivery_counts(store) == {"pending": 0, "delivered": 0, "parked": 2}
+
+
+async def test_a_hanging_endpoint_never_holds_up_the_stage(
+    store: Store, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver.hold = asyncio.Event()
+    monkeypatch.setenv(WEBHOOKS_ENV, json.dumps([{"url": receiver.url, "secret": SECRET}]))
+    settings = Settings(data_dir=tmp_path, api=FAST.model_copy(update={"webhook_poll_s": 0.05}))
+    stage = WebhookStage(StageContext(settings=settings, store=store))
+    _: Stage[Case] = stage  # the stage protocol
     await stage.start()
     try:
-        assert await stage.handle(samples.case(1)) == []
+        await stage.handle(samples.case(1))
+        await receiver.arrived.wait()  # the dispatcher has it in flight, and it hangs there
+        for n in range(2, 6):  # the stage goes on writing while the receiver hangs
+            await stage.handle(samples.case(n))
+        assert not receiver.hold.is_set()
+        counts = await delivery_counts(store)
+        assert counts["pending"] == 5
     finally:
-        await stage.close()  # gives queued events their grace period first
-    [body] = receiver.bodies
-    assert json.loads(body)["data"]["case"]["case_id"] == "XB-CASE0001"
-    assert await store.list_audit() == []
+        receiver.hold.set()
+        await stage.close()
+
+
+async def test_events_of_a_case_go_out_in_order_while_others_pass(
+    store: Store, receiver: Receiver
+) -> None:
+    receiver.per_case = {"XB-CASE0001": [500, 500]}  # its first event fails twice
+    await _subscribe(store, receiver.url)
+    first = samples.case(1)
+    for case in (first, changed(first, "in_progress", 50), changed(first, "resolved", 55)):
+        await enqueue(store, case)
+    await enqueue(store, samples.case(2))
+    settings = FAST.model_copy(update={"webhook_attempts": 5})
+    dispatcher = WebhookDispatcher(store, settings)
+    await dispatcher.deliver_due()
+    await dispatcher.close()
+    sent = [(e["case_id"], e["sequence"]) for e in receiver.events()]
+    ones = [seq for case_id, seq in sent if case_id == "XB-CASE0001"]
+    assert ones == [1, 1, 1, 2, 3]  # retried in place; 2 and 3 waited for it
+    assert sent.index(("XB-CASE0002", 1)) < sent.index(("XB-CASE0001", 2))
+    assert await delivery_counts(store) == {"pending": 0, "delivered": 4, "parked": 0}
+
+
+async def test_a_parked_delivery_is_redelivered_on_request_over_the_api(
+    store: Store, receiver: Receiver, client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    app.state.settings = app.state.settings.model_copy(update={"api": FAST})
+    secret, _ = await tokens.issue(store, consumer="longhua", scopes=["webhooks:manage"])
+    auth = {"Authorization": f"Bearer {secret}"}
+    made = await client.post(
+        "/api/v1/webhooks", headers=auth, json={"url": receiver.url, "event_types": ["*"]}
+    )
+    assert made.status_code == 201, made.text
+    sub = made.json()
+    receiver.statuses = [500, 500, 500, 200]
+    await enqueue(store, samples.case(1))
+    dispatcher = WebhookDispatcher(store, FAST)
+    await dispatcher.deliver_due()
+    base = f"/api/v1/webhooks/{sub['subscription_id']}"
+    parked = (await client.get(f"{base}/deliveries?status=parked", headers=auth)).json()
+    delivery = parked["deliveries"][0]
+    assert delivery["attempts"] == 3 and delivery["last_error"] == "HTTP 500"
+    logged = await client.get(f"{base}/deliveries/{delivery['delivery_id']}", headers=auth)
+    assert [a["status_code"] for a in logged.json()["log"]] == [500, 500, 500]
+    again = await client.post(
+        f"{base}/deliveries/{delivery['delivery_id']}/redeliver", headers=auth
+    )
+    assert again.status_code == 202 and again.json()["status"] == "pending"
+    await dispatcher.deliver_due()
+    await dispatcher.close()
+    done = (await client.get(f"{base}/deliveries", headers=auth)).json()["deliveries"]
+    assert done[0]["status"] == "delivered"
+    bodies = receiver.bodies
+    assert len({json.loads(b)["id"] for b in bodies}) == 1  # the same event each time
+    assert verify(bodies[-1], receiver.headers[-1][SIGNATURE_HEADER], sub["secret"]) > 0
+
+
+async def test_subscriptions_are_the_consumers_own_and_urls_are_checked(
+    store: Store, client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    secret, _ = await tokens.issue(store, consumer="a", scopes=["webhooks:manage"])
+    other, _ = await tokens.issue(store, consumer="b", scopes=["webhooks:manage"])
+    auth = {"Authorization": f"Bearer {secret}"}
+    for url in (
+        "http://127.0.0.1:8000/hook",
+        "https://127.0.0.1/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::ffff:10.0.0.1]/x",
+        "https://user:pw@hooks.example.cn/x",
+        "ftp://hooks.example.cn/x",
+    ):
+        refused = await client.post("/api/v1/webhooks", headers=auth, json={"url": url})
+        assert refused.status_code == 422, url
+        assert refused.json()["code"] == "webhook_url_refused", url
+    app.state.settings = app.state.settings.model_copy(update={"api": FAST})
+    made = await client.post(
+        "/api/v1/webhooks", headers=auth, json={"url": "http://127.0.0.1:9/hook"}
+    )
+    assert made.status_code == 201
+    sub_id = made.json()["subscription_id"]
+    theirs = await client.get(
+        f"/api/v1/webhooks/{sub_id}", headers={"Authorization": f"Bearer {other}"}
+    )
+    assert theirs.status_code == 404
+    listed = (await client.get("/api/v1/webhooks", headers=auth)).json()
+    assert [w["subscription_id"] for w in listed["webhooks"]] == [sub_id]
+    assert "secret" not in listed["webhooks"][0]
+    rotated = await client.post(f"/api/v1/webhooks/{sub_id}/rotate-secret", headers=auth, json={})
+    assert rotated.json()["secret"] != made.json()["secret"]
+    assert (await client.delete(f"/api/v1/webhooks/{sub_id}", headers=auth)).status_code == 204
+    assert not (await client.get("/api/v1/webhooks", headers=auth)).json()["webhooks"][0]["active"]
+
+
+async def test_allowed_hosts_and_internal_addresses() -> None:
+    strict = ApiSettings(webhook_allowed_hosts=["*.example.cn"])
+    with pytest.raises(UrlRefused, match="不在允许"):
+        await check("https://hooks.other.cn/x", strict)
+    with pytest.raises(UrlRefused, match="内部地址"):
+        await check("https://10.1.2.3/x", ApiSettings())
+    with pytest.raises(UrlRefused, match="内部地址"):
+        await check("https://localhost/x", ApiSettings())
+    public = await check("https://93.184.215.14/x", ApiSettings())
+    assert public.address == "93.184.215.14"
+    trusted = await check("http://127.0.0.1:9/x", ApiSettings(webhook_internal_hosts=["127.0.0.1"]))
+    assert trusted.address is None
+
+
+CRASHING = """
+import asyncio, os, sys
+from console.webhooks import Subscriber, configure, enqueue
+from tests.console import samples
+from xianban.store import Store
+
+async def main():
+    store = await Store.open(sys.argv[1])
+    await configure(store, [Subscriber(url=sys.argv[2], secret="s")])
+    await enqueue(store, samples.case(1))  # committed: the worker would commit its offset now
+    os.kill(os.getpid(), 9)  # killed before any delivery
+
+asyncio.run(main())
+"""
+
+
+async def test_killed_between_commit_and_delivery_it_delivers_once_restarted(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    url = f"sqlite+aiosqlite:///{(tmp_path / 'hooks.db').as_posix()}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", CRASHING, url, receiver.url],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    assert receiver.bodies == []
+    store = await Store.open(url)
+    try:
+        assert (await delivery_counts(store))["pending"] == 1
+        dispatcher = WebhookDispatcher(store, FAST)  # the restarted process
+        await dispatcher.deliver_due()
+        await dispatcher.close()
+        assert [e["case_id"] for e in receiver.events()] == ["XB-CASE0001"]
+        assert await delivery_counts(store) == {"pending": 0, "delivered": 1, "parked": 0}
+    finally:
+        await store.close()
+
+
+async def test_killed_mid_request_the_delivery_is_claimed_again(
+    store: Store, receiver: Receiver
+) -> None:
+    receiver.hold = asyncio.Event()
+    await _subscribe(store, receiver.url)
+    await enqueue(store, samples.case(1))
+    short = FAST.model_copy(update={"webhook_lease_s": 0.2})
+    dying = WebhookDispatcher(store, short)
+    attempt = asyncio.create_task(dying.deliver_due())
+    await receiver.arrived.wait()
+    attempt.cancel()  # the process dies with the request in flight: no attempt recorded
+    with pytest.raises(asyncio.CancelledError):
+        await attempt
+    await dying.close(grace_s=0)
+    receiver.hold.set()
+    for _ in range(200):  # until the lease has run out and a restarted dispatcher claims it
+        restarted = WebhookDispatcher(store, short)
+        await restarted.deliver_due()
+        await restarted.close(grace_s=0)
+        if (await delivery_counts(store))["delivered"]:
+            break
+        await asyncio.sleep(0.05)
+    assert await delivery_counts(store) == {"pending": 0, "delivered": 1, "parked": 0}
+    assert len(receiver.bodies) == 2  # at least once: the receiver dedupes by event id
+    assert len({json.loads(b)["id"] for b in receiver.bodies}) == 1
