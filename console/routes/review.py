@@ -67,6 +67,25 @@ class Clock:
     def overdue(self) -> bool:
         return self.left_minutes < 0
 
+    @property
+    def waited(self) -> str:
+        return span(self.waited_minutes)
+
+    @property
+    def left(self) -> str:
+        return span(abs(self.left_minutes))
+
+
+def span(minutes: int) -> str:
+    """42 分钟, 3 小时 5 分钟, 11 天 8 小时: how long, as a person says it."""
+    if minutes < 120:
+        return f"{minutes} 分钟"
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} 小时" + (f" {rest} 分钟" if rest else "")
+    days, hours = divmod(hours, 24)
+    return f"{days} 天" + (f" {hours} 小时" if hours else "")
+
 
 def clock(lead: Lead, sla: Sla, now: datetime) -> Clock:
     due = lead.found_at + sla.dispatch_within("urgent" if lead.urgent else "ordinary")
@@ -198,9 +217,14 @@ async def lead_page(
     lead = current.lead
     similar = await review_page(
         store,
-        ReviewFilter(category=lead.category, district=lead.geo.district),
+        ReviewFilter(category=lead.category, district=lead.geo.district, street=lead.geo.street),
         sort="newest",
-        per_page=11,
+        per_page=200,
+    )
+    # the likeliest duplicates first: the same place, closest in time
+    candidates = sorted(
+        (v for v in similar.items if v.cluster_id != cluster_id),
+        key=lambda v: abs((v.lead.found_at - lead.found_at).total_seconds()),
     )
     office = duties.street_office(lead.geo)
     return pages.render(
@@ -214,7 +238,7 @@ async def lead_page(
         history=await verdicts_of(store, cluster_id),
         audit=(await audit_page(store, AuditFilter(target=cluster_id), per_page=100)).items,
         checks=await site_checks_of(store, cluster_id),
-        similar=[v for v in similar.items if v.cluster_id != cluster_id][:10],
+        similar=candidates[:10],
         street_office=office.unit if office.level == "street" else None,
         route=duties.route(lead.category, lead.geo, f"{lead.title or ''}\n{lead.text}"),
         decision_labels=DECISION_LABELS,
