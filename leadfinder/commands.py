@@ -137,6 +137,18 @@ FILLER = (
 )
 
 
+# Problem clauses as people write them, so a quarter of the bench takes the lead path
+# (explanations, urgency) as a real stream's problem posts do.
+PROBLEMS = (
+    "我们小区门口那个井盖又不见了，黑乎乎一个洞,",
+    "楼下那排路灯坏了快一个月，晚上走路全靠手机照,",
+    "隔壁工地半夜两点还在打桩，整栋楼都睡不着,",
+    "地铁站C口那段台阶裂了好大一条缝，老人上下很危险,",
+    "菜市场旁边的垃圾站天天往外流黑水，臭得不行,",
+    "路口的红绿灯早上又不亮了，车和人乱成一团,",
+)
+
+
 TAILS = (
     "路过打卡,天气不错,心情也不错,晚上约了朋友去吃潮汕牛肉火锅,听说排队要一个小时。",
     "说完了,各位晚安,明天还要早起挤地铁上班,打工人真的太难了,周末一定要好好睡一觉。",
@@ -153,6 +165,8 @@ def bench_posts(extractor: Extractor, count: int) -> list[Post]:
     for i in range(count):
         parts = [rng.choice(FILLER) for _ in range(5)]
         if i % 4 == 0:  # most posts are not about problems at all
+            parts.insert(rng.randrange(len(parts)), rng.choice(PROBLEMS))
+        elif i % 4 == 2:  # chatter that uses the phrase lists' words
             parts += rng.sample(phrases, 3)
         text = "".join(parts) + "大家怎么看?" * (i % 3) + rng.choice(TAILS)
         posts.append(Post(platform="bench", native_id=str(i), text=text))

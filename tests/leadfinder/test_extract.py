@@ -104,12 +104,14 @@ def test_traditional_fullwidth_and_emoji_read_like_plain_text(extractor: Extract
     assert normalise("ＡＢＣ１２３") == "abc123"
 
 
-def test_engagement_and_media_raise_the_score(extractor: Extractor) -> None:
+def test_engagement_and_media_raise_the_rule_score_and_reach_the_model() -> None:
+    rules = Extractor.load(CONFIGS, model=False)  # the rules' score is the model's evidence
     text = "龙岗布吉这边人行道地砖翘起来了，老人摔了好几个"
-    quiet = run(extractor, text)
-    loud = run(extractor, text, engagement=Engagement(likes=300), media=["a.jpg"])
+    quiet = run(rules, text)
+    loud = run(rules, text, engagement=Engagement(likes=300), media=["a.jpg"])
     assert loud.score > quiet.score
     assert "互动量高" in loud.reasons and "附图片/视频" in loud.reasons
+    assert loud.features["engagement"] == 1 and loud.features["media"] == 1
 
 
 def test_repost_is_marked_as_corroboration(extractor: Extractor) -> None:
