@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Dialog, Page, async_playwright
 
 from case_opener.stage import CaseOpenerStage
 from console import create_app
@@ -119,7 +119,12 @@ async def test_an_analysts_day_in_chromium(filled: Store, tmp_path: Path) -> Non
                 )
                 try:
                     page = await browser.new_page(viewport={"width": 1366, "height": 900})
-                    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+                    async def refuse(dialog: Dialog) -> None:
+                        dialogs.append(dialog.message)
+                        await dialog.dismiss()
+
+                    page.on("dialog", refuse)
                     await _day(page, server.url, store)
                 finally:
                     await browser.close()
