@@ -55,6 +55,15 @@ class Fetcher(Protocol):
     """What an adapter may ask for. The runtime's fetcher behind it applies politeness,
     retries, sessions and health detection; adapters never see a client."""
 
+    @property
+    def base_url(self) -> str:
+        """The source's base URL (``Source.url``): where relative request paths go."""
+        ...
+
+    def url_of(self, path: str) -> str:
+        """The absolute URL a request for ``path`` goes to (for a post's link)."""
+        ...
+
     async def get_json(self, url: str, *, params: dict[str, Any] | None = None) -> Any: ...
 
     async def get_text(self, url: str, *, params: dict[str, Any] | None = None) -> str: ...

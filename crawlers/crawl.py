@@ -22,12 +22,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pydantic import ValidationError
-
 from crawlers.base import Adapter, Fetcher, Page, Window, WindowedAdapter
 from crawlers.checkpoint import Checkpoint, QueryMark
 from crawlers.errors import CrawlError, LayoutChanged, SilentBlock
 from crawlers.sources import Source
+from crawlers.urls import absolute_post
 from xianban.records import CrawlTask, Post
 
 Known = Callable[[str], Awaitable[bool]]
@@ -35,6 +34,9 @@ Known = Callable[[str], Awaitable[bool]]
 OnPage = Callable[[int, int], None]
 """Told (pages so far, new posts so far) after each page: the CLI's progress bar."""
 SMALLEST_WINDOW = timedelta(seconds=2)
+PARSE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError)
+"""What an adapter raises on an answer not in the shape it knows (ValueError includes
+pydantic's ValidationError and ``int("…")``; ArithmeticError a timestamp out of range)."""
 
 
 @dataclass
@@ -71,7 +73,7 @@ class _Run:
     async def read(self, page: Awaitable[Page]) -> Page:
         try:
             result = await page
-        except (KeyError, TypeError, ValidationError, AttributeError) as exc:
+        except PARSE_ERRORS as exc:
             raise LayoutChanged(f"{self.source.id}: page does not parse: {exc!r}") from exc
         self.pages += 1
         return result
@@ -82,7 +84,7 @@ class _Run:
         self.listed += len(posts)
         for post in posts:
             if post.post_id not in self.found and not await self.known(post.post_id):
-                self.found[post.post_id] = post
+                self.found[post.post_id] = absolute_post(post, self.fetch.base_url)
                 new += 1
         if self.on_page:
             self.on_page(self.pages, len(self.found))

@@ -46,6 +46,7 @@ from crawlers.errors import FetchTimeout, MalformedResponse, RateLimited, Retrya
 from crawlers.health import check_json, check_response
 from crawlers.politeness import Clock, Politeness, Sleep, TokenBucket, backoff_delay
 from crawlers.proxies import ProxyPool, refusal
+from crawlers.urls import url_of
 
 USER_AGENT = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -85,6 +86,13 @@ class HttpFetcher:
         }
         self.transport = transport
         self.clients: dict[str | None, httpx.AsyncClient] = {}
+
+    @property
+    def base_url(self) -> str:
+        return str(self.client_options["base_url"])
+
+    def url_of(self, path: str) -> str:
+        return url_of(self.base_url, path)
 
     def _client(self, proxy: str | None) -> httpx.AsyncClient:
         if proxy not in self.clients:

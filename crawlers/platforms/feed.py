@@ -20,6 +20,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from crawlers.base import Fetcher, Page
 from crawlers.errors import LayoutChanged
+from crawlers.urls import resolve
 from xianban.records import Author, CrawlTask, Post
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -134,7 +135,7 @@ class FeedAdapter:
                     platform=self.options.platform,
                     native_id=native_id,
                     source=task.source,
-                    url=entry["url"],
+                    url=resolve(entry["url"], fetch.url_of(self.options.path)),
                     author=Author(name=entry["author"]),
                     title=entry["title"],
                     text=text,

@@ -22,6 +22,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawlers.base import Fetcher, Page
 from crawlers.errors import LayoutChanged
+from crawlers.urls import resolve
 from xianban.records import Author, CrawlTask, PlaceHints, Post
 
 SOURCE_BREAK = re.compile(r"[\r\n]+")
@@ -119,11 +120,15 @@ class HtmlListAdapter:
             platform=self.options.platform,
             native_id=native_id,
             source=source,
-            url=urljoin(base, path.lstrip("/")) if base else path,
+            url=urljoin(base, path.lstrip("/")) if base else fetch.url_of(path),
             author=Author(name=text_of(first(tree, spec.author))),
             title=text_of(first(tree, spec.title)),
             text=text,
-            media=[src for img in images if (src := img.attributes.get("src"))],
+            media=[
+                link
+                for img in images
+                if (link := resolve(img.attributes.get("src"), fetch.url_of(path)))
+            ],
             created_at=self.time(first(tree, spec.time)),
             place_hints=PlaceHints(ip_location=re.split(r"[:：]", ip)[-1].strip() if ip else None),
         )

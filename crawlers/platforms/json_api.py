@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crawlers.base import Fetcher, Page
 from crawlers.errors import LayoutChanged
+from crawlers.urls import resolve
 from xianban.records import Author, CrawlTask, Engagement, PlaceHints, Post
 
 
@@ -97,17 +98,18 @@ class JsonApiAdapter:
         path = getattr(self.options.fields, name)
         return dig(item, path) if path else None
 
-    def link(self, value: Any) -> str | None:
+    def link(self, value: Any, page: str) -> str | None:
+        """A link in an item, absolute: against ``link_base`` or the API's own URL."""
         if not isinstance(value, str) or not value:
             return None
         base = self.options.link_base
-        return urljoin(base, value) if base else value
+        return resolve(urljoin(base, value) if base else value, page)
 
     def count(self, item: Mapping[str, Any], name: str) -> int:
         value = self.field(item, name)
         return value if isinstance(value, int) and value >= 0 else 0
 
-    def to_post(self, item: Any, source: str) -> Post:
+    def to_post(self, item: Any, source: str, page: str = "") -> Post:
         if not isinstance(item, Mapping):
             raise LayoutChanged(f"{self.options.platform}: an item is not an object")
         native_id, text = self.field(item, "id"), self.field(item, "text")
@@ -119,14 +121,16 @@ class JsonApiAdapter:
             platform=self.options.platform,
             native_id=str(native_id),
             source=source,
-            url=self.link(self.field(item, "url")),
+            url=self.link(self.field(item, "url"), page),
             author=Author(
                 id=str(author_id) if author_id not in (None, "") else None,
                 name=self.field(item, "author_name"),
             ),
             title=title if isinstance(title, str) else None,
             text=text,
-            media=[url for m in media if (url := self.link(m))] if isinstance(media, list) else [],
+            media=[url for m in media if (url := self.link(m, page))]
+            if isinstance(media, list)
+            else [],
             created_at=to_time(self.field(item, "created_at"), self.zone),
             engagement=Engagement(
                 likes=self.count(item, "likes"),
@@ -147,7 +151,8 @@ class JsonApiAdapter:
         items = dig(body, opts.items)
         if not isinstance(items, list):
             raise LayoutChanged(f"{opts.platform}: no list at {opts.items!r} in the answer")
-        posts = [self.to_post(item, task.source) for item in items]
+        page = fetch.url_of(opts.path)
+        posts = [self.to_post(item, task.source, page) for item in items]
         more = dig(body, opts.has_more) if opts.has_more else bool(posts)
         if not more or not posts:
             return Page(posts=posts, next_cursor=None)
