@@ -136,7 +136,9 @@ def filed_report(
 async def _evaluate(
     labelled: Sequence[tuple[Post, Label]], settings: Settings, *, misses: bool
 ) -> dict[str, Any]:
-    filed = await file_cases([post for post, _ in labelled], settings)
+    # Nothing to file without a post: no throw-away store for a file of bad lines.
+    posts = [post for post, _ in labelled]
+    filed = await file_cases(posts, settings) if posts else Filed(leads={}, cases=[])
     scorer = Scorer(keep_misses=misses)
     extractor = _extractor(settings)
     for post, label in labelled:
