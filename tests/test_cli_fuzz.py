@@ -193,7 +193,7 @@ def call(command: Any, data: bytes | None, **kwargs: Any) -> tuple[int, str, str
     raises but ``typer.Exit`` is a traceback a user would have seen."""
     saved = sys.stdin, sys.stdout, sys.stderr
     out, err = io.StringIO(), io.StringIO()
-    sys.stdin, sys.stdout, sys.stderr = _Stdin(data or b""), out, err  # type: ignore[assignment]
+    sys.stdin, sys.stdout, sys.stderr = _Stdin(data or b""), out, err
     try:
         command(**kwargs)
         code = 0
