@@ -64,6 +64,14 @@ REQUEST_FIELDS = (
 )
 
 
+W3C_PATTERN = (
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-](0\d|1[0-3]):[0-5]\d)?)?$"
+)
+"""The form ``parse_w3c`` takes, as the schema states it; a day the calendar lacks
+(2026-02-30) passes the pattern and is a 400 ``invalid_time``."""
+
+
 def w3c(moment: datetime | None) -> str | None:
     """ISO 8601 / W3C datetime in China time, offset included (``2026-11-20T09:30:00+08:00``)."""
     if moment is None:

@@ -40,10 +40,11 @@ CODES: dict[str, tuple[int, str]] = {
     "not_acceptable": (406, "无法提供所要求的格式"),
     "invalid_parameter": (422, "请求参数不正确"),
     "invalid_cursor": (400, "翻页游标无效"),
+    "invalid_time": (400, "时间不存在或格式不对"),
     "invalid_transition": (409, "工单状态不允许此操作"),
     "precondition_failed": (412, "工单已被修改（If-Match 不符）"),
     "token_not_rotatable": (409, "配置文件中的令牌不能经接口轮换"),
-    "webhook_url_refused": (422, "订阅地址不被允许"),
+    "webhook_url_refused": (403, "订阅地址不被允许"),
     "rate_limited": (429, "请求过于频繁"),
     "unavailable": (503, "服务暂不可用"),
 }

@@ -101,7 +101,7 @@ async def resolve(host: str, port: int) -> list[IpAddress]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         raise UrlRefused(f"无法解析主机 {host}：{exc}") from None
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 

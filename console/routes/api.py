@@ -30,7 +30,7 @@ from console.api_models import (
 from console.auth import Principal
 from console.callers import Reader, Writer
 from console.deps import CASE_STATUSES, PublishDep, StoreDep
-from console.georeport import parse_w3c
+from console.georeport import W3C_PATTERN, parse_w3c
 from console.paging import decode_cursor, encode_cursor, etag_of, respond
 from console.problems import PROBLEM_RESPONSES, ApiProblem, problem_doc
 from console.responses import MaskedJSONResponse
@@ -57,7 +57,7 @@ router = APIRouter(
 
 LEAD_STATUSES: tuple[LeadStatus, ...] = ("confirmed", "rejected", "needs_review", "unverified")
 _404: dict[int | str, dict[str, Any]] = {404: problem_doc("没有找到")}
-_400: dict[int | str, dict[str, Any]] = {400: problem_doc("翻页游标无效")}
+_400: dict[int | str, dict[str, Any]] = {400: problem_doc("翻页游标无效，或时间不存在")}
 _WRITE: dict[int | str, dict[str, Any]] = {
     **_404,
     409: problem_doc("工单状态不允许此操作"),
@@ -68,12 +68,23 @@ _304: dict[int | str, dict[str, Any]] = {
     304: {"description": "未变化（If-None-Match 与 ETag 相同）", "headers": _ETAG}
 }
 
+
+def _one_or_more(values: tuple[str, ...]) -> str:
+    """A comma-separated list of known values, as a schema pattern."""
+    one = "(" + "|".join(values) + ")"
+    return f"^{one}(,{one})*$"
+
+
 Limit = Annotated[int, Query(ge=1, le=500, description="每页条数")]
-Cursor = Annotated[str | None, Query(description="上一页的 next_cursor")]
+Cursor = Annotated[
+    str | None,
+    Query(pattern=r"^[A-Za-z0-9_-]{1,512}$", description="上一页的 next_cursor（不透明）"),
+]
 OrderQ = Annotated[Order, Query(description="按更新时间升序（asc，增量同步用）或降序")]
 Since = Annotated[
     str | None,
     Query(
+        pattern=W3C_PATTERN,
         description="只要此时刻及之后更新的（W3C 时间，无时区按北京时间）",
         openapi_examples={"北京时间": {"value": "2026-11-20T08:00:00+08:00"}},
     ),
@@ -111,7 +122,7 @@ def _since(text: str | None) -> datetime | None:
         return parse_w3c(text)
     except ValueError as exc:
         raise ApiProblem(
-            "invalid_parameter",
+            "invalid_time",
             f"updated_since {exc}",
             extra={"problems": [{"field": "query.updated_since", "problem": str(exc)}]},
         ) from None
@@ -140,6 +151,7 @@ async def list_cases(
     status: Annotated[
         str | None,
         Query(
+            pattern=_one_or_more(CASE_STATUSES),
             description="工单状态，逗号分隔可多选",
             openapi_examples={"处置中": {"value": "dispatched,in_progress"}},
         ),
@@ -147,7 +159,8 @@ async def list_cases(
     category: Annotated[
         str | None,
         Query(
-            description="问题类别代码",
+            pattern=_one_or_more(CATEGORIES),
+            description="问题类别代码，逗号分隔可多选",
             openapi_examples={"市政设施": {"value": "municipal_facilities"}},
         ),
     ] = None,
@@ -441,11 +454,14 @@ async def list_leads(
     status: Annotated[
         str | None,
         Query(
+            pattern=_one_or_more(LEAD_STATUSES),
             description="线索簇的研判结论，逗号分隔：confirmed, rejected, needs_review, unverified",
             openapi_examples={"待人工研判": {"value": "needs_review"}},
         ),
     ] = None,
-    category: Annotated[str | None, Query(description="问题类别代码")] = None,
+    category: Annotated[
+        str | None, Query(pattern=_one_or_more(CATEGORIES), description="问题类别代码")
+    ] = None,
     district: District = None,
     street: Street = None,
     urgency: Annotated[Urgency | None, Query(description="urgent 加急 / ordinary 一般")] = None,

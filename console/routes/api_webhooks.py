@@ -69,7 +69,12 @@ class NewSubscription(BaseModel):
         },
     )
 
-    url: str = Field(min_length=8, max_length=2000)
+    url: str = Field(
+        min_length=8,
+        max_length=2000,
+        pattern=r"^https?://[A-Za-z0-9.:\[\]-]+(/[!-~]*)?$",
+        description="https 地址；须在允许的主机之列，且不能解析到内部地址",
+    )
     event_types: list[EventType] = Field(default_factory=_every_event, min_length=1)
     description: str = Field("", max_length=200)
 
@@ -191,7 +196,7 @@ async def list_webhooks(request: Request, user: HookManager, store: StoreDep) ->
     "",
     response_model=SubscriptionOut,
     status_code=201,
-    responses={422: problem_doc("订阅地址不被允许，或参数不正确")},
+    responses={403: problem_doc("订阅地址不被允许（主机不在允许之列，或为内部地址）")},
     summary="新建订阅（返回签名密钥）",
 )
 async def create_webhook(

@@ -27,6 +27,7 @@ from console.deps import SettingsDep, StoreDep
 from console.georeport import (
     CHINA,
     CLOSED,
+    W3C_PATTERN,
     discovery,
     parse_w3c,
     service,
@@ -311,12 +312,12 @@ async def requests(
     start_date: Annotated[
         str | None,
         Query(
-            max_length=64,
+            pattern=W3C_PATTERN,
             description="W3C 时间；无时区按北京时间",
             openapi_examples={"北京时间": {"value": "2026-11-20T00:00:00+08:00"}},
         ),
     ] = None,
-    end_date: Annotated[str | None, Query(max_length=64, description="W3C 时间")] = None,
+    end_date: Annotated[str | None, Query(pattern=W3C_PATTERN, description="W3C 时间")] = None,
     status: Annotated[
         str | None, Query(max_length=32, description="open、closed，逗号分隔")
     ] = None,
