@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from crawlers.base import SessionAdapter
+from crawlers.base import Adapter, SessionAdapter
 from crawlers.checkpoint import Checkpoint, RunCounts
 from crawlers.crawl import Crawled, crawl_task
 from crawlers.errors import Banned, CrawlError, LoginRequired, SourceRefused
 from crawlers.fetch import HttpFetcher
-from crawlers.platforms import load_adapter
+from crawlers.platforms import close_adapter, load_adapter
 from crawlers.proxies import ProxyPool
 from crawlers.sessions import Account, SessionPool
 from crawlers.sources import Source, load_sources
@@ -76,6 +76,19 @@ class CrawlerStage:
         login expired is retired before it meets the login wall mid-crawl, a banned one is
         quarantined, and the pool rotates to the next."""
         adapter = load_adapter(source.adapter, source.options)
+        try:
+            return await self._crawl(adapter, source, task, checkpoint, now)
+        finally:
+            await close_adapter(adapter)
+
+    async def _crawl(
+        self,
+        adapter: Adapter,
+        source: Source,
+        task: CrawlTask,
+        checkpoint: Checkpoint,
+        now: datetime,
+    ) -> Crawled:
         known = self.ctx.store.has_post
         if not isinstance(adapter, SessionAdapter):
             fetch = self.fetcher(source)

@@ -20,6 +20,8 @@ ADAPTERS: dict[str, str] = {
     "zhihu": "crawlers.platforms.zhihu:ZhihuSearch",
     "xhs": "crawlers.platforms.xhs:XhsSearch",
     "douyin": "crawlers.platforms.douyin:DouyinSearch",
+    "douyin_creator": "crawlers.platforms.douyin_creator:DouyinCreator",
+    "douyin_poi": "crawlers.platforms.douyin_poi:DouyinPoi",
     "json_api": "crawlers.platforms.json_api:JsonApiAdapter",
     "html_list": "crawlers.platforms.html_list:HtmlListAdapter",
 }
@@ -41,3 +43,10 @@ def load_adapter(name: str, options: Mapping[str, object] | None = None) -> Adap
     except Exception as exc:  # any failure to build it: the other adapters must keep working
         raise ConfigError(f"adapter {name!r} ({ADAPTERS[name]}) is broken: {exc!r}") from exc
     return adapter
+
+
+async def close_adapter(adapter: Adapter) -> None:
+    """Release what an adapter holds (a signing service's client); most hold nothing."""
+    close = getattr(adapter, "close", None)
+    if close is not None:
+        await close()

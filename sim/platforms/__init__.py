@@ -14,7 +14,18 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
-from sim.platforms import admin, bilibili, douyin, forum, rss_news, tousu, weibo, xhs, zhihu
+from sim.platforms import (
+    admin,
+    bilibili,
+    douyin,
+    douyin_feeds,
+    forum,
+    rss_news,
+    tousu,
+    weibo,
+    xhs,
+    zhihu,
+)
 from sim.platforms.corpus import Corpus, generate
 from sim.platforms.faults import FAULT_KINDS, FaultSpec
 from sim.platforms.items import Item, Truth
@@ -41,7 +52,7 @@ PLATFORMS: dict[str, Callable[[SimState], list[BaseRoute]]] = {
     "news": rss_news.routes,
     "forum": forum.routes,
     "tousu": tousu.routes,
-    "douyin": douyin.routes,
+    "douyin": lambda state: douyin.routes(state) + douyin_feeds.routes(state),
     "xhs": xhs.routes,
     "bilibili": bilibili.routes,
     "zhihu": zhihu.routes,

@@ -48,6 +48,13 @@ class ProxyRequest(BaseModel):
     )
 
 
+class SigningKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: str = Field(description="e.g. douyin-a_bogus, heimao-sha256")
+    key: str = Field(min_length=1)
+
+
 class ClockMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -171,7 +178,19 @@ def routes(state: SimState, platforms: Collection[str]) -> list[BaseRoute]:
         login = state.sessions.scan(qr_id)
         return json_response({"qr_id": qr_id, "status": login.status})
 
+    async def rotate_key(request: Request) -> Response:
+        try:
+            wanted = await _parse(request, SigningKey)
+        except ValueError as exc:
+            return _invalid(str(exc))
+        if wanted.scheme not in state.signing:
+            known = ", ".join(sorted(state.signing))
+            return _invalid(f"未知签名方案 {wanted.scheme!r}，可用：{known}")
+        state.signing[wanted.scheme] = wanted.key
+        return json_response({"scheme": wanted.scheme, "rotated": True})
+
     return [
+        Route("/signing", rotate_key, methods=["POST"]),
         Route("/sessions", issue_session, methods=["POST"]),
         Route("/sessions", expire_sessions, methods=["DELETE"]),
         Route("/sessions/ban", ban_session, methods=["POST"]),

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sim.platforms.accounts import sec_uid
 from sim.platforms.faults import Active, guarded
 from sim.platforms.items import Item
 from sim.platforms.listing import paginate, parse_int
@@ -99,6 +100,7 @@ def aweme(item: Item) -> dict[str, Any]:
                 "uid": str(item.author.id),
                 "nickname": item.author.name,
                 "follower_count": item.author.followers,
+                "sec_uid": sec_uid(item.author),
             },
             "statistics": {
                 "digg_count": item.likes,

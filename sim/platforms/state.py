@@ -14,6 +14,7 @@ from sim.platforms.corpus import ANCHOR, Corpus
 from sim.platforms.faults import FaultBoard
 from sim.platforms.proxies import ProxyPool
 from sim.platforms.sessions import SessionStore
+from sim.platforms.signatures import KEYS
 
 
 @dataclass
@@ -24,6 +25,8 @@ class SimState:
     proxies: ProxyPool = field(default_factory=ProxyPool)
     result_cap: int = 200
     elapsed: timedelta = timedelta(0)
+    signing: dict[str, str] = field(default_factory=lambda: dict(KEYS))
+    """The platforms' signing secrets by scheme (``sim.platforms.signatures``)."""
 
     def now(self) -> datetime:
         return ANCHOR + self.elapsed

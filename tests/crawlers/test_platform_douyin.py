@@ -1,5 +1,5 @@
 """The Douyin adapter signs the search XHR itself: every listed video found without a
-browser, and a refused signature reported as the layout change it is."""
+browser, and a refused signature reported as what it is (签名失效), not a layout change."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from crawlers.errors import LayoutChanged
+from crawlers.errors import SignatureRejected
 from crawlers.fetch import HttpFetcher
 from crawlers.platforms.douyin import DouyinSearch, fnv1a
 from sim.platforms.douyin import fnv1a as sim_fnv1a
@@ -40,14 +40,14 @@ async def test_every_listed_video_is_found_with_its_fields(rig: Rig) -> None:
     assert xhr and all(r["status"] == 200 for r in xhr)
 
 
-async def test_a_refused_signature_is_a_layout_change(rig: Rig) -> None:
+async def test_a_refused_signature_is_its_own_state(rig: Rig) -> None:
     task = task_for(rig).model_copy(update={"query": QUERY})
     transport = httpx.ASGITransport(app=rig.app)
     async with HttpFetcher("http://sim/douyin", transport=transport) as fetch:
         first = await DouyinSearch().page(task, None, fetch)
         assert first.next_cursor is not None
         offset, _, _ = first.next_cursor.partition(":")
-        with pytest.raises(LayoutChanged, match="signature"):
+        with pytest.raises(SignatureRejected, match="signature"):
             await DouyinSearch().page(task, f"{offset}:not-the-token", fetch)
 
 
