@@ -60,7 +60,7 @@ BODIES: dict[str, dict[str, object]] = {
     "/replies": {"text": "答复"},
     "/site-check": {"result": "confirmed"},
     "/api/v1/site-checks/{check_id}": {"result": "confirmed"},
-    "/api/v1/webhooks": {"url": "https://hooks.example.cn/x"},
+    "/api/v1/webhooks": {"url": "https://93.184.215.14/x"},  # public, no DNS needed
     "/rotate-secret": {},
     "/rotate": {"grace_seconds": 60},
     "/api/v1/tokens": {"consumer": "x", "scopes": ["cases:read"]},
