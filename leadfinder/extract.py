@@ -45,6 +45,9 @@ NEGATIVE_LABELS = {
 
 
 class Extraction(BaseModel):
+    """Built with ``model_construct`` from values the extractor made itself: validating
+    every post's result again cost more than the model that decides it."""
+
     model_config = ConfigDict(frozen=True)
 
     is_lead: bool
@@ -272,7 +275,7 @@ class Extractor:
         evidence = self.evidence.find(text)
         features.update(evidence.features())
         reasons += evidence.reasons()
-        verdict = Extraction(
+        verdict = Extraction.model_construct(
             is_lead=is_lead,
             score=round(score, 3),
             category=category if is_lead else None,
@@ -305,7 +308,7 @@ class Extractor:
         if urgent:
             reasons += [f"加急:{t}" for t in triggers]
         named = triggers or [w for w, _ in urgent_terms if w in text][:2]
-        return Extraction(
+        return Extraction.model_construct(
             is_lead=is_lead,
             score=round(s.lead, 3),
             category=s.category if is_lead else None,
