@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import ahocorasick
 import yaml
@@ -278,7 +278,7 @@ class Extractor:
         verdict = Extraction.model_construct(
             is_lead=is_lead,
             score=round(score, 3),
-            category=category if is_lead else None,
+            category=cast("Category | None", category if is_lead else None),
             urgent=is_lead and bool(triggers),
             urgency_triggers=triggers if is_lead else [],
             geo=geo,
