@@ -16,12 +16,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian's Chromium for the playwright pool and the console's browser tests
-# (`playwright install` cannot download here), and a CJK font so screenshots show Chinese.
+# (`playwright install` cannot download here), a CJK font so screenshots show Chinese, and
+# a colour emoji font so the emoji in posts render (not as empty boxes).
 browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then \
-		echo "installing Debian chromium and fonts-wqy-microhei"; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ] \
+		|| [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then \
+		echo "installing Debian chromium, fonts-wqy-microhei and fonts-noto-color-emoji"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -q chromium fonts-wqy-microhei; \
+			apt-get install -y -q chromium fonts-wqy-microhei fonts-noto-color-emoji; \
 	fi
 
 # The briefings: Pango for WeasyPrint's PDF, a Chinese font for the charts and the PDF

@@ -50,8 +50,38 @@ AUDIT_ACTION_LABELS: Mapping[str, str] = {
     "source.resumed": "恢复采集源",
     "source.rerun": "重新采集",
     "source.login": "扫码登录采集源",
+    "source.pause": "暂停采集源（命令行）",
+    "source.resume": "恢复采集源（命令行）",
     "webhook.failed": "推送失败",
+    "webhook.parked": "推送暂停（多次失败）",
+    "api.token.issue": "签发接口令牌",
+    "api.token.rotate": "轮换接口令牌",
+    "api.token.revoke": "吊销接口令牌",
+    "api.webhook.create": "新建推送订阅",
+    "api.webhook.delete": "删除推送订阅",
+    "api.webhook.rotate": "轮换推送密钥",
+    "api.webhook.redeliver": "重新推送",
+    "api.case.status": "接口回写工单状态",
+    "api.case.reply": "接口回写答复",
+    "api.case.site_check": "接口回写现场核查",
 }
+"""Every action the code audits (``tests/console/test_audit_labels.py`` finds them all)."""
+AUDIT_ACTION_AREAS: Mapping[str, str] = {
+    "lead": "线索研判",
+    "case": "工单办理",
+    "source": "采集源操作",
+    "api": "接口管理",
+    "webhook": "推送",
+    "report": "简报",
+}
+
+
+def audit_action(code: str) -> str:
+    """The Chinese label of an audited action; one added without a label still reads as
+    Chinese (its area), never as a bare code."""
+    if code in AUDIT_ACTION_LABELS:
+        return AUDIT_ACTION_LABELS[code]
+    return f"{AUDIT_ACTION_AREAS.get(code.partition('.')[0], '其他操作')}（未登记）"
 
 
 def local_time(value: datetime | None) -> str:
@@ -86,7 +116,7 @@ def _environment() -> Environment:
         role=lambda code: ROLE_LABELS.get(code, code),
         ident=Identifier,
         source_state=source_state_label,
-        audit_action=lambda code: AUDIT_ACTION_LABELS.get(code, code),
+        audit_action=audit_action,
         as_json=lambda value: json.dumps(value, ensure_ascii=False, default=str),
     )
     env.globals.update(CATEGORY_LABELS=CATEGORY_LABELS, overdue=overdue)

@@ -216,14 +216,14 @@ def _set(source_id: str, action: str, **fields: Any) -> None:
 @sources_app.command()
 def pause(source: Annotated[str, typer.Argument(help="source id")]) -> None:
     """Stop scheduling a source until it is resumed."""
-    _set(source, "source.pause", paused=True)
+    _set(source, "source.paused", paused=True)
     stderr.print(f"已暂停 {source}：调度器不再为它安排抓取。")
 
 
 @sources_app.command()
 def resume(source: Annotated[str, typer.Argument(help="source id")]) -> None:
     """Schedule a paused source again."""
-    _set(source, "source.resume", paused=False)
+    _set(source, "source.resumed", paused=False)
     stderr.print(f"已恢复 {source}。")
 
 
