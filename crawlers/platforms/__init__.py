@@ -15,6 +15,7 @@ from xianban.errors import ConfigError
 
 ADAPTERS: dict[str, str] = {
     "weibo": "crawlers.platforms.weibo:WeiboSearch",
+    "weibo_timeline": "crawlers.platforms.weibo_timeline:WeiboTimeline",
     "feed": "crawlers.platforms.feed:FeedAdapter",
     "bilibili": "crawlers.platforms.bilibili:BilibiliSearch",
     "zhihu": "crawlers.platforms.zhihu:ZhihuSearch",

@@ -12,6 +12,7 @@ looks like.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sim.platforms import weibo_feeds
 from sim.platforms.faults import Active, guarded
 from sim.platforms.items import SHANGHAI, Item
 from sim.platforms.listing import paginate, parse_epoch, parse_int
@@ -179,6 +181,8 @@ def routes(state: SimState) -> list[BaseRoute]:
 
     async def get_index(request: Request, active: Active) -> Response:
         params = request.query_params
+        if params.get("containerid", "").startswith(weibo_feeds.TIMELINE_CONTAINER):
+            return await timeline(request, active)
         try:
             query, since, until = _search(params.get("containerid", ""))
             page = parse_int(params.get("page"), "page", 1)
@@ -240,9 +244,15 @@ def routes(state: SimState) -> list[BaseRoute]:
         throttled={"ok": 0, "errno": "100005", "msg": "请求过于频繁，请稍后再试"},
         login_wall=login_wall,
     )
+
+    def cards(items: list[Item], active: Active) -> list[Any]:
+        return [json.loads(card_json(item, active.layout_changed)) for item in items]
+
     board = state.faults
+    feeds, timeline = weibo_feeds.routes(state, pages, cards)
     return [
         Route("/api/container/getIndex", guarded(PREFIX, board, pages, get_index)),
         Route("/statuses/extend", guarded(PREFIX, board, pages, extend)),
         Route("/login", login_page("微博", PREFIX)),
+        *feeds,
     ]
