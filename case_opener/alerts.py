@@ -22,7 +22,6 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from case_opener.alert_channels import Channel, ChannelConfig, ChannelError, Digest
-from console.masking import mask_text
 from xianban.configfile import load_yaml
 from xianban.labels import CATEGORY_LABELS
 from xianban.records import Case, Verdict, utcnow
@@ -62,6 +61,8 @@ def _place(geo: dict[str, Any]) -> str:
 
 
 def lead_line(verdict: Verdict) -> str:
+    from console.masking import mask_text  # the console's masking, not its app
+
     lead = verdict.lead
     state = {"confirmed": "已立案", "needs_review": "待研判"}.get(verdict.decision, "")
     triggers = "、".join(lead.urgency_triggers) or CATEGORY_LABELS.get(lead.category, "")

@@ -18,6 +18,7 @@ import structlog
 from case_opener.outbox import deliver, queue_filing, with_status
 from xianban.records import Case, Verdict, utcnow
 from xianban.stage import StageContext
+from xianban.store.listing import verdicts_of
 
 if TYPE_CHECKING:
     from case_opener.filing import WorkOrderClient
@@ -52,12 +53,26 @@ class Corroboration:
             if verdict.duplicate_of and verdict.duplicate_of != cluster_id:
                 cluster_id = verdict.duplicate_of  # it joined another case in turn
                 continue
-            case = self.build(verdict)
+            case = await self._opened_from(cluster_id, verdict)
             await queue_filing(store, case)
             changed = await deliver(store, self.client)
             opened = next((c for c in changed if c.case_id == case.case_id), case)
             return opened, [c for c in changed if c.case_id != case.case_id]
         return None, []
+
+    async def _opened_from(self, cluster_id: str, latest: Verdict) -> Case:
+        """The cluster's case as its first confirmation would open it, carrying the posts of
+        every confirmation of the cluster recorded so far: whichever of them reaches the
+        case opener later then finds its posts there already."""
+        confirmations = [
+            v
+            for v in await verdicts_of(self.ctx.store, cluster_id)
+            if v.decision == "confirmed" and v.duplicate_of in (None, cluster_id)
+        ]
+        first = next((v for v in confirmations if v.duplicate_of is None), latest)
+        case = self.build(first)
+        posts = list(dict.fromkeys(p for v in confirmations for p in v.lead.post_ids))
+        return case.model_copy(update={"post_ids": list(dict.fromkeys([*case.post_ids, *posts]))})
 
     async def attach(self, verdict: Verdict) -> list[Case]:
         assert verdict.duplicate_of is not None
@@ -82,4 +97,8 @@ class Corroboration:
             updated = with_status(case, case.status, note, by="case-opener", at=utcnow())
             updated = updated.model_copy(update={"post_ids": [*case.post_ids, *new]})
         await self.ctx.store.save_case(updated)
+        if updated.status == "pending":  # not yet accepted: file it as it is now
+            await queue_filing(self.ctx.store, updated)
+            changed = await deliver(self.ctx.store, self.client)
+            updated = next((c for c in changed if c.case_id == updated.case_id), updated)
         return [updated, *others]

@@ -100,11 +100,15 @@ class CaseOpenerStage:
         assert self.routing and self.sla and self.client, "start() first"
         if record.decision != "confirmed":
             return []
+        assert self.corroboration is not None
         if record.duplicate_of is not None:
-            assert self.corroboration is not None
             return await self.corroboration.attach(record)
         store = self.ctx.store
         existing = await store.get_case_by_cluster(record.cluster_id)
+        if existing is not None and not set(record.lead.post_ids) <= set(existing.post_ids):
+            # the case was opened from another report of this cluster: this one joins it
+            own = record.model_copy(update={"duplicate_of": record.cluster_id})
+            return await self.corroboration.attach(own)
         if existing is not None and existing.status != "pending":
             return []
         case = existing or build_case(record.lead, record, self.routing, self.sla)
