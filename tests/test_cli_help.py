@@ -158,9 +158,9 @@ def _count(pattern: str) -> list[int]:
 
 def test_architecture_counts_come_from_the_configs() -> None:
     sources = load_sources(ROOT / "configs")
-    assert _count(r"`sources\.yaml` \((\d+) sources on (\d+) adapters") == [
+    assert _count(r"`sources\.yaml` \((\d+) sources on (\d+) platforms") == [
         len(sources),
-        len({s.adapter for s in sources.values()}),
+        len({s.platform for s in sources.values()}),
     ]
     taxonomy: dict[str, Any] = __import__("yaml").safe_load(
         (ROOT / "configs" / "taxonomy.yaml").read_text(encoding="utf-8")
