@@ -23,6 +23,7 @@ ADAPTERS: dict[str, str] = {
     "douyin": "crawlers.platforms.douyin:DouyinSearch",
     "douyin_creator": "crawlers.platforms.douyin_creator:DouyinCreator",
     "douyin_poi": "crawlers.platforms.douyin_poi:DouyinPoi",
+    "kuaishou": "crawlers.platforms.kuaishou:KuaishouSearch",
     "json_api": "crawlers.platforms.json_api:JsonApiAdapter",
     "html_list": "crawlers.platforms.html_list:HtmlListAdapter",
 }

@@ -20,6 +20,7 @@ from sim.platforms import (
     douyin,
     douyin_feeds,
     forum,
+    kuaishou,
     rss_news,
     tousu,
     weibo,
@@ -54,6 +55,7 @@ PLATFORMS: dict[str, Callable[[SimState], list[BaseRoute]]] = {
     "tousu": tousu.routes,
     "douyin": lambda state: douyin.routes(state) + douyin_feeds.routes(state),
     "xhs": xhs.routes,
+    "kuaishou": kuaishou.routes,
     "bilibili": bilibili.routes,
     "zhihu": zhihu.routes,
 }

@@ -23,7 +23,7 @@ SITES: Mapping[str, tuple[tuple[str, int], ...]] = {
     "xhs": (("xhs", 1),),
     "bilibili": (("bilibili", 1),),
     "zhihu": (("zhihu", 1),),
-    "douyin": (("douyin", 1),),
+    "douyin": (("douyin", 7), ("kuaishou", 3)),
     "forum": (("forum", 1),),
     "tousu": (("tousu", 1),),
     "news": (("news", 1),),
