@@ -1,0 +1,1 @@
+"""Build-time tools (gazetteer, corpus checks, datasheet); importable so tests reuse them."""
