@@ -17,6 +17,7 @@ import ahocorasick
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from leadfinder.evidence import FEATURE_LABELS as EVIDENCE_LABELS
 from leadfinder.evidence import EvidenceFinder
 from leadfinder.geo import GeoResolver
 from leadfinder.model import LEAD, MODELS_DIR, URGENT, LeadModel, Scores
@@ -100,7 +101,8 @@ FEATURE_LABELS = {
 
 def _terms(terms: tuple[tuple[str, float], ...]) -> str:
     """Model terms in words: n-grams quoted as written, rule features by their label."""
-    return "、".join(FEATURE_LABELS.get(name, f"「{name}」") for name, _ in terms) or "无"
+    labels = FEATURE_LABELS | EVIDENCE_LABELS
+    return "、".join(labels.get(name, f"「{name}」") for name, _ in terms) or "无"
 
 
 def read_mapping(path: Path) -> dict[str, Any]:
