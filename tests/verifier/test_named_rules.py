@@ -64,13 +64,14 @@ def test_the_author_says_it_is_fixed() -> None:
     assert "已经修好" in ruling.reason
 
 
-def test_a_post_from_two_months_ago_is_stale() -> None:
-    old = lead(posted_at=NOW - timedelta(days=60))
+def test_a_post_from_four_months_ago_is_stale() -> None:
+    old = lead(posted_at=NOW - timedelta(days=120))
     ruling = rule_on(old, CFG, Context(now=NOW))
     assert (ruling.decision, ruling.rule) == ("rejected", "stale")
-    assert "60 天前" in ruling.reason
+    assert "120 天前" in ruling.reason
+    assert rule_on(lead(posted_at=NOW - timedelta(days=60)), CFG, Context(now=NOW)).rule != "stale"
     lenient = CFG.model_copy(
-        update={"rules": Rules(stale=StaleRule(max_age_days=90, decision="needs_review"))}
+        update={"rules": Rules(stale=StaleRule(max_age_days=180, decision="needs_review"))}
     )
     assert rule_on(old, lenient, Context(now=NOW)).rule == "clear_problem"
     switched_off = CFG.model_copy(update={"rules": Rules(stale=StaleRule(enabled=False))})
