@@ -24,6 +24,9 @@ ADAPTERS: dict[str, str] = {
     "douyin_creator": "crawlers.platforms.douyin_creator:DouyinCreator",
     "douyin_poi": "crawlers.platforms.douyin_poi:DouyinPoi",
     "kuaishou": "crawlers.platforms.kuaishou:KuaishouSearch",
+    "tieba": "crawlers.platforms.tieba:TiebaBar",
+    "wechat": "crawlers.platforms.wechat:WechatArticles",
+    "channels": "crawlers.platforms.channels:ChannelsSearch",
     "json_api": "crawlers.platforms.json_api:JsonApiAdapter",
     "html_list": "crawlers.platforms.html_list:HtmlListAdapter",
 }

@@ -24,7 +24,7 @@ SITES: Mapping[str, tuple[tuple[str, int], ...]] = {
     "bilibili": (("bilibili", 1),),
     "zhihu": (("zhihu", 1),),
     "douyin": (("douyin", 7), ("kuaishou", 3)),
-    "forum": (("forum", 1),),
+    "forum": (("forum", 4), ("tieba", 3), ("wechat", 1), ("channels", 1), ("szhome", 1)),
     "tousu": (("tousu", 1),),
     "news": (("news", 1),),
 }
