@@ -216,6 +216,10 @@ DEAD_END = "\x00"
 _EXIT = re.compile(r"[a-h][0-9]?(?:出口|口)|[a-h]出入口")
 
 
+# Place shapes kept per post: each is checked against the ones before it.
+MAX_SHAPES = 32
+
+
 @dataclass(frozen=True, slots=True)
 class GeoMatch:
     geo: Geo
@@ -395,6 +399,8 @@ class GeoResolver:
         shaped: list[_Hit] = []
         cued: dict[int, _Hit] = {}
         for m in _SHAPE.finditer(text):
+            if len(shaped) >= MAX_SHAPES:
+                break  # a real post names a handful; a hostile one ("路" x 50,000) costs n²
             p, q = m.span()
             if p < 2 or (
                 _NAMED_PAIR.match(text, p - 2, p) is None and text[p - 2 : p] not in _UNSPLIT

@@ -200,3 +200,15 @@ def test_the_extractor_fills_road_beside_the_street() -> None:
     post = Post(platform="weibo", native_id="1", text="龙华民治民治大道上井盖没了，晚上看不见")
     geo = extractor.extract(post).geo
     assert (geo.district, geo.street, geo.road) == ("龙华区", "民治街道", "民治大道")
+
+
+def test_a_post_of_one_repeated_place_suffix_reads_a_bounded_number_of_shapes(
+    resolver: GeoResolver,
+) -> None:
+    """Each shape is checked against those before it: "路" x 50,000 once took 43 s."""
+    from leadfinder.geo import MAX_SHAPES
+
+    text = "".join(f"第{i}号路口" for i in range(2000)) + "路" * 50_000
+    hits = resolver._shapes(text, [], 0)
+    assert len(hits) <= MAX_SHAPES
+    assert resolver.resolve(text) is not None
