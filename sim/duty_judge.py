@@ -72,11 +72,23 @@ class DutyJudge:
         main = self.duties.route(truth.category, geo, found.text, matters=False).unit
         if unit in right:
             return Judgement(True, unit, "", truth.incident)
-        if geo.district and geo.district not in unit and main.startswith(geo.district):
+        named = self._district_of(unit)
+        if named is not None and geo.district is not None and named != geo.district:
             why = f"非本单位辖区：问题位于{geo.district}{geo.street or ''}"
+        elif geo.street and "街道" in unit and geo.street not in unit:
+            why = f"非本街道辖区：问题位于{geo.district}{geo.street}"
         else:
             why = "非本单位职责"
         return Judgement(False, main, f"{why}，建议转 {main}", truth.incident)
+
+    def _district_of(self, unit: str) -> str | None:
+        """The district a unit's name belongs to (宝安区…, …宝安管理局), if it names one."""
+        for name, district in self.duties.places.districts.items():
+            if name in unit or f"{district.short}管理局" in unit or f"{district.short}大队" in unit:
+                return name
+            if f"{district.short}分局" in unit or f"{district.short}监管局" in unit:
+                return name
+        return None
 
     @staticmethod
     def _place(district: str | None, street: str | None, form: Mapping[str, str]) -> Geo:

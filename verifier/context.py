@@ -1,8 +1,8 @@
 """What the verifier looks up before ruling on a lead, and the follow-up verdict.
 
 The rules are pure functions of a lead and this context, so they are tested without a
-store; the lookups (confirmed leads on the same category, district and street within the
-duplicate window) are one indexed query per lead.
+store; the lookup (leads of the district confirmed within the duplicate window) is one
+query per lead.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from xianban.store.listing import confirmed_near
 async def gather(store: Store, lead: Lead, cfg: VerifierConfig) -> Context:
     now = utcnow()
     rule = cfg.rules.duplicate_open_case
-    if not rule.enabled or lead.geo.district is None or lead.geo.street is None:
+    if not rule.enabled or lead.geo.district is None:
         return Context(now=now)
+    # the district's confirmations in the window: the rule looks for the same problem at
+    # the same place, or the same text (a repost filed under another category)
     near = await confirmed_near(
         store,
-        category=lead.category,
+        category=None,
         district=lead.geo.district,
-        street=lead.geo.street,
+        street=None,
         since=now - timedelta(hours=rule.window_hours),
         exclude_cluster=lead.cluster_id,
     )

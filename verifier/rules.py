@@ -11,6 +11,7 @@ switched off and tuned in ``configs/verifier.yaml``, and says why on the verdict
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,6 +53,9 @@ class DuplicateRule(BaseModel):
 
     enabled: bool = True
     window_hours: float = Field(72, gt=0)
+    same_text: float = Field(0.6, gt=0, le=1)
+    """Character-bigram overlap (Jaccard) at which two posts of one district are the same
+    report, whatever category and street each was read as (a repost, a copy)."""
 
 
 class WeakSignalRule(BaseModel):
@@ -188,6 +192,20 @@ def same_place(a: Geo, b: Geo) -> bool:
     )
 
 
+_NOT_TEXT = re.compile(r"[\W_]+|转发|转自|【转】|转：")
+
+
+def _bigrams(text: str) -> set[str]:
+    bare = _NOT_TEXT.sub("", text)
+    return {bare[i : i + 2] for i in range(len(bare) - 1)}
+
+
+def same_text(a: str, b: str) -> float:
+    """How much two posts share, as the Jaccard overlap of their character bigrams."""
+    x, y = _bigrams(a), _bigrams(b)
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
 def duplicate_open_case(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
     rule = cfg.rules.duplicate_open_case
     if not rule.enabled:
@@ -196,6 +214,18 @@ def duplicate_open_case(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling
     for other in ctx.near:
         if other.cluster_id == lead.cluster_id or other.decided_at < since:
             continue
+        if other.lead.geo.district != lead.geo.district:
+            continue
+        overlap = same_text(other.lead.text, lead.text)
+        if overlap >= rule.same_text:
+            target = other.duplicate_of or other.cluster_id
+            return Ruling(
+                "confirmed",
+                "duplicate_open_case",
+                f"与 {rule.window_hours:g} 小时内已确认的线索 {target} 内容相同"
+                f"（重合 {overlap:.0%}），作为佐证并入其工单",
+                duplicate_of=target,
+            )
         if other.lead.category == lead.category and same_place(other.lead.geo, lead.geo):
             target = other.duplicate_of or other.cluster_id
             where = " ".join(

@@ -95,12 +95,22 @@ def test_a_second_report_of_a_confirmed_problem_joins_its_case() -> None:
         "c-a",
     )
     assert "72 小时" in ruling.reason
-    # another category, another place, or outside the window: not a duplicate
+    # another problem, another place, or outside the window: not a duplicate
     for other in (
-        lead("c", category="city_appearance"),
-        lead("d", geo=Geo(district="宝安区", street="新安街道")),
+        lead("c", category="city_appearance", text="宝安大道西乡段人行道垃圾堆了三天"),
+        lead("d", geo=Geo(district="宝安区", street="新安街道"), text="新安这边路面也有坑"),
     ):
         assert rule_on(other, CFG, Context(now=NOW, near=(first,))).duplicate_of is None
+    # the same text read as another category and with no street is still the same report
+    copy = lead(
+        "e",
+        text="【转】宝安大道西乡段路面一个大坑,好几辆电动车摔了!",
+        category="municipal_facilities",
+        geo=Geo(district="宝安区"),
+    )
+    ruling = rule_on(copy, CFG, Context(now=NOW, near=(first,)))
+    assert (ruling.rule, ruling.duplicate_of) == ("duplicate_open_case", "c-a")
+    assert "内容相同" in ruling.reason
     stale_case = confirmed(lead("a"), at=NOW - timedelta(days=5))
     assert rule_on(second, CFG, Context(now=NOW, near=(stale_case,))).duplicate_of is None
 

@@ -395,24 +395,25 @@ async def dead_letter_facets(store: Store) -> dict[str, list[tuple[str, int]]]:
 async def confirmed_near(
     store: Store,
     *,
-    category: str,
+    category: str | None,
     district: str,
     street: str | None,
     since: datetime,
     exclude_cluster: str,
     limit: int = 200,
 ) -> list[Verdict]:
-    """Latest verdicts, confirmed since ``since``, of other clusters on the same category,
-    district and street: candidates a new lead may be one more report of."""
+    """Latest verdicts, confirmed since ``since``, of other clusters in the district (on
+    the category and street when given): candidates a new lead may be one more report of."""
     latest = _latest_verdicts()
     conds = [
         Verdicts.decision == "confirmed",
         Verdicts.decided_at >= since,
         Verdicts.cluster_id != exclude_cluster,
-        _lead("category").as_string() == category,
         _lead("geo", "district").as_string() == district,
         Verdicts.data["duplicate_of"].as_string().is_(None),
     ]
+    if category is not None:
+        conds.append(_lead("category").as_string() == category)
     if street is not None:
         conds.append(_lead("geo", "street").as_string() == street)
     query = (
