@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
+from case_opener.replies import load_replies
 from case_opener.supervision import Supervisor, closure_approved
 from console.auth import Principal
 from console.deps import (
@@ -68,11 +69,14 @@ async def case_detail(
     case = await store.get_case(case_id)
     if case is None:
         raise HTTPException(404, f"没有找到工单 {case_id}")
+    settings: Settings = request.app.state.settings
+    script = load_replies(settings.configs_dir).render(case, "follow_up")
     return pages.render(
         request,
         "case.html",
         user=user,
         case=case,
+        follow_up_script=script,
         approved=closure_approved(case),
         unit_levels=UNIT_LEVEL_LABELS,
         satisfactions=SATISFACTION_LABELS,

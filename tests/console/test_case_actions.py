@@ -88,6 +88,7 @@ async def test_an_analyst_approves_closure_with_a_check_and_records_the_follow_u
             assert approved.status_code == 303
             page = (await client.get(url)).text
             assert "回访" in page and "记录回访" in page
+            assert "回访话术：您好，这里是先办回访" in page  # the reply template's 回访 script
             done = await client.post(
                 f"{url}/follow-up",
                 data={
