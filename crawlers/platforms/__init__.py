@@ -27,6 +27,9 @@ ADAPTERS: dict[str, str] = {
     "tieba": "crawlers.platforms.tieba:TiebaBar",
     "wechat": "crawlers.platforms.wechat:WechatArticles",
     "channels": "crawlers.platforms.channels:ChannelsSearch",
+    "heimao": "crawlers.platforms.heimao:HeimaoSearch",
+    "liuyan": "crawlers.platforms.liuyan:LiuyanBoard",
+    "board12345": "crawlers.platforms.board12345:Board12345",
     "json_api": "crawlers.platforms.json_api:JsonApiAdapter",
     "html_list": "crawlers.platforms.html_list:HtmlListAdapter",
 }

@@ -15,7 +15,7 @@ single byte of what the generator produces.
 
 from __future__ import annotations
 
-import zlib
+import hashlib
 from collections.abc import Mapping
 
 SITES: Mapping[str, tuple[tuple[str, int], ...]] = {
@@ -25,7 +25,7 @@ SITES: Mapping[str, tuple[tuple[str, int], ...]] = {
     "zhihu": (("zhihu", 1),),
     "douyin": (("douyin", 7), ("kuaishou", 3)),
     "forum": (("forum", 4), ("tieba", 3), ("wechat", 1), ("channels", 1), ("szhome", 1)),
-    "tousu": (("tousu", 1),),
+    "tousu": (("tousu", 3), ("heimao", 3), ("12345", 2), ("liuyan", 2)),
     "news": (("news", 1),),
 }
 """Each family's sites with their shares of the posts not written for a particular site."""
@@ -74,7 +74,8 @@ BOARDS: Mapping[str, tuple[tuple[str, str], ...]] = {
 
 
 def _hash(salt: str, native_id: str) -> int:
-    return zlib.crc32(f"{salt}:{native_id}".encode())
+    """A well-mixed hash (CRC-32 of near-sequential ids clusters on some residues)."""
+    return int.from_bytes(hashlib.blake2b(f"{salt}:{native_id}".encode(), digest_size=8).digest())
 
 
 def site_of(platform: str, origin: str, native_id: str) -> str:

@@ -40,6 +40,8 @@ class FakeFetcher:
     def _answer(self, method: str, url: str, params: dict[str, Any]) -> str:
         self.requests.append((method, url, params))
         path = url.split("?", 1)[0]
+        if path.startswith(self._base.rstrip("/") + "/"):
+            path = path[len(self._base.rstrip("/")) :]  # the fetcher's own absolute URLs
         answer = self.answers.get(path)
         if answer is None:
             answer = next((a for p, a in self.answers.items() if path.startswith(p)), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,9 @@ async def test_the_config_only_source_follows_the_cursor_to_every_complaint(
 
 async def test_a_restarted_crawler_produces_only_what_is_new(tmp_path: Path) -> None:
     async with open_rig(tmp_path, result_cap=1000, **tousu_source()) as rig:
+        rig.sim.elapsed = -timedelta(days=10)  # start before the anchor: complaints to come
         first = await rig.crawl(await rig.stage(), task_for(rig))
-        await rig.advance(2 * 86_400)
+        await rig.advance(10 * 86_400)
         again = await rig.crawl(await rig.stage(), task_for(rig, suffix="-again"))
         assert again, "the simulated clock moved on; new complaints were filed"
         assert sorted(native_ids(first) + native_ids(again)) == listed(rig), "none lost or twice"
