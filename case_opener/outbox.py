@@ -3,14 +3,16 @@
 A case is written to the store together with an outbox item keyed by its case id before
 anything is sent, so a crash, a timeout or a lost answer never loses a filing and never
 files twice (the item's key is also the ``Idempotency-Key`` the work-order system sees).
-Delivery runs right after the case opener queues an item and again on every
-supervision sweep, until the system has accepted it.
+Delivery runs right after the case opener queues an item (or a batch of them) and again
+on every supervision sweep, until the system has accepted it; filings go out
+``FILING_CONCURRENCY`` at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -32,33 +34,63 @@ async def queue_filing(store: Store, case: Case) -> bool:
     return await store.outbox_put(key=case.case_id, kind=FILE_CASE, payload={})
 
 
-async def deliver(store: Store, client: WorkOrderClient, *, limit: int = 100) -> list[Case]:
-    """Send pending filings; returns the cases that changed (now filed, or refused)."""
-    changed: list[Case] = []
-    for item in await store.outbox_pending(limit=limit):
-        if item.kind != FILE_CASE:
-            continue
-        case = await store.get_case(item.key)
+FILING_CONCURRENCY = 16
+"""Filings in flight at once: each is one request to the work-order system."""
+
+
+async def deliver(
+    store: Store,
+    client: WorkOrderClient,
+    *,
+    limit: int = 100,
+    concurrency: int = FILING_CONCURRENCY,
+) -> list[Case]:
+    """Send pending filings, ``concurrency`` at a time; returns the cases that changed
+    (now filed, or refused), in the outbox's order. The outcome of the whole round is
+    written in one transaction."""
+    items = [i for i in await store.outbox_pending(limit=limit) if i.kind == FILE_CASE]
+    if not items:
+        return []
+    cases = await store.get_cases([i.key for i in items])
+    gate = asyncio.Semaphore(concurrency)
+
+    async def file(key: str) -> tuple[str, str]:
+        """("filed", external id), ("rejected", why) or ("failed", why)."""
+        case = cases.get(key)
         if case is None:
-            await store.outbox_failed(item.key, error="case missing from store")
+            return "failed", "case missing from store"
+        async with gate:
+            try:
+                return "filed", await client.file(case)
+            except TransientError as exc:
+                log.warning("filing.retry_later", case_id=case.case_id, error=str(exc))
+                return "failed", str(exc)
+            except PermanentError as exc:
+                return "rejected", str(exc)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(file(i.key)) for i in items]
+    except BaseExceptionGroup as errors:  # a bug in the client: say it plainly
+        raise errors.exceptions[0] from None
+    done: list[tuple[str, dict[str, Any]]] = []
+    failed: list[tuple[str, str]] = []
+    changed: list[Case] = []
+    for item, task in zip(items, tasks, strict=True):
+        outcome, detail = task.result()
+        if outcome == "failed":
+            failed.append((item.key, detail))
             continue
-        try:
-            external_id = await client.file(case)
-        except TransientError as exc:
-            await store.outbox_failed(item.key, error=str(exc))
-            log.warning("filing.retry_later", case_id=case.case_id, error=str(exc))
-            continue
-        except PermanentError as exc:
-            await store.outbox_done(item.key, result={"error": str(exc)})
-            case = with_status(case, "rejected", f"工单系统拒收：{exc}")
-            await store.save_case(case)
-            changed.append(case)
-            continue
-        await store.outbox_done(item.key, result={"external_id": external_id})
-        case = with_status(case, "filed", f"已报送工单系统，编号 {external_id}")
-        case = case.model_copy(update={"external_id": external_id})
-        await store.save_case(case)
+        case = cases[item.key]
+        if outcome == "rejected":
+            done.append((item.key, {"error": detail}))
+            case = with_status(case, "rejected", f"工单系统拒收：{detail}")
+        else:
+            done.append((item.key, {"external_id": detail}))
+            case = with_status(case, "filed", f"已报送工单系统，编号 {detail}")
+            case = case.model_copy(update={"external_id": detail})
         changed.append(case)
+    await store.outbox_results(done=done, failed=failed, cases=changed)
     return changed
 
 

@@ -6,6 +6,14 @@ A case still ``pending`` (a crash or timeout before the work-order system accept
 queued again, which the outbox's key makes harmless. A verdict with ``duplicate_of`` is
 another report of a problem a case carries: its posts join that case
 (``case_opener.duplicates``).
+
+``handle_batch`` files a poll's confirmations as ``handle`` would one by one, with one read
+(the clusters' cases), one write (the new cases and their outbox items) and one delivery
+round that files them ``filing_concurrency`` at a time. A verdict with ``duplicate_of``
+is attached in its turn, after the confirmations before it are filed, so it finds their
+cases. Under filing failures a batch tries each filing once (one by one, a cluster
+confirmed twice in a poll is tried again at once); the outbox retries the rest on the
+next delivery either way.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from case_opener.config import Sla, load_routing, load_sla
 from case_opener.duplicates import Corroboration
 from case_opener.duties import DutiesList
 from case_opener.filing import WorkOrderClient
-from case_opener.outbox import deliver, queue_filing
+from case_opener.outbox import FILE_CASE, deliver, queue_filing
 from xianban.labels import CATEGORY_LABELS
 from xianban.records import Case, CaseEvent, Lead, Priority, Record, Verdict, stable_id, utcnow
 from xianban.stage import StageContext
@@ -117,6 +125,87 @@ class CaseOpenerStage:
         if all(c.case_id != case.case_id for c in changed):
             changed.append(case)  # not accepted yet: the outbox keeps trying
         return changed
+
+    async def handle_batch(self, records: Sequence[Verdict]) -> list[Sequence[Record]]:
+        assert self.routing and self.sla and self.client, "start() first"
+        assert self.corroboration is not None
+        out: list[Sequence[Record]] = [[] for _ in records]
+        store = self.ctx.store
+
+        async def cases_after(start: int) -> dict[str, Case]:
+            return await store.cases_by_cluster(
+                {r.cluster_id for r in records[start:] if r.decision == "confirmed"}
+            )
+
+        existing = await cases_after(0)
+        segment: list[int] = []
+        queued: dict[str, Case] = {}
+        for i, record in enumerate(records):
+            if record.decision != "confirmed":
+                continue
+            join = record.duplicate_of is not None
+            case = queued.get(record.cluster_id) or existing.get(record.cluster_id)
+            if (
+                not join
+                and case is not None
+                and not set(record.lead.post_ids) <= set(case.post_ids)
+            ):
+                # the case was opened from another report of this cluster: this one joins it
+                record = record.model_copy(update={"duplicate_of": record.cluster_id})
+                join = True
+            if join:  # attached in its turn: the confirmations before it are filed first
+                await self._file(records, segment, existing, out)
+                out[i] = await self.corroboration.attach(record)
+                segment, queued = [], {}
+                existing = await cases_after(i + 1)
+                continue
+            segment.append(i)
+            if record.cluster_id not in queued and (case is None or case.status == "pending"):
+                queued[record.cluster_id] = case or self._build(record)
+        await self._file(records, segment, existing, out)
+        return out
+
+    async def _file(
+        self,
+        records: Sequence[Verdict],
+        indices: Sequence[int],
+        existing: dict[str, Case],
+        out: list[Sequence[Record]],
+    ) -> None:
+        """Open and file the cases of these confirmations; their outputs go into ``out``."""
+        assert self.routing and self.sla and self.client
+        queued: dict[str, tuple[int, Case]] = {}
+        again: list[int] = []
+        for i in indices:
+            record = records[i]
+            if record.cluster_id in queued:
+                again.append(i)  # one by one it would find the case filed by the first
+                continue
+            case = existing.get(record.cluster_id)
+            if case is not None and case.status != "pending":
+                continue
+            queued[record.cluster_id] = (i, case or self._build(record))
+        if not queued:
+            return
+        store = self.ctx.store
+        await store.queue_filings([case for _, case in queued.values()], kind=FILE_CASE)
+        changed = await deliver(
+            store,
+            self.client,
+            limit=len(queued) + 100,
+            concurrency=self.ctx.settings.filing_concurrency,
+        )
+        after = {c.case_id: c for c in changed}
+        ours = {case.case_id for _, case in queued.values()}
+        for i, case in queued.values():
+            out[i] = [after.get(case.case_id, case)]  # not accepted yet: the outbox keeps trying
+        earlier = [c for c in changed if c.case_id not in ours]
+        if earlier:  # filings pending from before: the first delivery would have sent them
+            first = min(i for i, _ in queued.values())
+            out[first] = [*earlier, *out[first]]
+        for i in again:
+            case = queued[records[i].cluster_id][1]
+            out[i] = [] if case.case_id in after else [case]
 
     async def close(self) -> None:
         if self.supervisor is not None:

@@ -191,3 +191,61 @@ async def test_a_stage_that_fails_every_record_stops_instead_of_emptying_the_top
     stats = await Worker(fixed, bus, settings).run(until_idle=True)
     assert sorted(fixed.seen) == sorted([f"t{i}" for i in range(10)] + ["ok"])
     assert stats.dead == 0  # the broken batch was never committed: nothing lost
+
+
+class BatchEchoStage(EchoStage):
+    """EchoStage taking batches: one call per poll; a "bug" task breaks the whole batch."""
+
+    def __init__(self, *, transient_batches: int = 0, short: bool = False) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+        self.transient_left = transient_batches
+        self.short = short
+        self.assignments: list[frozenset[tuple[str, int]]] = []
+
+    async def assigned(self, partitions: frozenset[tuple[str, int]]) -> None:
+        self.assignments.append(partitions)
+
+    async def handle_batch(self, records: Sequence[CrawlTask]) -> list[Sequence[Record]]:
+        if self.transient_left > 0:
+            self.transient_left -= 1
+            raise TransientError("store briefly away")
+        if any(r.query == "bug" for r in records):
+            raise KeyError("one record breaks the batch")
+        self.batches.append(len(records))
+        out = [await self.handle(r) for r in records]
+        return out[:-1] if self.short else out
+
+
+async def test_a_batch_stage_gets_each_poll_at_once(bus: Bus) -> None:
+    await produce(bus, [task(f"t{i}", "路灯") for i in range(30)])
+    stage = BatchEchoStage()
+    stats = await Worker(stage, bus, SETTINGS).run(until_idle=True)
+    assert sorted(stage.seen) == sorted(f"t{i}" for i in range(30))
+    assert sum(stage.batches) == 30 and len(stage.batches) < 30
+    assert stats.produced == {"posts": 30} and stats.committed == 30
+    assert stage.assignments and stage.assignments[0]  # told its partitions before a batch
+
+
+async def test_a_failing_batch_is_handled_again_one_by_one(bus: Bus) -> None:
+    """Only the record that fails alone goes to the DLQ; its batch-mates flow on."""
+    await produce(bus, [task("t1", "x"), task("t2", "bug"), task("t3", "boom"), task("t4", "y")])
+    stage = BatchEchoStage()
+    stats = await Worker(stage, bus, SETTINGS).run(until_idle=True)
+    assert sorted(stage.seen) == ["t1", "t4"]
+    letters = [DeadLetter.from_bytes(m.value) for m in await read_all(bus, "dlq", 2)]
+    assert sorted(d.error_type for d in letters) == ["KeyError", "PermanentError"]
+    assert stats.dead == 2 and stats.produced["posts"] == 2
+
+
+async def test_a_transient_batch_failure_retries_the_batch(bus: Bus) -> None:
+    await produce(bus, [task("t1", "x"), task("t2", "y")])
+    stage = BatchEchoStage(transient_batches=2)
+    stats = await Worker(stage, bus, SETTINGS).run(until_idle=True)
+    assert sorted(stage.seen) == ["t1", "t2"] and stats.retries == 2 and stats.dead == 0
+
+
+async def test_a_batch_answering_too_few_output_lists_stops_the_worker(bus: Bus) -> None:
+    await produce(bus, [task("t1", "x"), task("t2", "y")])
+    with pytest.raises(StageBroken, match="output lists"):
+        await Worker(BatchEchoStage(short=True), bus, SETTINGS).run(until_idle=True)

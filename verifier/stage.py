@@ -7,10 +7,18 @@ has taken it (their correction of category or place must not be re-ruled on raw 
 A lead delivered again (a replay after a crash between store and produce) re-emits the
 verdict it got, since the first emission may have been lost; the case opener is
 idempotent.
+
+``handle_batch`` decides a poll's leads as ``handle`` would one by one: one read (each
+cluster's latest verdict, which follow-ups are recorded already), the decisions in memory
+in order, one write (leads and new verdicts). The rules' context (``gather``) is still read
+per lead that reaches the rules; the verdicts decided earlier in the batch are written
+first when one of them could be in that context (a confirmation on the same category and
+district), so the context is what it would have been.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from verifier.context import follow_up, gather
@@ -64,5 +72,108 @@ class VerifierStage:
             return [verdict]
         return []
 
+    async def handle_batch(self, records: Sequence[Lead]) -> list[Sequence[Record]]:
+        assert self.cfg is not None, "start() first"
+        store = self.ctx.store
+        follow_ups = [stable_id(r.cluster_id, r.lead_id, "follow_up") for r in records]
+        latest, recorded = await store.verdicts_for({r.cluster_id for r in records}, follow_ups)
+        batch = _Batch(self, latest, recorded, Counter(r.cluster_id for r in records))
+        out = [await batch.decide(record) for record in records]
+        await store.store_leads_and_verdicts(records, batch.unwritten())
+        return out
+
     async def close(self) -> None:
         return None
+
+
+class _Batch:
+    """The store as ``handle`` would find it lead by lead: latest verdicts and recorded
+    verdict ids, with this batch's verdicts applied in order."""
+
+    def __init__(
+        self,
+        stage: VerifierStage,
+        latest: dict[str, Verdict],
+        recorded: set[str],
+        remaining: Counter[str],
+    ) -> None:
+        self.stage = stage
+        self.latest = latest
+        self.recorded = recorded
+        """Verdict ids known to be stored (before the batch, or recorded by it)."""
+        self.remaining = remaining
+        """Leads of each cluster still to come in this batch."""
+        self.verdicts: list[Verdict] = []
+        self.written = 0
+        """How many of ``verdicts`` are in the store already (written for a context)."""
+        self.over_confirmed: set[str] = set()
+        """Verdicts that replaced a confirmation as their cluster's latest."""
+
+    def unwritten(self) -> list[Verdict]:
+        return self.verdicts[self.written :]
+
+    async def decide(self, record: Lead) -> Sequence[Record]:
+        assert self.stage.cfg is not None
+        self.remaining[record.cluster_id] -= 1
+        previous = self.latest.get(record.cluster_id)
+        if previous is not None:
+            if previous.lead.lead_id == record.lead_id:
+                return [previous]
+            if previous.decision == "confirmed":
+                verdict = follow_up(record, previous)
+                if verdict.verdict_id in self.recorded:
+                    return []
+                self._recorded(verdict)
+                return [verdict]
+            if previous.decision != "needs_review" or previous.by.startswith("analyst:"):
+                return []
+        store = self.stage.ctx.store
+        if any(self._in_context(v, record) for v in self.unwritten()):
+            await store.store_leads_and_verdicts([], self.unwritten())
+            self.written = len(self.verdicts)
+        ruling = rule_on(record, self.stage.cfg, await gather(store, record, self.stage.cfg))
+        if previous is not None and previous.decision == ruling.decision:
+            return []
+        verdict = Verdict(
+            verdict_id=stable_id(record.cluster_id, record.lead_id, ruling.rule),
+            cluster_id=record.cluster_id,
+            lead=record,
+            decision=ruling.decision,
+            by=f"rule:{ruling.rule}",
+            reason=ruling.reason,
+            duplicate_of=ruling.duplicate_of,
+        )
+        if verdict.verdict_id not in self.recorded:
+            # Recorded unless stored before: that only matters if the cluster comes again.
+            stored = self.remaining[record.cluster_id] > 0 and bool(
+                (await store.verdicts_for([], [verdict.verdict_id]))[1]
+            )
+            if not stored:
+                self._recorded(verdict)
+        return [verdict]
+
+    def _recorded(self, verdict: Verdict) -> None:
+        before = self.latest.get(verdict.cluster_id)
+        if before is not None and before.decision == "confirmed":
+            self.over_confirmed.add(verdict.verdict_id)
+        self.recorded.add(verdict.verdict_id)
+        self.latest[verdict.cluster_id] = verdict
+        self.verdicts.append(verdict)
+
+    def _in_context(self, verdict: Verdict, lead: Lead) -> bool:
+        """Could writing this verdict change the rules' context for ``lead``? The context
+        (``gather``) holds other clusters' latest verdicts when they are confirmations on
+        the lead's category, district and street."""
+        assert self.stage.cfg is not None
+        if not self.stage.cfg.rules.duplicate_open_case.enabled:
+            return False
+        if verdict.cluster_id == lead.cluster_id or not (lead.geo.district and lead.geo.street):
+            return False
+        if verdict.verdict_id in self.over_confirmed:
+            return True  # a confirmation the context held is no longer the latest
+        return (
+            verdict.decision == "confirmed"
+            and verdict.lead.category == lead.category
+            and verdict.lead.geo.district == lead.geo.district
+            and verdict.lead.geo.street == lead.geo.street
+        )

@@ -104,26 +104,33 @@ async def run_pipeline(system: System, *, on_stage: OnStage | None = None) -> di
     totals = WorkerStats()
     seconds: dict[str, float] = {}
 
+    order = ("crawler", "leadfinder", "weak-signals", "verifier", "case-opener", "webhooks")
+    stages = {name: load_stage(name)(system.ctx) for name in order}
+    # Every stage starts (dictionaries, models, clients) while the crawler crawls.
+    starting = {name: asyncio.create_task(stage.start()) for name, stage in stages.items()}
+
     async def drain(name: str) -> None:
         step(name)
         started = time.monotonic()
-        stage = load_stage(name)(system.ctx)
-        await stage.start()
-        try:
-            worker = Worker(stage, system.bus, system.settings, store=system.store)
-            stats = await worker.run(until_idle=True)
-        finally:
-            await stage.close()
+        await starting[name]
+        worker = Worker(stages[name], system.bus, system.settings, store=system.store)
+        stats = await worker.run(until_idle=True)
         totals.dead += stats.dead
         for topic, n in stats.produced.items():
             totals.produced[topic] = totals.produced.get(topic, 0) + n
         seconds[name] = round(time.monotonic() - started, 2)
 
-    for name in ("crawler", "leadfinder", "weak-signals", "verifier", "case-opener"):
-        await drain(name)
-    step("supervisor")
-    swept = await sweep_once(system)
-    await drain("webhooks")  # last: it also reads the cases supervision changed
+    try:
+        for name in order[:-1]:
+            await drain(name)
+        step("supervisor")
+        swept = await sweep_once(system)
+        await drain("webhooks")  # last: it also reads the cases supervision changed
+    finally:
+        await asyncio.gather(*starting.values(), return_exceptions=True)
+        for name, stage in stages.items():
+            if not starting[name].cancelled() and starting[name].exception() is None:
+                await stage.close()
     from case_opener.figures import duplicate_cases, routing_figures
     from xianban.store.listing import review_page
 

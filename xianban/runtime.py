@@ -1,14 +1,18 @@
 """The worker runtime: consume → handle → produce → commit, for any stage.
 
-Delivery is at-least-once. A batch is committed only after every output of every record
-in it has been acknowledged by the bus, so a worker that dies mid-batch leaves its records
-to the next group member, and the stages' idempotency makes the replay harmless.
+Delivery is at-least-once. A batch (the records of one poll) is committed only after
+every output of every record in it has been acknowledged by the bus, so a worker that
+dies mid-batch leaves its records to the next group member, and the stages' idempotency
+makes the replay harmless. A stage with ``handle_batch`` gets the decoded records of the
+poll at once (one store round-trip per batch); the others get ``handle`` per record.
 
 What happens to a record that fails:
 
-* it does not decode (``RecordError``) or the stage says it never will
-  (``PermanentError``, or any other exception from ``handle``): it goes to ``dlq`` with the
-  reason, the stage and the original bytes, and the worker moves on;
+* it does not decode (``RecordError``: bad JSON or UTF-8, a wrong field, another schema
+  version, empty bytes, a null value) or the stage says it never will (``PermanentError``,
+  or any other exception from ``handle``): it goes to ``dlq`` with the reason, the stage
+  and the original bytes, and the worker moves on; a batch that fails so is handled again
+  record by record, so only the records that fail alone go to ``dlq``;
 * the stage raises ``TransientError``: retried with exponential backoff; when retries run
   out the worker stops *without committing* and raises, so the process exits non-zero and
   the fleet restarts it (STYLE.md #12: a stage that crashes fails loudly);
@@ -24,9 +28,9 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from prometheus_client import Counter
@@ -35,12 +39,13 @@ from xianban.bus.base import Bus, Consumer, Message
 from xianban.errors import PermanentError, TransientError, XianbanError
 from xianban.records import DeadLetter, Record, RecordError
 from xianban.settings import Settings
-from xianban.stage import Stage
+from xianban.stage import AssignmentAware, BatchStage, Stage
 
 if TYPE_CHECKING:
     from xianban.store import Store
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class StageBroken(XianbanError):
@@ -68,6 +73,12 @@ class WorkerStats:
         self.produced[topic] = self.produced.get(topic, 0) + 1
 
 
+IDLE_POLL_S = 0.02
+"""First poll wait of a worker draining until idle (``run --once``): records already on
+the bus come at once; an empty answer is checked against the group's lag, and the wait
+doubles up to ``poll_timeout_s`` while records are still on their way."""
+
+
 class Worker:
     """Runs one stage as one member of its consumer group."""
 
@@ -89,6 +100,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._consumer: Consumer | None = None
         self._bugs_in_a_row = 0
+        self._assignment: frozenset[tuple[str, int]] = frozenset()
 
     def stop(self) -> None:
         """Ask the worker to finish its current batch, commit it and return."""
@@ -105,43 +117,142 @@ class Worker:
         )
         self._consumer = consumer
         await consumer.start()
+        poll = self.settings.poll_timeout_s
+        first_wait = min(poll, IDLE_POLL_S) if until_idle else poll
+        wait = first_wait
         try:
             while not self._stopping.is_set():
                 messages = await consumer.getmany(
-                    timeout_s=self.settings.poll_timeout_s, max_records=self.settings.batch_size
+                    timeout_s=wait, max_records=self.settings.batch_size
                 )
+                await self._follow_assignment(consumer)
                 if messages:
                     await self._handle_batch(messages)
                     await consumer.commit(messages)
                     self.stats.committed += len(messages)
-                elif until_idle and await consumer.lag() == 0:
-                    break
+                    wait = first_wait
+                elif until_idle:
+                    if await consumer.lag() == 0:
+                        break
+                    wait = min(wait * 2, poll)
         finally:
             self._consumer = None
             await consumer.stop()
         return self.stats
 
+    async def _follow_assignment(self, consumer: Consumer) -> None:
+        current = consumer.assignment()
+        if current == self._assignment:
+            return
+        self._assignment = current
+        log.info("stage.assigned", stage=self.stage.name, partitions=sorted(current))
+        if isinstance(self.stage, AssignmentAware):
+            await self.stage.assigned(current)
+
     async def _handle_batch(self, messages: Sequence[Message]) -> None:
-        for message in messages:
-            outputs = await self._handle_one(message)
-            for record in outputs:
+        """Decode, handle (as one batch when the stage takes batches), keep the dead
+        letters in one store write, produce every output in input order, flush."""
+        outputs: list[Sequence[Record]] = [()] * len(messages)
+        decoded: list[tuple[int, Record]] = []
+        for i, message in enumerate(messages):
+            self.stats.handled += 1
+            try:
+                decoded.append((i, self.stage.input.from_bytes(message.value)))
+            except RecordError as exc:
+                outputs[i] = [self._letter(message, exc)]
+        if decoded:
+            results = await self._handle_records(
+                [messages[i] for i, _ in decoded], [r for _, r in decoded]
+            )
+            for (i, _), out in zip(decoded, results, strict=True):
+                outputs[i] = out
+        wire: list[tuple[Record, bytes]] = []
+        letters: list[DeadLetter] = []
+        for message, out in zip(messages, outputs, strict=True):
+            try:
+                encoded = [(r, r.to_bytes()) for r in out]
+            except Exception as exc:  # an output that cannot be written: the stage's bug
+                log.exception("stage.output_unencodable", stage=self.stage.name)
+                encoded = [(letter := self._letter(message, exc), letter.to_bytes())]
+            for record, raw in encoded:
                 if isinstance(record, DeadLetter):
+                    letters.append(record)
                     record = record.for_bus(self.settings.dlq_max_bytes)
-                await self.bus.produce(record.topic, record.to_bytes(), key=record.key())
-                self.stats.count_produced(record.topic)
-                PRODUCED.labels(self.stage.name, record.topic).inc()
+                    raw = record.to_bytes()
+                wire.append((record, raw))
+        if letters and self.store is not None:
+            await self.store.add_dead_letters(letters)
+        for record, raw in wire:
+            await self.bus.produce(record.topic, raw, key=record.key())
+            self.stats.count_produced(record.topic)
+            PRODUCED.labels(self.stage.name, record.topic).inc()
         await self.bus.flush()
 
-    async def _handle_one(self, message: Message) -> Sequence[Record]:
-        self.stats.handled += 1
+    async def _handle_records(
+        self, messages: Sequence[Message], records: Sequence[Record]
+    ) -> list[Sequence[Record]]:
+        """Outputs per record. A batch that fails with anything but ``TransientError`` is
+        handled again record by record, so only the records that fail alone are lost to
+        the DLQ."""
+        batch = self.stage.handle_batch if isinstance(self.stage, BatchStage) else None
+        if batch is None:
+            return await self._handle_each(messages, records)
         try:
-            record = self.stage.input.from_bytes(message.value)
-        except RecordError as exc:
-            return [await self._dead(message, exc)]
+            results = await self._with_retries(lambda: batch(records), messages[0])
+            if len(results) != len(records):
+                raise StageBroken(
+                    f"{self.stage.name}.handle_batch answered {len(results)} output lists "
+                    f"for {len(records)} records"
+                )
+        except (TransientError, StageBroken, asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            log.warning(
+                "stage.batch_failed",
+                stage=self.stage.name,
+                records=len(records),
+                error=f"{type(exc).__name__}: {exc}"[:300],
+                then="one by one",
+            )
+            return [await self._handle_one(m, r) for m, r in zip(messages, records, strict=True)]
+        self._bugs_in_a_row = 0
+        RECORDS.labels(self.stage.name, "ok").inc(len(records))
+        return [list(out) for out in results]
+
+    async def _handle_each(
+        self, messages: Sequence[Message], records: Sequence[Record]
+    ) -> list[Sequence[Record]]:
+        """``handle`` per record; with ``concurrency`` above 1, records of different keys
+        at once (those of one key still in order, as one worker per partition would)."""
+        limit = self.settings.concurrency.get(self.stage.name, 1)
+        if limit <= 1:
+            return [await self._handle_one(m, r) for m, r in zip(messages, records, strict=True)]
+        by_key: dict[bytes | None, list[int]] = {}
+        for i, message in enumerate(messages):
+            by_key.setdefault(message.key, []).append(i)
+        out: list[Sequence[Record]] = [()] * len(records)
+        gate = asyncio.Semaphore(limit)
+
+        async def in_order(indices: list[int]) -> None:
+            async with gate:
+                for i in indices:
+                    out[i] = await self._handle_one(messages[i], records[i])
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for indices in by_key.values():
+                    group.create_task(in_order(indices))
+        except BaseExceptionGroup as errors:  # the first failure, as the sequential path raises
+            raise errors.exceptions[0] from None
+        return out
+
+    async def _with_retries(self, call: Callable[[], Awaitable[T]], message: Message) -> T:
+        """``call()``, retried with exponential backoff while it raises ``TransientError``;
+        when retries run out the error is raised (the worker stops without committing)."""
         attempt = 0
         while True:
             try:
-                outputs = await self.stage.handle(record)
+                return await call()
             except TransientError as exc:
                 if attempt >= self.settings.retry_attempts:
                     RECORDS.labels(self.stage.name, "gave_up").inc()
@@ -165,24 +276,28 @@ class Worker:
                     error=str(exc),
                 )
                 await asyncio.sleep(delay)
-            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
-                raise
-            except Exception as exc:  # PermanentError, or a bug: keep the record, go on
-                if not isinstance(exc, PermanentError):
-                    log.exception("stage.handler_error", stage=self.stage.name)
-                    self._bugs_in_a_row += 1
-                    if self._bugs_in_a_row >= self.settings.max_consecutive_bugs:
-                        raise StageBroken(
-                            f"{self.stage.name}: {self._bugs_in_a_row} records in a row failed "
-                            f"unexpectedly, last: {type(exc).__name__}: {exc}"
-                        ) from exc
-                return [await self._dead(message, exc)]
-            else:
-                self._bugs_in_a_row = 0
-                RECORDS.labels(self.stage.name, "ok").inc()
-                return outputs
 
-    async def _dead(self, message: Message, exc: Exception) -> DeadLetter:
+    async def _handle_one(self, message: Message, record: Record) -> Sequence[Record]:
+        try:
+            outputs = await self._with_retries(lambda: self.stage.handle(record), message)
+        except (TransientError, asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # PermanentError, or a bug: keep the record, go on
+            if not isinstance(exc, PermanentError):
+                log.exception("stage.handler_error", stage=self.stage.name)
+                self._bugs_in_a_row += 1
+                if self._bugs_in_a_row >= self.settings.max_consecutive_bugs:
+                    raise StageBroken(
+                        f"{self.stage.name}: {self._bugs_in_a_row} records in a row failed "
+                        f"unexpectedly, last: {type(exc).__name__}: {exc}"
+                    ) from exc
+            return [self._letter(message, exc)]
+        self._bugs_in_a_row = 0
+        RECORDS.labels(self.stage.name, "ok").inc()
+        return outputs
+
+    def _letter(self, message: Message, exc: Exception) -> DeadLetter:
+        """The dead letter for a record (stored and produced with the batch's outputs)."""
         self.stats.dead += 1
         RECORDS.labels(self.stage.name, "dead").inc()
         letter = DeadLetter.for_bytes(
@@ -199,11 +314,12 @@ class Worker:
             "stage.dead_letter",
             stage=self.stage.name,
             topic=message.topic,
+            partition=message.partition,
             offset=message.offset,
+            key=letter.record_key,
+            error_type=letter.error_type,
             reason=letter.reason[:300],
         )
-        if self.store is not None:
-            await self.store.add_dead_letter(letter)
         return letter
 
 

@@ -4,13 +4,21 @@ A stage knows nothing about the bus, offsets or retries; ``xianban.runtime.Worke
 that. ``handle`` must be idempotent (a record may arrive twice) and should raise
 ``TransientError`` for failures worth retrying and ``PermanentError`` (or let a
 ``RecordError`` through) for records that can never be handled.
+
+A stage may also opt in to batches (``BatchStage``): the worker hands it the records of
+one poll and it answers one list of outputs per record, in order, with one store
+round-trip instead of one per record. The batch must give exactly what handling the
+records one by one would (tests replay streams both ways). When a batch raises anything
+but ``TransientError`` the worker hands the same records to ``handle`` one by one, so a
+poison record is dead-lettered alone and the rest flow on. Without ``handle_batch`` the
+worker calls ``handle`` per record (``handle_each``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from xianban.records import Record
 from xianban.settings import Settings
@@ -37,6 +45,26 @@ class Stage(Protocol[In]):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchStage(Stage[In], Protocol[In]):
+    async def handle_batch(self, records: Sequence[In]) -> Sequence[Sequence[Record]]:
+        """Handle the records of one poll; one output list per record, in their order."""
+        ...
+
+
+@runtime_checkable
+class AssignmentAware(Protocol):
+    async def assigned(self, partitions: frozenset[tuple[str, int]]) -> None:
+        """Called before the first batch after the worker's partitions changed (a
+        rebalance), so a stage keeping state per partition can rebuild it from the store."""
+        ...
+
+
+async def handle_each(stage: Stage[In], records: Sequence[In]) -> list[Sequence[Record]]:
+    """The default batch: ``handle`` for each record, in order."""
+    return [await stage.handle(record) for record in records]
 
 
 @dataclass(frozen=True)

@@ -8,19 +8,20 @@ transaction tries to upgrade.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from enum import Enum
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, Insert, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Insert, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from xianban.records import Case, CaseEvent, DeadLetter, Lead, Post, Verdict, stable_id, utcnow
+from xianban.records import Case, CaseEvent, DeadLetter, Lead, Post, Verdict, utcnow
+from xianban.store import bulk
 from xianban.store.engine import create_engine, parse_url, translate
 from xianban.store.migrate import current_revision, migration_lock, upgrade_to_head
 from xianban.store.rows import (
@@ -431,6 +432,129 @@ class Store:
             if changed.first() is None:
                 raise LookupError(f"no outbox item with key {key!r}")
 
+    # -- batches: one transaction per call, same end state as the one-record methods -----
+
+    async def store_posts_and_leads(self, posts: Sequence[Post], leads: Sequence[Lead]) -> set[str]:
+        """The leadfinder's batch: posts upserted, leads upserted and folded into their
+        clusters, in one transaction; returns the lead ids that were new."""
+        async with self._tx() as conn:
+            await bulk.upsert_posts(conn, self._insert, posts)
+            return await bulk.upsert_leads(conn, self._insert, leads)
+
+    async def upsert_posts(self, posts: Sequence[Post]) -> None:
+        async with self._tx() as conn:
+            await bulk.upsert_posts(conn, self._insert, posts)
+
+    async def upsert_leads(self, leads: Sequence[Lead]) -> set[str]:
+        """``upsert_lead`` for each, in order, in one transaction; the new lead ids."""
+        async with self._tx() as conn:
+            return await bulk.upsert_leads(conn, self._insert, leads)
+
+    async def get_leads(self, lead_ids: Iterable[str]) -> dict[str, Lead]:
+        async with self._tx() as conn:
+            return await bulk.get_leads(conn, lead_ids)
+
+    async def cluster_members(self, cluster_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The lead ids in each cluster (an empty set for a cluster with none)."""
+        async with self._tx() as conn:
+            return await bulk.cluster_members(conn, cluster_ids)
+
+    async def newest_leads(self, *, per_category: int) -> list[Lead]:
+        """The ``per_category`` newest leads of each category (by found time, then lead
+        id, as ``recent_leads`` orders them), in one query: what a clustering window is
+        rebuilt from."""
+        rank = (
+            func.row_number()
+            .over(partition_by=Leads.category, order_by=(Leads.found_at.desc(), Leads.lead_id))
+            .label("rank")
+        )
+        ranked = select(Leads.data, rank).subquery()
+        query = select(ranked.c.data).where(ranked.c.rank <= per_category)
+        async with self._tx() as conn:
+            return [Lead.model_validate(data) for data in await conn.scalars(query)]
+
+    async def lead_stamps(self, *, since: datetime) -> list[tuple[str, datetime]]:
+        """(lead id, found at) of the leads found at or after ``since``: cheap to read
+        often, so a worker can fetch in full only the leads it does not know yet."""
+        query = select(Leads.lead_id, Leads.found_at).where(Leads.found_at >= since)
+        async with self._tx() as conn:
+            return [(lead_id, found_at) for lead_id, found_at in await conn.execute(query)]
+
+    async def verdicts_for(
+        self, cluster_ids: Iterable[str], verdict_ids: Iterable[str]
+    ) -> tuple[dict[str, Verdict], set[str]]:
+        """The verifier's read for a batch: each cluster's latest verdict, and which of
+        the candidate verdict ids are recorded already."""
+        async with self._tx() as conn:
+            latest = await bulk.latest_verdicts(conn, cluster_ids)
+            return latest, await bulk.existing_verdict_ids(conn, verdict_ids)
+
+    async def store_leads_and_verdicts(
+        self, leads: Sequence[Lead], verdicts: Sequence[Verdict]
+    ) -> None:
+        """The verifier's batch write: leads (``upsert_lead`` each) and verdicts
+        (``record_verdict`` each, in order), in one transaction."""
+        async with self._tx() as conn:
+            await bulk.upsert_leads(conn, self._insert, leads)
+            await bulk.record_verdicts(conn, self._insert, verdicts)
+
+    async def cases_by_cluster(self, cluster_ids: Iterable[str]) -> dict[str, Case]:
+        """``get_case_by_cluster`` for many clusters at once."""
+        async with self._tx() as conn:
+            return await bulk.cases_by_cluster(conn, cluster_ids)
+
+    async def get_cases(self, case_ids: Iterable[str]) -> dict[str, Case]:
+        async with self._tx() as conn:
+            return await bulk.get_cases(conn, case_ids)
+
+    async def save_cases(self, cases: Sequence[Case]) -> None:
+        async with self._tx() as conn:
+            await bulk.save_cases(conn, self._insert, cases)
+
+    async def queue_filings(self, cases: Sequence[Case], *, kind: str) -> None:
+        """Cases saved and an outbox item (key: case id) queued for each, in one
+        transaction; an item queued before is left as it is."""
+        async with self._tx() as conn:
+            await bulk.save_cases(conn, self._insert, cases)
+            await bulk.outbox_put_many(
+                conn, self._insert, [c.case_id for c in cases], kind=kind, now=utcnow()
+            )
+
+    async def outbox_results(
+        self,
+        *,
+        done: Sequence[tuple[str, dict[str, Any]]] = (),
+        failed: Sequence[tuple[str, str]] = (),
+        cases: Sequence[Case] = (),
+    ) -> None:
+        """One delivery round's outcome in one transaction: items done (with their
+        result), items failed (attempt counted, still pending), and the changed cases."""
+        now = utcnow()
+        async with self._tx() as conn:
+            if done:
+                statement = (
+                    update(Outbox)
+                    .where(Outbox.key == bindparam("b_key"))
+                    .values(status="done", result=bindparam("b_result"), updated_at=now)
+                )
+                await conn.execute(
+                    statement, [{"b_key": key, "b_result": result} for key, result in done]
+                )
+            if failed:
+                statement = (
+                    update(Outbox)
+                    .where(Outbox.key == bindparam("b_key"))
+                    .values(
+                        attempts=Outbox.attempts + 1,
+                        last_error=bindparam("b_error"),
+                        updated_at=now,
+                    )
+                )
+                await conn.execute(
+                    statement, [{"b_key": key, "b_error": error} for key, error in failed]
+                )
+            await bulk.save_cases(conn, self._insert, cases)
+
     # -- crawling: per-source state and the task ledger ------------------------------------
 
     async def get_source_state(self, source: str) -> SourceState | None:
@@ -538,25 +662,14 @@ class Store:
 
     async def add_dead_letter(self, dl: DeadLetter) -> None:
         """Keep a dead letter once per failing record, however often it is replayed."""
-        letter_id = stable_id(
-            dl.stage,
-            dl.source_topic,
-            str(dl.partition),
-            str(dl.offset),
-            dl.record_key or "",
-            "\x00null" if dl.original_b64 is None else dl.original_b64,
-            length=32,
-        )
-        insert = self._insert(DeadLetters).values(
-            letter_id=letter_id,
-            stage=dl.stage,
-            source_topic=dl.source_topic,
-            error_type=dl.error_type,
-            failed_at=dl.failed_at,
-            data=dl.model_dump(mode="json"),
-        )
+        await self.add_dead_letters([dl])
+
+    async def add_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """A batch's dead letters in one transaction, each kept once."""
+        if not letters:
+            return
         async with self._tx() as conn:
-            await conn.execute(insert.on_conflict_do_nothing(index_elements=["letter_id"]))
+            await bulk.add_dead_letters(conn, self._insert, letters)
 
     async def list_dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
         """Newest first."""

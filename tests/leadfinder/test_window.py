@@ -1,0 +1,151 @@
+"""The window answers what the store's recent-leads query answers, limit and ties included."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadfinder.cluster import hamming, simhash
+from leadfinder.window import ClusterWindow
+from xianban.records import Geo, Lead
+
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
+TEXTS = ["路灯坏了冒火花", "路灯坏了一直冒火花", "井盖丢了", "噪音扰民半夜施工"]
+WINDOW = timedelta(hours=72)
+
+
+def make(n: int, category: str, district: str | None, found_s: int, posted_h: int, text: str):
+    return Lead(
+        lead_id=f"l{n:03d}",
+        cluster_id=f"c{n % 5}",
+        post_ids=[f"p:{n}"],
+        platform="p",
+        text=text,
+        category=category,
+        urgent=False,
+        score=0.5,
+        geo=Geo(district=district),
+        posted_at=T0 + timedelta(hours=posted_h),
+        found_at=T0 + timedelta(seconds=found_s),
+    )
+
+
+LEADS = st.lists(
+    st.builds(
+        make,
+        st.integers(0, 40),
+        st.sampled_from(["noise", "municipal_facilities"]),
+        st.sampled_from(["龙华区", "南山区", None]),
+        st.integers(0, 6),  # few distinct found-at times: ties at the limit boundary
+        st.integers(-100, 100),
+        st.sampled_from(TEXTS),
+    ),
+    max_size=40,
+)
+
+
+def reference(
+    leads: list[Lead],
+    *,
+    limit: int,
+    category: str,
+    district: str | None,
+    since: datetime,
+    when: datetime,
+    mine: int,
+    exclude: str,
+) -> set[str]:
+    """The store path: latest version per lead id, newest ``limit`` of the category by
+    (found_at desc, lead_id asc), found at or after ``since``, then clustering's filters."""
+    latest = {lead.lead_id: lead for lead in leads}
+    ranked = sorted(
+        (x for x in latest.values() if x.category == category),
+        key=lambda x: (-x.found_at.timestamp(), x.lead_id),
+    )[:limit]
+    return {
+        x.lead_id
+        for x in ranked
+        if x.found_at >= since
+        and x.lead_id != exclude
+        and x.geo.district == district
+        and (x.posted_at is None or abs(x.posted_at - when) <= WINDOW)
+        and hamming(simhash(x.text), mine) <= 18
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    leads=LEADS,
+    limit=st.integers(1, 6),
+    since_s=st.integers(0, 6),
+    category=st.sampled_from(["noise", "municipal_facilities"]),
+    district=st.sampled_from(["龙华区", "南山区", None]),
+    exclude=st.integers(0, 40),
+    text=st.sampled_from(TEXTS),
+)
+def test_near_is_the_store_query(
+    leads: list[Lead],
+    limit: int,
+    since_s: int,
+    category: str,
+    district: str | None,
+    exclude: int,
+    text: str,
+) -> None:
+    window = ClusterWindow(limit=limit, slack=64)
+    for lead in leads:
+        window.add(lead)
+    mine = simhash(text)
+    since = T0 + timedelta(seconds=since_s)
+    got = window.near(
+        category=category,
+        district=district,
+        since=since,
+        when=T0,
+        window=WINDOW,
+        mine=mine,
+        max_hamming=18,
+        exclude=f"l{exclude:03d}",
+    )
+    assert {s.lead_id for s in got} == reference(
+        leads,
+        limit=limit,
+        category=category,
+        district=district,
+        since=since,
+        when=T0,
+        mine=mine,
+        exclude=f"l{exclude:03d}",
+    )
+
+
+def test_old_leads_beyond_limit_and_slack_are_dropped() -> None:
+    window = ClusterWindow(limit=2, slack=1)
+    for n in range(10):
+        window.add(make(n, "noise", "龙华区", n, 0, TEXTS[0]))
+    assert len(window) == 3 and "l009" in window and "l006" not in window
+
+
+def bit_vote(text: str) -> int:
+    """SimHash as first written: a Python loop over the 64 bits of every 3-gram's hash."""
+    import hashlib
+    import re
+
+    from leadfinder.normalise import normalise
+
+    chars = re.sub(r"[\s\W_]+", "", re.sub(r"//@[^:：]*[:：]?", "", normalise(text)))
+    grams = {chars[i : i + 3] for i in range(max(1, len(chars) - 2))}
+    weights = [0] * 64
+    for gram in grams:
+        h = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += 1 if h >> bit & 1 else -1
+    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("路灯井盖噪音施工冒火花ab1 ，。//@:"), max_size=200))
+def test_simhash_is_the_bit_vote_it_replaced(text: str) -> None:
+    assert simhash(text) == bit_vote(text)
