@@ -30,6 +30,10 @@ ADAPTERS: dict[str, str] = {
     "heimao": "crawlers.platforms.heimao:HeimaoSearch",
     "liuyan": "crawlers.platforms.liuyan:LiuyanBoard",
     "board12345": "crawlers.platforms.board12345:Board12345",
+    "toutiao": "crawlers.platforms.toutiao:ToutiaoSearch",
+    "sznews": "crawlers.platforms.sznews:SznewsChannel",
+    "dute": "crawlers.platforms.dute:DuteChannel",
+    "nfplus": "crawlers.platforms.nfplus:NfplusColumn",
     "json_api": "crawlers.platforms.json_api:JsonApiAdapter",
     "html_list": "crawlers.platforms.html_list:HtmlListAdapter",
 }

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Self
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -108,6 +108,7 @@ class HtmlListAdapter:
         return None
 
     async def detail(self, path: str, native_id: str, source: str, fetch: Fetcher) -> Post:
+        """``path``: the detail page's absolute URL (links resolve like a browser's)."""
         tree = LexborHTMLParser(await fetch.get_text(path))
         spec = self.options.detail
         text = text_of(first(tree, spec.text))
@@ -120,15 +121,11 @@ class HtmlListAdapter:
             platform=self.options.platform,
             native_id=native_id,
             source=source,
-            url=urljoin(base, path.lstrip("/")) if base else fetch.url_of(path),
+            url=urljoin(base, urlsplit(path).path.lstrip("/")) if base else path,
             author=Author(name=text_of(first(tree, spec.author))),
             title=text_of(first(tree, spec.title)),
             text=text,
-            media=[
-                link
-                for img in images
-                if (link := resolve(img.attributes.get("src"), fetch.url_of(path)))
-            ],
+            media=[link for img in images if (link := resolve(img.attributes.get("src"), path))],
             created_at=self.time(first(tree, spec.time)),
             place_hints=PlaceHints(ip_location=re.split(r"[:：]", ip)[-1].strip() if ip else None),
         )
@@ -144,12 +141,17 @@ class HtmlListAdapter:
             match = opts.id_pattern.search(href or "")
             if not href or match is None:
                 raise LayoutChanged(f"{opts.platform}: a row of {here} without {opts.link!r}")
-            found.setdefault(match.group(1), urljoin(here, href))
+            target = resolve(href, fetch.url_of(here))
+            if target is None:
+                raise LayoutChanged(f"{opts.platform}: a row of {here} links nowhere ({href!r})")
+            found.setdefault(match.group(1), target)
         posts = await asyncio.gather(
             *(self.detail(path, nid, task.source, fetch) for nid, path in found.items())
         )
         more = bool(posts) if opts.next_link is None else None
-        return Page(posts=posts, next_cursor=self.next_cursor(tree, cursor, here, more))
+        return Page(
+            posts=posts, next_cursor=self.next_cursor(tree, cursor, fetch.url_of(here), more)
+        )
 
     def next_cursor(
         self, tree: LexborHTMLParser, cursor: str | None, here: str, more: bool | None
@@ -165,4 +167,4 @@ class HtmlListAdapter:
             return None
         if "{page}" in self.options.list_path:
             return str(int(cursor or "1") + 1)
-        return urljoin(here, href)
+        return resolve(href, here)

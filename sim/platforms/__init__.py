@@ -25,10 +25,12 @@ from sim.platforms import (
     heimao,
     kuaishou,
     liuyan,
+    local_media,
     rss_news,
     szhome,
     tieba,
     tousu,
+    toutiao,
     wechat,
     weibo,
     xhs,
@@ -72,6 +74,8 @@ PLATFORMS: dict[str, Callable[[SimState], list[BaseRoute]]] = {
     "12345": board12345.routes,
     "bilibili": bilibili.routes,
     "zhihu": zhihu.routes,
+    "toutiao": toutiao.routes,
+    **local_media.SITES,
 }
 
 

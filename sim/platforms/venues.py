@@ -26,7 +26,16 @@ SITES: Mapping[str, tuple[tuple[str, int], ...]] = {
     "douyin": (("douyin", 7), ("kuaishou", 3)),
     "forum": (("forum", 4), ("tieba", 3), ("wechat", 1), ("channels", 1), ("szhome", 1)),
     "tousu": (("tousu", 3), ("heimao", 3), ("12345", 2), ("liuyan", 2)),
-    "news": (("news", 1),),
+    "news": (
+        ("news", 2),
+        ("toutiao", 1),
+        ("sznews", 1),
+        ("dute", 1),
+        ("nfplus", 1),
+        ("jingbao", 1),
+        ("szwb", 1),
+        ("oeeee", 1),
+    ),
 }
 """Each family's sites with their shares of the posts not written for a particular site."""
 

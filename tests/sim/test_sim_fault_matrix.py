@@ -2,16 +2,24 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
 
+from crawlers.signing import sign_locally
 from sim.platforms import FAULT_KINDS, PLATFORMS, SimState
 from sim.platforms.douyin import fnv1a, search_token
 from tests.sim.conftest import WIDE
 
 Q = quote(WIDE)
+
+
+def _heimao() -> dict[str, str]:
+    params = {"keywords": "", "page_size": "10", "page": "1"}
+    return params | sign_locally("heimao-sha256", params, {"now": "1763780000", "rs": "ab12"})
+
+
 ENDPOINTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "weibo": ("GET", f"/weibo/api/container/getIndex?containerid=100103type%3D1%26q%3D{Q}", {}),
     "news": ("GET", "/news/rss.xml", {}),
@@ -21,6 +29,25 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "xhs": ("POST", "/xhs/api/sns/web/v1/search/notes", {"json": {"keyword": WIDE}}),
     "bilibili": ("GET", f"/bilibili/x/web-interface/search/type?search_type=video&keyword={Q}", {}),
     "zhihu": ("GET", f"/zhihu/api/v4/search_v3?t=general&q={Q}&offset=0&limit=20", {}),
+    "kuaishou": (
+        "POST",
+        "/kuaishou/graphql",
+        {"json": {"operationName": "visionSearchPhoto", "variables": {"keyword": WIDE}}},
+    ),
+    "tieba": ("GET", f"/tieba/f?kw={quote('深圳')}&ie=utf-8", {}),
+    "wechat": ("GET", f"/wechat/weixin?type=2&query={Q}", {}),
+    "channels": ("POST", "/channels/cgi-bin/mmsearch-bin/searchfinder", {"json": {"query": WIDE}}),
+    "szhome": ("GET", "/szhome/bbs/list-yzwd-1.html", {}),
+    "heimao": ("GET", "/heimao/api/index/s?" + urlencode(_heimao()), {}),
+    "liuyan": ("POST", "/liuyan/v1/threads/list/df", {"json": {"fid": "1149"}}),
+    "12345": ("GET", "/12345/nanshan/list", {}),
+    "toutiao": ("GET", f"/toutiao/api/search/content/?keyword={Q}", {}),
+    "sznews": ("GET", "/sznews/node_31234.htm", {}),
+    "dute": ("GET", "/dute/api/v1/articles?channelId=sz", {}),
+    "nfplus": ("GET", "/nfplus/api/column/articles?columnId=shenzhen", {}),
+    "jingbao": ("GET", "/jingbao/rss.xml", {}),
+    "szwb": ("GET", "/szwb/api/news/list", {}),
+    "oeeee": ("GET", "/oeeee/mp/list_1.html", {}),
 }
 REFUSALS = ("rate_limit", "server_error", "captcha", "login_expired", "ban")
 
