@@ -16,7 +16,7 @@ from crawlers.platforms.sznews import SznewsChannel
 from crawlers.platforms.toutiao import ToutiaoSearch
 from sim.platforms import create_platforms_app
 from tests.crawlers.fake import FakeFetcher, fixture
-from xianban.records import CrawlTask
+from xianban.records import CrawlTask, Post
 
 CST = timezone(timedelta(hours=8))
 APP = create_platforms_app(seed=7)
@@ -107,7 +107,7 @@ async def test_dute_pages_against_the_simulator_clock_and_names_a_bad_time() -> 
     try:
         listed = STATE.corpus.search("dute", now=STATE.now())
         async with sim("dute") as fetch:
-            posts = []
+            posts: list[Post] = []
             cursor = None
             while True:
                 page = await DuteChannel(DuteOptions(page_size=2)).page(task(), cursor, fetch)
