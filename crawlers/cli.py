@@ -23,16 +23,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crawlers.base import QrCode, QrLoginAdapter
+from crawlers.base import QrCode, QrLoginAdapter, Window
 from crawlers.checkpoint import Checkpoint
 from crawlers.crawl import Crawled, crawl_task
 from crawlers.errors import CrawlError
 from crawlers.fetch import HttpFetcher
 from crawlers.login import qr_login
-from crawlers.platforms import load_adapter
+from crawlers.ops import rerun as ops_rerun
+from crawlers.ops import set_paused, status_row, status_rows
+from crawlers.platforms import close_adapter, load_adapter
 from crawlers.scheduler import tasks_for
 from crawlers.sessions import SessionPool
 from crawlers.sources import Source, load_sources
+from crawlers.states import label as state_label
+from crawlers.timeparse import parse_cn_time
 from xianban import exits
 from xianban.clock import localise, shown
 from xianban.errors import ConfigError, XianbanError
@@ -40,7 +44,7 @@ from xianban.exits import EXIT_USAGE
 from xianban.progress import progress_bar
 from xianban.records import utcnow
 from xianban.settings import Settings
-from xianban.store import SourceState, Store
+from xianban.store import Store
 
 T = TypeVar("T")
 ACTOR = "cli"
@@ -115,30 +119,6 @@ def list_sources(
     _print_table(table)
 
 
-def status_row(
-    source: Source, state: SourceState | None, now: datetime, pool: SessionPool
-) -> dict[str, Any]:
-    """One source's health as ops read it (also the JSON of ``sources status``)."""
-    checkpoint = Checkpoint.parse(state.cursor if state else None)
-    newest = checkpoint.newest()
-    accounts = pool.accounts()
-    return {
-        "source": source.id,
-        "state": state.state if state else "never_crawled",
-        "paused": bool(state and state.paused),
-        "resting_until": checkpoint.open_until if checkpoint.is_open(now) else None,
-        "last_success": state.last_success if state else None,
-        "posts_per_hour": round(checkpoint.posts_per_hour(now), 1),
-        "posts_total": state.posts_total if state else 0,
-        "errors": dict(state.error_counts) if state else {},
-        "last_error": state.last_error if state else None,
-        "cursor_lag_s": round((now - newest).total_seconds()) if newest else None,
-        "accounts": {k: sum(a.state == k for a in accounts) for k in ("live", "expired", "banned")}
-        if accounts
-        else None,
-    }
-
-
 @sources_app.command("status")
 def status(
     fmt: Annotated[
@@ -157,15 +137,13 @@ def status(
         _fail(*exits.explain(exc))
 
     async def rows() -> list[dict[str, Any]]:
-        states: dict[str, SourceState] = {}
-        if has_store:
-            async with _store(settings) as store:
-                states = {s.source: s for s in await store.list_source_states()}
-        now = utcnow()
-        return [
-            status_row(s, states.get(s.id), now, SessionPool.for_source(settings.data_dir, s.id))
-            for s in sources.values()
-        ]
+        if not has_store:
+            return [
+                status_row(s, None, utcnow(), SessionPool.for_source(settings.data_dir, s.id))
+                for s in sources.values()
+            ]
+        async with _store(settings) as store:
+            return await status_rows(store, sources, utcnow(), settings.data_dir)
 
     data = _run(rows)
     if fmt == "json":
@@ -174,24 +152,22 @@ def status(
         return
     table = Table(
         "数据源",
+        "名称",
         "状态",
         "最近成功（北京时间）",
         "帖子/小时",
         "累计",
-        "错误（按类型）",
+        "24 小时错误",
         "游标滞后",
         "账号",
     )
     for row in data:
-        state = row["state"] + ("（已暂停）" if row["paused"] else "")
-        if row["resting_until"]:
-            state += f"（休息至 {shown(row['resting_until'])}）"
-        errors = "，".join(f"{k}×{v}" for k, v in sorted(row["errors"].items())) or "—"
-        last = row["last_success"]
+        errors = "，".join(f"{state_label(k)}×{v}" for k, v in row["errors_24h"].items()) or "—"
         table.add_row(
             row["source"],
-            state,
-            shown(last),
+            row["name"],
+            row["label"],
+            shown(row["last_success"]),
             f"{row['posts_per_hour']:g}",
             str(row["posts_total"]),
             errors,
@@ -201,14 +177,13 @@ def status(
     _print_table(table)
 
 
-def _set(source_id: str, action: str, **fields: Any) -> None:
+def _set(source_id: str, paused: bool) -> None:
     settings = _settings()
     _source(settings, source_id)
 
     async def apply() -> None:
         async with _store(settings) as store:
-            await store.set_source_state(source_id, **fields)
-            await store.audit(actor=ACTOR, action=action, target=source_id, detail=fields)
+            await set_paused(store, source_id, paused, actor=ACTOR)
 
     _run(apply)
 
@@ -216,14 +191,14 @@ def _set(source_id: str, action: str, **fields: Any) -> None:
 @sources_app.command()
 def pause(source: Annotated[str, typer.Argument(help="source id")]) -> None:
     """Stop scheduling a source until it is resumed."""
-    _set(source, "source.paused", paused=True)
+    _set(source, True)
     stderr.print(f"已暂停 {source}：调度器不再为它安排抓取。")
 
 
 @sources_app.command()
 def resume(source: Annotated[str, typer.Argument(help="source id")]) -> None:
     """Schedule a paused source again."""
-    _set(source, "source.resumed", paused=False)
+    _set(source, False)
     stderr.print(f"已恢复 {source}。")
 
 
@@ -238,26 +213,15 @@ def rerun(
         ),
     ] = False,
 ) -> None:
-    """Crawl a source again at the next round: end its rest, and on Kafka queue its tasks now."""
+    """Crawl a source again at the next round: end its rest, and on Kafka queue its tasks now.
+
+    Its last success is kept: when it last worked is what ops need while it does not."""
     settings = _settings()
     configured = _source(settings, source)
 
     async def apply() -> int:
         async with _store(settings) as store:
-            state = await store.get_source_state(source)
-            checkpoint = Checkpoint.parse(state.cursor if state else None)
-            checkpoint.succeeded()
-            if from_scratch:
-                checkpoint.queries.clear()
-            await store.set_source_state(
-                source, state="queued", cursor=checkpoint.model_dump_json(), last_success=None
-            )
-            await store.audit(
-                actor=ACTOR,
-                action="source.rerun",
-                target=source,
-                detail={"from_scratch": from_scratch},
-            )
+            await ops_rerun(store, source, actor=ACTOR, from_scratch=from_scratch)
         if settings.bus != "kafka":
             return 0
         return await _queue(settings, configured)
@@ -329,6 +293,18 @@ def crawl(
         int | None,
         typer.Option("--pages", min=1, help="Most pages per query; default: the source's `pages`."),
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only posts published from then on: 2026-11-20, '2026-11-20 08:00', 3天前, "
+            "昨天 12:00 (Asia/Shanghai). Default: the source's look-back for windowed sources.",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Only posts published up to then (same forms as --since)."),
+    ] = None,
 ) -> None:
     """Crawl one source now: posts as JSONL on stdout (what `xianban extract` reads), one
     line per post, each post once; progress on stderr when it is a terminal.
@@ -337,13 +313,36 @@ def crawl(
     written), 2 for an unknown source."""
     settings = _settings()
     configured = _source(settings, source)
-    crawled = _run(lambda: _crawl(settings, configured, query, pages))
+    window = _window(since, until)
+    crawled = _run(lambda: _crawl(settings, configured, query, pages, window))
     if crawled.error is not None:
         _fail(f"{source} 抓取中断（{crawled.error.state}）：{crawled.error}")
 
 
+def _window(since: str | None, until: str | None) -> Window | None:
+    """The --since/--until window; an unreadable time is a usage error naming it."""
+    if since is None and until is None:
+        return None
+    now = utcnow()
+    ends: list[datetime | None] = []
+    for flag, text in (("--since", since), ("--until", until)):
+        moment = parse_cn_time(text, now=now) if text is not None else None
+        if text is not None and moment is None:
+            forms = "2026-11-20、'2026-11-20 08:00'、3天前、昨天 12:00"
+            _fail(f"{flag} {text!r} 不是时间：可写 {forms}", EXIT_USAGE)
+        ends.append(moment)
+    first, last = ends
+    if first is not None and last is not None and first > last:
+        _fail(f"--since {since} 晚于 --until {until}", EXIT_USAGE)
+    return Window(first, last)
+
+
 async def _crawl(
-    settings: Settings, source: Source, query: str | None, pages: int | None
+    settings: Settings,
+    source: Source,
+    query: str | None,
+    pages: int | None,
+    window: Window | None = None,
 ) -> Crawled:
     async with _simulator_if_needed(settings, source) as ready:
         queries = [query] if query is not None else source.queries
@@ -353,7 +352,10 @@ async def _crawl(
         seen: set[str] = set()
         done = Crawled()
         total = sum(t.pages for t in tasks)
-        async with HttpFetcher(source.url(ready), source.politeness) as fetcher:
+        async with (
+            HttpFetcher(source.url(ready), source.politeness) as fetcher,
+            _closing(adapter),
+        ):
             with progress_bar(f"抓取 {source.id}", total=total) as bar:
                 for task in tasks:
                     before = done.pages
@@ -370,6 +372,7 @@ async def _crawl(
                         _unknown,
                         now=utcnow(),
                         on_page=on_page,
+                        window=window,
                     )
                     for post in crawled.posts:
                         if post.post_id not in seen:
@@ -383,6 +386,14 @@ async def _crawl(
                         break
     stderr.print(f"{source.id}：{len(tasks)} 个查询，{done.pages} 页，{len(done.posts)} 条帖子。")
     return done
+
+
+@asynccontextmanager
+async def _closing(adapter: Any) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await close_adapter(adapter)
 
 
 def _post_line(post: Any) -> str:

@@ -10,6 +10,12 @@ budget runs out, or, when the previous crawl of the query read to its end, a pag
 nothing new (caught up); a crawl cut short by an error reads on past the known pages next
 time instead of stopping at them.
 
+An explicit window (``xianban crawl --since/--until``, a re-crawl of an outage's gap)
+replaces the watermark's: a windowed adapter asks the platform for exactly that span; any
+other is read page by page keeping only posts inside it (and the comments of those), and
+a time-ordered listing (an account, a board, a channel) stops at its first page older
+than ``since``.
+
 An empty first page is judged against the query's history: a windowed query starts at
 its watermark, inclusive, so the watermark's own post must come back; if it does not
 and the unfiltered first page is empty too, or a paged query that used to list posts
@@ -62,9 +68,22 @@ class _Run:
     known: Known
     on_page: OnPage | None
     mark: QueryMark
+    window: Window | None = None
     found: dict[str, Post] = field(default_factory=dict)
     pages: int = 0
     listed: int = 0
+
+    def inside(self, posts: Sequence[Post]) -> list[Post]:
+        """The posts inside the window, and the comments of those (or of kept ones)."""
+        assert self.window is not None
+        kept: list[Post] = []
+        ids: set[str] = set(self.found)
+        for post in posts:
+            own = post.reply_to is None and _within(post, self.window)
+            if own or post.reply_to in ids:
+                kept.append(post)
+                ids.add(post.post_id)
+        return kept
 
     @property
     def budget_left(self) -> bool:
@@ -82,6 +101,8 @@ class _Run:
         """Keep the posts not seen in this task nor downstream; how many were new."""
         new = 0
         self.listed += len(posts)
+        if self.window is not None:
+            posts = self.inside(posts)
         for post in posts:
             if post.post_id not in self.found and not await self.known(post.post_id):
                 self.found[post.post_id] = absolute_post(post, self.fetch.base_url)
@@ -89,6 +110,23 @@ class _Run:
         if self.on_page:
             self.on_page(self.pages, len(self.found))
         return new
+
+
+def _within(post: Post, window: Window) -> bool:
+    at = post.created_at
+    if at is None:
+        return True  # no time to judge by: kept, as the platform listed it
+    return (window.since is None or at >= window.since) and (
+        window.until is None or at <= window.until
+    )
+
+
+def _older(posts: Sequence[Post], since: datetime | None) -> bool:
+    """Every post of the page (comments aside) was published before ``since``."""
+    own = [p for p in posts if p.reply_to is None and p.created_at is not None]
+    return (
+        since is not None and bool(own) and all(p.created_at < since for p in own if p.created_at)
+    )
 
 
 async def crawl_task(
@@ -101,9 +139,11 @@ async def crawl_task(
     *,
     now: datetime,
     on_page: OnPage | None = None,
+    window: Window | None = None,
 ) -> Crawled:
-    """Crawl ``task``, moving ``checkpoint`` forward only past what was read completely."""
-    run = _Run(task, source, fetch, known, on_page, checkpoint.mark(task.query or ""))
+    """Crawl ``task``, moving ``checkpoint`` forward only past what was read completely;
+    ``window`` limits it to posts published inside (both ends inclusive)."""
+    run = _Run(task, source, fetch, known, on_page, checkpoint.mark(task.query or ""), window)
     error: CrawlError | None = None
     try:
         if isinstance(adapter, WindowedAdapter):
@@ -117,7 +157,9 @@ async def crawl_task(
 
 async def _windowed(run: _Run, adapter: WindowedAdapter, now: datetime) -> None:
     start = run.mark.watermark or now - timedelta(days=run.source.lookback_days)
-    windows = [Window(start, None)]
+    if run.window is not None and run.window.since is not None:
+        start = run.window.since
+    windows = [Window(start, run.window.until if run.window is not None else None)]
     first_window = True
     while windows and run.budget_left:
         window = windows.pop(0)
@@ -190,6 +232,9 @@ async def _paged(run: _Run, adapter: Adapter) -> None:
             run.mark.first_page = len(page.posts)
         new = await run.keep(page.posts)
         cursor = page.next_cursor
+        past = run.window is not None and run.source.query_kind != "keyword"
+        if past and run.window is not None and _older(page.posts, run.window.since):
+            return  # a time-ordered listing has gone past the window's start
         if cursor is None or (page.posts and new == 0 and caught_up_is_safe):
             run.mark.complete = True
             return
