@@ -16,17 +16,6 @@ import opencc
 # every post: mirror sites and Hong Kong or Taiwan readers write whole posts in traditional.
 _T2S = opencc.OpenCC("t2s")
 
-
-def _traditional_only() -> re.Pattern[str]:
-    """The CJK characters OpenCC changes: most posts have none and skip the conversion."""
-    chars = [chr(c) for c in range(0x3400, 0xA000)]
-    changed = [
-        c for c, s in zip(chars, _T2S.convert("\n".join(chars)).split("\n"), strict=False) if c != s
-    ]
-    return re.compile("[" + "".join(changed) + "]")
-
-
-_TRADITIONAL = _traditional_only()
 _MENTION = re.compile(r"@[^\s:：,，@/]{1,30}")
 _HASHTAG = re.compile(r"#([^#]{1,40})#")
 _DROP = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d\u3000]")
@@ -35,8 +24,7 @@ _SPACES = re.compile(r"\s+")
 
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
-    if _TRADITIONAL.search(text):
-        text = _T2S.convert(text)
+    text = _T2S.convert(text)
     text = _HASHTAG.sub(r" \1 ", text)
     text = _MENTION.sub("@", text)
     return _SPACES.sub(" ", _DROP.sub(" ", text)).strip()
