@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sim.platforms import FAULT_KINDS, SimState
+from sim.platforms import FAULT_KINDS, PLATFORMS, SimState
 from tests.sim.conftest import WIDE
 
 SEARCH = "/weibo/api/container/getIndex"
@@ -194,8 +194,9 @@ async def test_rate_limit_can_answer_with_another_status(client: httpx.AsyncClie
 
 async def test_admin_lists_platforms_and_fault_kinds(client: httpx.AsyncClient) -> None:
     body = (await client.get("/_admin/platforms")).json()
-    assert body["platforms"] == sorted(
-        ["weibo", "news", "forum", "tousu", "douyin", "xhs", "bilibili", "zhihu"]
+    assert body["platforms"] == sorted(PLATFORMS)
+    assert {"weibo", "news", "forum", "tousu", "douyin", "xhs", "bilibili", "zhihu"} <= set(
+        PLATFORMS
     )
     assert body["faults"] == list(FAULT_KINDS)
 
