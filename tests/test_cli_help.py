@@ -116,12 +116,12 @@ def test_worker_accepts_exactly_the_stages_its_help_lists() -> None:
     listed = re.search(r"One of: ([a-z| -]+)\.", help_of(["worker"]))
     assert listed is not None
     stages = [s.strip() for s in listed.group(1).split("|")]
-    assert stages == [*STAGES, "supervisor"] == list(WORKER_STAGES)
+    assert stages == [*STAGES, "supervisor", "scheduler"] == list(WORKER_STAGES)
     for stage in stages:  # accepted: it gets as far as asking for Kafka
         memory = runner.invoke(app, ["worker", stage], env={"XIANBAN_BUS": "memory"})
         assert memory.exit_code == 2 and "XIANBAN_BUS=kafka" in memory.output, stage
-    refused = runner.invoke(app, ["worker", "scheduler"], env={"XIANBAN_BUS": "kafka"})
-    assert refused.exit_code == 2 and "未知的阶段 'scheduler'" in refused.output
+    refused = runner.invoke(app, ["worker", "cron"], env={"XIANBAN_BUS": "kafka"})
+    assert refused.exit_code == 2 and "未知的阶段 'cron'" in refused.output
 
 
 def test_bench_accepts_what_it_lists_and_honours_posts() -> None:

@@ -107,7 +107,7 @@ def run(
         run_async(lambda: run_forever(s), ports=ports)
 
 
-WORKER_STAGES = (*STAGES, "supervisor")
+WORKER_STAGES = (*STAGES, "supervisor", "scheduler")
 """What ``xianban worker`` runs: every registered consumer stage and the supervisor."""
 
 
@@ -151,16 +151,25 @@ def worker(
             show_default=False,
         ),
     ],
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Cron and timers: the scheduler ticks once, the supervisor sweeps once, "
+            "a stage drains its group's lag; then exit.",
+        ),
+    ] = False,
 ) -> None:
     """Run one stage as a consumer-group member on Kafka (XIANBAN_BUS=kafka).
 
-    The supervisor is no consumer: it sweeps (outbox, status sync, 督办) on a timer."""
+    The supervisor is no consumer: it sweeps (outbox, status sync, 督办) on a timer. Nor is
+    the scheduler: it puts due crawl tasks on crawl.tasks while it holds the store's lease."""
     from xianban.workers import run_worker
 
     if stage not in WORKER_STAGES:
         fail(f"未知的阶段 {stage!r}：可选 {'、'.join(WORKER_STAGES)}", EXIT_USAGE)
     s = settings()
-    run_async(lambda: run_worker(s, stage))
+    run_async(lambda: run_worker(s, stage, once=once))
 
 
 @app.command()

@@ -149,6 +149,15 @@ class Settings(BaseSettings):
         description="per stage name: records of different keys a stage without batches "
         "handles at once (same key: in order); the crawler crawls 8 sources at a time",
     )
+    schedule_every_s: float = Field(
+        30.0, gt=0, description="`xianban worker scheduler`: seconds between rounds of due tasks"
+    )
+    schedule_lease_s: float = Field(
+        90.0,
+        gt=0,
+        description="the scheduler's lease in the store, seconds (longer than a round): a "
+        "standby scheduler takes over this long after the active one died",
+    )
     dlq_max_bytes: int = Field(
         900_000,
         ge=16_384,

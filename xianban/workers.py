@@ -2,13 +2,16 @@
 
 Run as many as there are partitions; Kafka splits the partitions among the group's
 members. The supervisor is not a consumer: it sweeps on a timer (run one, or several
-when sweeps are idempotent, which they are).
+when sweeps are idempotent, which they are). Nor is the scheduler: it puts due crawl
+tasks on ``crawl.tasks`` every ``schedule_every_s``; start it on two machines and the
+store's lease lets one schedule while the other stands by.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import time
@@ -25,40 +28,79 @@ from xianban.wiring import load_stage, load_supervisor, open_system
 log = structlog.get_logger(__name__)
 
 
-async def run_worker(settings: Settings, stage_name: str, *, sweep_every_s: float = 60) -> None:
+async def run_worker(
+    settings: Settings, stage_name: str, *, sweep_every_s: float = 60, once: bool = False
+) -> None:
+    """Run until SIGTERM/SIGINT; ``once`` (cron, systemd timers): the scheduler ticks once,
+    the supervisor sweeps once, a stage drains its group's lag, then each exits."""
     if settings.bus != "kafka":
         raise ConfigError(
             "xianban worker 只在 Kafka 上运行：设置 XIANBAN_BUS=kafka 和 "
             "XIANBAN_KAFKA__BOOTSTRAP=host:port（一个进程跑全部阶段用 xianban run）"
         )
-    if stage_name != "supervisor":
+    if stage_name not in ("supervisor", "scheduler"):
         load_stage(stage_name)  # fail on an unknown name before connecting to anything
     async with open_system(settings) as system:
         if stage_name == "supervisor":
-            await _supervise(system.ctx, system.bus, sweep_every_s)
+            await _supervise(system.ctx, system.bus, sweep_every_s, once=once)
+            return
+        if stage_name == "scheduler":
+            await _schedule(system.ctx, system.bus, once=once)
             return
         stage = load_stage(stage_name)(system.ctx)
         await stage.start()
         try:
             client_id = f"{stage_name}@{socket.gethostname()}"
             worker = Worker(stage, system.bus, settings, store=system.store, client_id=client_id)
-            await run_until_signalled([worker], started=time.monotonic())
+            if once:
+                await worker.run(until_idle=True)
+            else:
+                await run_until_signalled([worker], started=time.monotonic())
         finally:
             await stage.close()
 
 
-async def _supervise(ctx: StageContext, bus: Bus, every_s: float) -> None:
-    supervisor = load_supervisor()(ctx)
-    await supervisor.start()
+def _until_signalled() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _schedule(ctx: StageContext, bus: Bus, *, once: bool) -> None:
+    from crawlers.scheduler import Scheduler
+    from crawlers.sources import load_sources
+
+    settings = ctx.settings
+    scheduler = Scheduler(
+        ctx.store,
+        bus,
+        load_sources(settings.configs_dir).values(),
+        holder=f"scheduler@{socket.gethostname()}:{os.getpid()}",
+        lease_s=settings.schedule_lease_s,
+    )
+    log.info("scheduler.started", holder=scheduler.holder, every_s=settings.schedule_every_s)
+    if once:
+        try:
+            await scheduler.tick()
+        finally:
+            await scheduler.release()
+        return
+    await scheduler.run(every_s=settings.schedule_every_s, stop=_until_signalled())
+
+
+async def _supervise(ctx: StageContext, bus: Bus, every_s: float, *, once: bool) -> None:
+    supervisor = load_supervisor()(ctx)
+    await supervisor.start()
+    stop = _until_signalled()
     try:
         while not stop.is_set():
             for case in await supervisor.sweep():
                 await bus.produce(case.topic, case.to_bytes(), key=case.key())
             await bus.flush()
+            if once:
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every_s)
     finally:

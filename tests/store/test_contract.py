@@ -54,6 +54,8 @@ TABLES = {
     "webhook_events",
     "webhook_deliveries",
     "webhook_attempts",
+    "leases",
+    "scheduled_tasks",
 }
 
 

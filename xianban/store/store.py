@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, Insert, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Insert, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, StatementError
@@ -40,8 +40,10 @@ from xianban.store.tables import (
     Clusters,
     DeadLetters,
     Leads,
+    Leases,
     Outbox,
     Posts,
+    ScheduledTasks,
     SourceStates,
     Tasks,
     Verdicts,
@@ -657,6 +659,77 @@ class Store:
         async with self._tx() as conn:
             rows = (await conn.execute(query)).all()
         return [_task_row(row) for row in rows]
+
+    # -- leases: one holder at a time --------------------------------------------------
+
+    async def acquire_lease(
+        self, name: str, holder: str, *, ttl_s: float, now: datetime | None = None
+    ) -> bool:
+        """Take or renew the lease ``name`` for ``ttl_s`` seconds: True when ``holder``
+        holds it now (it was free, expired, or already ``holder``'s). One statement, so
+        two contenders cannot both win."""
+        now = now or utcnow()
+        insert = self._insert(Leases).values(
+            name=name,
+            holder=holder,
+            expires_at=now + timedelta(seconds=ttl_s),
+            acquired_at=now,
+            renewed_at=now,
+        )
+        incoming = insert.excluded
+        statement = insert.on_conflict_do_update(
+            index_elements=["name"],
+            set_={
+                "holder": incoming.holder,
+                "expires_at": incoming.expires_at,
+                "renewed_at": incoming.renewed_at,
+                "acquired_at": case(
+                    (Leases.holder == incoming.holder, Leases.acquired_at),
+                    else_=incoming.acquired_at,
+                ),
+            },
+            where=or_(Leases.holder == incoming.holder, Leases.expires_at < incoming.renewed_at),
+        ).returning(Leases.holder)
+        async with self._tx() as conn:
+            return await self._inserted(conn, statement)
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up at once (a clean stop), if ``holder`` has it."""
+        async with self._tx() as conn:
+            await conn.execute(delete(Leases).where(Leases.name == name, Leases.holder == holder))
+
+    async def lease_holder(self, name: str, *, now: datetime | None = None) -> str | None:
+        """Who holds ``name`` now (``None``: nobody, or the lease ran out)."""
+        now = now or utcnow()
+        query = select(Leases.holder).where(Leases.name == name, Leases.expires_at >= now)
+        async with self._tx() as conn:
+            holder: str | None = await conn.scalar(query)
+        return holder
+
+    async def known_task_ids(self, task_ids: Iterable[str]) -> set[str]:
+        """Which of these crawl tasks were scheduled already or are in the ledger
+        (started, done or failed)."""
+        wanted = list(dict.fromkeys(task_ids))
+        found: set[str] = set()
+        async with self._tx() as conn:
+            for part in bulk.chunks(wanted):
+                for table in (ScheduledTasks, Tasks):
+                    query = select(table.task_id).where(table.task_id.in_(part))
+                    found.update(await conn.scalars(query))
+        return found
+
+    async def mark_scheduled(self, tasks: Sequence[tuple[str, str]], *, at: datetime) -> None:
+        """Remember (task id, source) pairs as sent; rows older than two days go."""
+        async with self._tx() as conn:
+            if tasks:
+                rows = [{"task_id": t, "source": s, "scheduled_at": at} for t, s in tasks]
+                statement = self._insert(ScheduledTasks).on_conflict_do_nothing(
+                    index_elements=["task_id"]
+                )
+                await conn.execute(statement, rows)
+            await conn.execute(
+                delete(ScheduledTasks).where(ScheduledTasks.scheduled_at < at - timedelta(days=2))
+            )
 
     # -- dead letters, audit, counts ------------------------------------------------------
 

@@ -212,3 +212,26 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(Text)
     target: Mapped[str] = mapped_column(Text)
     detail: Mapped[Json | None]
+
+
+class Leases(Base):
+    """Who holds a named job (the scheduler) until when; taken over only once expired."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(512))
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime]
+    renewed_at: Mapped[datetime]
+
+
+class ScheduledTasks(Base):
+    """Crawl tasks the scheduler put on the bus, so a new holder of its lease does not
+    send them again (kept two days)."""
+
+    __tablename__ = "scheduled_tasks"
+
+    task_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    source: Mapped[str] = mapped_column(String(512))
+    scheduled_at: Mapped[datetime] = mapped_column(index=True)
