@@ -44,11 +44,18 @@ from typing import Any
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from crawlers.errors import FetchTimeout, MalformedResponse, RateLimited, RetryableError
+from crawlers.errors import (
+    CrawlError,
+    FetchTimeout,
+    MalformedResponse,
+    RateLimited,
+    RetryableError,
+)
 from crawlers.health import check_json, check_response
 from crawlers.politeness import Clock, Politeness, Sleep, TokenBucket, backoff_delay
 from crawlers.proxies import ProxyPool, refusal
 from crawlers.urls import url_of
+from xianban import metrics
 
 USER_AGENT = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -76,7 +83,10 @@ class HttpFetcher:
         proxies: ProxyPool | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Clock | None = None,
+        name: str = "",
     ) -> None:
+        self.name = name
+        """The source's id, the ``source`` label of the fetch metrics."""
         self.policy = policy or Politeness()
         self.sleep = sleep
         self.limit = asyncio.Semaphore(self.policy.concurrency)
@@ -150,12 +160,15 @@ class HttpFetcher:
             proxy = self.proxies.pick() if self.proxies else None
             async with self.limit:
                 await self.bucket.take()
+                clock = asyncio.get_running_loop().time
+                started = clock()
                 try:
                     async with asyncio.timeout(self.policy.timeout_s):
                         response = await self._client(proxy).request(
                             method, url, params=params, json=json_body
                         )
                 except TimeoutError as exc:
+                    metrics.fetched(self.name, FetchTimeout.state, clock() - started)
                     raise FetchTimeout(
                         f"{method} {url}: no answer in {self.policy.timeout_s}s"
                     ) from exc
@@ -169,11 +182,19 @@ class HttpFetcher:
                     httpx.NetworkError,
                     httpx.RemoteProtocolError,
                 ) as exc:
+                    metrics.fetched(self.name, FetchTimeout.state, clock() - started)
                     raise FetchTimeout(f"{method} {url}: {type(exc).__name__} {exc}") from exc
+            took = clock() - started
             if self.proxies is not None and proxy is not None and (why := refusal(response)):
+                metrics.fetched(self.name, "proxy_refused", took)
                 self.proxies.evict(proxy, why)
                 continue
-            check_response(response)
+            try:
+                check_response(response)
+            except CrawlError as exc:
+                metrics.fetched(self.name, exc.state, took)
+                raise
+            metrics.fetched(self.name, "ok", took)
             return response
 
     async def _back_off(self, attempt: int, error: RetryableError) -> None:

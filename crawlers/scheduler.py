@@ -21,6 +21,7 @@ import structlog
 
 from crawlers.checkpoint import Checkpoint
 from crawlers.sources import Source
+from xianban import metrics
 from xianban.bus import Bus
 from xianban.records import CrawlTask, stable_id, utcnow
 from xianban.store import Store
@@ -118,6 +119,7 @@ class Scheduler:
                 holder=self.holder,
             )
             self.holding = held
+            metrics.SCHEDULER_HOLDING.set(1 if held else 0)
         if not held:
             return None
         due = await due_tasks(self.store, self.sources, now=now)
@@ -127,6 +129,8 @@ class Scheduler:
             await self.bus.produce(task.topic, task.to_bytes(), key=task.key())
         await self.bus.flush()
         await self.store.mark_scheduled([(t.task_id, t.source) for t in tasks], at=now)
+        for task in tasks:
+            metrics.SCHEDULED.labels(task.source).inc()
         if tasks:
             log.info(
                 "scheduler.scheduled", tasks=len(tasks), sources=len({t.source for t in tasks})
@@ -148,3 +152,4 @@ class Scheduler:
         if self.holding:
             await self.store.release_lease(LEASE, self.holder)
             self.holding = False
+            metrics.SCHEDULER_HOLDING.set(0)

@@ -24,6 +24,7 @@ from crawlers.platforms import close_adapter, load_adapter
 from crawlers.proxies import ProxyPool
 from crawlers.sessions import Account, SessionPool
 from crawlers.sources import Source, load_sources
+from xianban import metrics
 from xianban.errors import PermanentError
 from xianban.records import CrawlTask, Record, utcnow
 from xianban.settings import Settings
@@ -38,7 +39,9 @@ def default_fetcher(
     source: Source, settings: Settings, cookies: dict[str, str] | None
 ) -> HttpFetcher:
     proxies = ProxyPool(list(source.proxies)) if source.proxies else None
-    return HttpFetcher(source.url(settings), source.politeness, cookies=cookies, proxies=proxies)
+    return HttpFetcher(
+        source.url(settings), source.politeness, cookies=cookies, proxies=proxies, name=source.id
+    )
 
 
 class CrawlerStage:
@@ -193,7 +196,9 @@ async def record_outcome(
         pages=crawled.pages,
         error=error.state if error is not None else None,
     )
+    was = state.state if state else None
     if error is None:
+        metrics.source_state(source.id, was, "ok")
         checkpoint.succeeded()
         await store.set_source_state(
             source.id,
@@ -210,6 +215,7 @@ async def record_outcome(
             posts=len(crawled.posts),
         )
         return
+    metrics.source_state(source.id, was, error.state, f"{error.state}: {error}")
     refused = isinstance(error, SourceRefused) and not crawled.rotated
     checkpoint.failed(now, source.politeness, refused=refused)
     checkpoint.count_error(now, error.state)

@@ -18,6 +18,7 @@ import structlog
 
 from sim.server import SimServer
 from sim.workorders import WorkOrderSystem
+from xianban import metrics
 from xianban.asgi_server import EmbeddedServer
 from xianban.bus import LocalBroker
 from xianban.records import Record
@@ -78,6 +79,7 @@ async def sweep_once(system: System) -> int:
     publish = publisher(system)
     for case in changed:
         await publish(case)
+    await metrics.observe_sla(system.store)
     return len(changed)
 
 

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
-from prometheus_client import Counter
 
+from xianban import metrics
 from xianban.bus.base import Bus, Consumer, Message
 from xianban.errors import PermanentError, TransientError, XianbanError
+from xianban.metrics import RECORDS
 from xianban.records import DeadLetter, Record, RecordError
 from xianban.settings import Settings
 from xianban.stage import AssignmentAware, BatchStage, Stage
@@ -50,12 +51,6 @@ T = TypeVar("T")
 
 class StageBroken(XianbanError):
     """Every record fails with an unexpected error: a bug or a broken dependency."""
-
-
-RECORDS = Counter(
-    "xianban_records_total", "Records handled by a stage, by outcome", ["stage", "outcome"]
-)
-PRODUCED = Counter("xianban_produced_total", "Records produced, by topic", ["stage", "topic"])
 
 
 @dataclass
@@ -127,9 +122,15 @@ class Worker:
                 )
                 await self._follow_assignment(consumer)
                 if messages:
+                    started = time.monotonic()
                     await self._handle_batch(messages)
                     await consumer.commit(messages)
                     self.stats.committed += len(messages)
+                    metrics.BATCH_SECONDS.labels(self.stage.name).observe(
+                        time.monotonic() - started
+                    )
+                    metrics.BATCH_RECORDS.labels(self.stage.name).observe(len(messages))
+                    metrics.lag(self.stage.name, consumer.local_lag().items())
                     wait = first_wait
                 elif until_idle:
                     if await consumer.lag() == 0:
@@ -139,6 +140,12 @@ class Worker:
             self._consumer = None
             await consumer.stop()
         return self.stats
+
+    def _observe(self, consumer: Consumer, records: int, seconds: float) -> None:
+        name = self.stage.name
+        metrics.BATCH_SECONDS.labels(name).observe(seconds)
+        metrics.BATCH_RECORDS.labels(name).observe(records)
+        metrics.lag(name, consumer.local_lag().items())
 
     async def _follow_assignment(self, consumer: Consumer) -> None:
         current = consumer.assignment()
@@ -154,6 +161,7 @@ class Worker:
         letters in one store write, produce every output in input order, flush."""
         outputs: list[Sequence[Record]] = [()] * len(messages)
         decoded: list[tuple[int, Record]] = []
+        metrics.RECORDS_IN.labels(self.stage.name).inc(len(messages))
         for i, message in enumerate(messages):
             self.stats.handled += 1
             try:
@@ -185,7 +193,7 @@ class Worker:
         for record, raw in wire:
             await self.bus.produce(record.topic, raw, key=record.key())
             self.stats.count_produced(record.topic)
-            PRODUCED.labels(self.stage.name, record.topic).inc()
+            metrics.RECORDS_OUT.labels(self.stage.name, record.topic).inc()
         await self.bus.flush()
 
     async def _handle_records(
@@ -300,6 +308,7 @@ class Worker:
         """The dead letter for a record (stored and produced with the batch's outputs)."""
         self.stats.dead += 1
         RECORDS.labels(self.stage.name, "dead").inc()
+        metrics.DEAD_LETTERS.labels(self.stage.name, type(exc).__name__).inc()
         letter = DeadLetter.for_bytes(
             stage=self.stage.name,
             source_topic=message.topic,

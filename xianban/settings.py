@@ -158,6 +158,14 @@ class Settings(BaseSettings):
         description="the scheduler's lease in the store, seconds (longer than a round): a "
         "standby scheduler takes over this long after the active one died",
     )
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="`xianban worker`: serve Prometheus /metrics on this port (0: any free "
+        "one, logged); unset: none (the console serves /metrics in `xianban run`)",
+    )
+    metrics_host: str = Field("0.0.0.0", description="address the worker's /metrics binds")
     dlq_max_bytes: int = Field(
         900_000,
         ge=16_384,

@@ -18,6 +18,7 @@ import time
 
 import structlog
 
+from xianban import metrics
 from xianban.bus import Bus
 from xianban.errors import ConfigError
 from xianban.runtime import Worker, run_until_signalled
@@ -40,6 +41,8 @@ async def run_worker(
         )
     if stage_name not in ("supervisor", "scheduler"):
         load_stage(stage_name)  # fail on an unknown name before connecting to anything
+    if settings.metrics_port is not None:
+        metrics.serve(settings.metrics_port, settings.metrics_host)
     async with open_system(settings) as system:
         if stage_name == "supervisor":
             await _supervise(system.ctx, system.bus, sweep_every_s, once=once)
@@ -99,6 +102,7 @@ async def _supervise(ctx: StageContext, bus: Bus, every_s: float, *, once: bool)
             for case in await supervisor.sweep():
                 await bus.produce(case.topic, case.to_bytes(), key=case.key())
             await bus.flush()
+            await metrics.observe_sla(ctx.store)
             if once:
                 return
             with contextlib.suppress(TimeoutError):

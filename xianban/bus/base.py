@@ -48,6 +48,11 @@ class Consumer(Protocol):
         Operators read it to see which worker holds which source's tasks."""
         ...
 
+    def local_lag(self) -> dict[tuple[str, int], int]:
+        """Records not yet fetched on each partition this member owns, from what the
+        last fetches said (no request): what the consumer-lag gauge shows."""
+        ...
+
     async def lag(self) -> int:
         """Records of the group's topics not yet committed by the group, over all
         partitions whoever owns them, so "lag 0" means the whole group is drained."""

@@ -135,6 +135,8 @@ class KafkaConsumer:
         self.bus = bus
         self.topics = topics
         self._joined = False
+        self._next: dict[tuple[str, int], int] = {}
+        """Per partition, the offset after the last record fetched."""
         self._consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=settings.bootstrap,
@@ -172,7 +174,7 @@ class KafkaConsumer:
             )
         except KafkaError as exc:
             raise TransientError(f"fetch failed: {exc}") from exc
-        return [
+        messages = [
             Message(
                 topic=r.topic,
                 partition=r.partition,
@@ -184,6 +186,18 @@ class KafkaConsumer:
             for records in batches.values()
             for r in records
         ]
+        for m in messages:
+            self._next[(m.topic, m.partition)] = m.offset + 1
+        return messages
+
+    def local_lag(self) -> dict[tuple[str, int], int]:
+        out = {}
+        for tp in self._consumer.assignment() if self._joined else ():
+            end = self._consumer.highwater(tp)
+            position = self._next.get((tp.topic, tp.partition))
+            if end is not None and position is not None:
+                out[(tp.topic, tp.partition)] = max(0, end - position)
+        return out
 
     def assignment(self) -> frozenset[tuple[str, int]]:
         if not self._joined:

@@ -164,6 +164,12 @@ class MemoryConsumer:
                 continue  # a rebalance took it: its next owner gets these records again
             group.committed[tp] = max(group.committed.get(tp, 0), message.offset + 1)
 
+    def local_lag(self) -> dict[tuple[str, int], int]:
+        return {
+            (topic, partition): len(self.bus._logs[topic][partition]) - position
+            for (topic, partition), position in self.positions.items()
+        }
+
     async def lag(self) -> int:
         committed = self.bus._groups.get(self.group, _Group()).committed
         return sum(
