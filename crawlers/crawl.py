@@ -112,6 +112,12 @@ class _Run:
         return new
 
 
+def _times(page: Page) -> list[datetime]:
+    """Publication times of the page's own posts: a comment's time says nothing about how
+    far the listing is read (it comes after its post), so it never moves a watermark."""
+    return [p.created_at for p in page.posts if p.created_at and p.reply_to is None]
+
+
 def _within(post: Post, window: Window) -> bool:
     at = post.created_at
     if at is None:
@@ -178,12 +184,12 @@ async def _windowed(run: _Run, adapter: WindowedAdapter, now: datetime) -> None:
         if first_window:
             await _check_not_blocked(run, adapter, page)
             first_window = False
-        newest: list[datetime] = [p.created_at for p in page.posts if p.created_at]
+        newest: list[datetime] = _times(page)
         await run.keep(page.posts)
         cursor = page.next_cursor
         while cursor is not None and run.budget_left:
             page = await run.read(adapter.window_page(run.task, window, cursor, run.fetch))
-            newest += [p.created_at for p in page.posts if p.created_at]
+            newest += _times(page)
             await run.keep(page.posts)
             cursor = page.next_cursor
         if cursor is not None:
@@ -199,7 +205,7 @@ def _capacity(run: _Run, first: Page) -> int:
     platform's cap, and what the pages left can carry (so the budget never runs out inside
     a window, and every task moves the watermark on)."""
     pages_left = run.task.pages - run.pages + 1
-    per_page = len(first.posts)
+    per_page = sum(p.reply_to is None for p in first.posts)
     return min(run.source.result_cap, per_page * pages_left) if per_page else run.source.result_cap
 
 

@@ -10,6 +10,7 @@ uses to get past the cap. Refusals use Bilibili's own codes: -799 (too frequent)
 from __future__ import annotations
 
 import hashlib
+import json
 from html import escape
 from typing import Any
 
@@ -17,14 +18,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sim.platforms.comments import Comment
 from sim.platforms.faults import Active, FaultPages, guarded
 from sim.platforms.items import Item
 from sim.platforms.listing import paginate, parse_epoch, parse_int
 from sim.platforms.pages import gateway_error, json_response
+from sim.platforms.signatures import wbi_keys, wbi_ok
 from sim.platforms.state import SimState
+from sim.platforms.venues import spread
 
 PREFIX = "bilibili"
 PAGE_SIZE = 20
+COMMENT_PAGE = 20
 
 
 def refusal(code: int, message: str, status: int, data: Any = None) -> Response:
@@ -103,6 +108,97 @@ def routes(state: SimState) -> list[BaseRoute]:
         }
         return json_response({"code": 0, "message": "0", "ttl": 1, "data": data})
 
+    by_aid = {aid(i): i for i in state.corpus.items if i.site == PREFIX}
+    img_key, sub_key = wbi_keys(state.corpus.seed)
+
+    async def nav(_: Request, __: Active) -> Response:
+        wbi = {
+            "img_url": f"https://i0.hdslb.com/bfs/wbi/{img_key}.png",
+            "sub_url": f"https://i0.hdslb.com/bfs/wbi/{sub_key}.png",
+        }
+        return json_response(  # a guest: -101, and the keys all the same (as the real one)
+            {
+                "code": -101,
+                "message": "账号未登录",
+                "ttl": 1,
+                "data": {"isLogin": False, "wbi_img": wbi},
+            }
+        )
+
+    def threads(raw_oid: str) -> list[tuple[Comment, list[Comment]]] | None:
+        item = by_aid.get(int(raw_oid)) if raw_oid.isdigit() else None
+        if item is None or item.created_at > state.now():
+            return None
+        now = state.now()
+        return [
+            (t.comment, [r for r in t.replies if r.created_at <= now])
+            for t in state.corpus.threads(item)
+            if t.comment.created_at <= now
+        ]
+
+    def reply_json(comment: Comment, oid: str, replies: list[Comment] | None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rpid": int(comment.native_id),
+            "oid": int(oid),
+            "type": 1,
+            "mid": comment.author.id,
+            "root": int(comment.root) if comment.root else 0,
+            "parent": int(comment.reply_to) if comment.root else 0,
+            "ctime": int(comment.created_at.timestamp()),
+            "like": comment.likes,
+            "content": {"message": comment.text},
+            "member": {"mid": str(comment.author.id), "uname": comment.author.name},
+            "reply_control": {"location": f"IP属地：{comment.ip_region}"},
+        }
+        if replies is not None:
+            out["rcount"] = len(replies)
+            out["replies"] = [reply_json(r, oid, None) for r in replies[:3]]
+        return out
+
+    async def main_replies(request: Request, active: Active) -> Response:
+        params = dict(request.query_params)
+        if not wbi_ok(params, state.corpus.seed):
+            return refusal(-403, "访问权限不足", 200)
+        found = threads(params.get("oid", ""))
+        if found is None:
+            return refusal(-404, "啥都木有", 200)
+        if closed(params.get("oid", "")):
+            return refusal(12002, "评论区已关闭", 200)
+        try:
+            offset = json.loads(params.get("pagination_str") or "{}").get("offset") or "0"
+            start = int(offset)
+        except (ValueError, TypeError, AttributeError):
+            return refusal(-400, "请求错误：pagination_str", 400)
+        served = [] if active.silent_block else found[start : start + COMMENT_PAGE]
+        end = start + COMMENT_PAGE >= len(found) or active.silent_block
+        cursor = {
+            "is_begin": start == 0,
+            "is_end": end,
+            "all_count": len(found) + sum(len(r) for _, r in found),
+            "pagination_reply": {} if end else {"next_offset": str(start + COMMENT_PAGE)},
+        }
+        key = "reply_list" if active.layout_changed else "replies"
+        data = {"cursor": cursor, key: [reply_json(c, params["oid"], r) for c, r in served]}
+        return json_response({"code": 0, "message": "0", "ttl": 1, "data": data})
+
+    async def sub_replies(request: Request, active: Active) -> Response:
+        params = request.query_params
+        try:
+            page = parse_int(params.get("pn"), "pn", 1)
+            size = parse_int(params.get("ps"), "ps", 10)
+        except ValueError as exc:
+            return refusal(-400, str(exc), 400)
+        found = threads(params.get("oid", ""))
+        replies = next((r for c, r in found or [] if c.native_id == params.get("root")), None)
+        if replies is None:
+            return refusal(12022, "已经被删除了", 200)
+        served = replies[(page - 1) * size : page * size]
+        data = {
+            "page": {"num": page, "size": size, "count": len(replies)},
+            "replies": [reply_json(r, params.get("oid", "0"), None) for r in served],
+        }
+        return json_response({"code": 0, "message": "0", "ttl": 1, "data": data})
+
     def too_frequent(_: Request, active: Active) -> Response:
         retry = {"Retry-After": str(int(active.number("retry_after", 5)))}
         return json_response(
@@ -118,6 +214,15 @@ def routes(state: SimState) -> list[BaseRoute]:
         ban=lambda _, __: refusal(-412, "请求被拦截", 412),
         login_wall=lambda _, __: refusal(-101, "账号未登录", 200),
     )
+    board = state.faults
     return [
-        Route("/x/web-interface/search/type", guarded(PREFIX, state.faults, pages, search)),
+        Route("/x/web-interface/search/type", guarded(PREFIX, board, pages, search)),
+        Route("/x/web-interface/nav", guarded(PREFIX, board, pages, nav)),
+        Route("/x/v2/reply/wbi/main", guarded(PREFIX, board, pages, main_replies)),
+        Route("/x/v2/reply/reply", guarded(PREFIX, board, pages, sub_replies)),
     ]
+
+
+def closed(oid: str) -> bool:
+    """One video in twenty has its comment section closed (评论区已关闭)."""
+    return spread("bilibili-closed", oid, 20) == 0

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sim.platforms.comments import Comment
 from sim.platforms.faults import Active, FaultPages, guarded
 from sim.platforms.items import Item
 from sim.platforms.listing import paginate
@@ -29,6 +30,8 @@ PREFIX = "xhs"
 SITE = "小红书"
 COOKIE = "web_session"
 MAX_PAGE_SIZE = 20
+COMMENT_PAGE = 10
+SUB_PAGE = 10
 API = "/api/sns/web"
 LOGIN_EXPIRED = {"code": -100, "success": False, "msg": "登录已过期", "data": {}}
 ACCOUNT_BANNED = {"code": -104, "success": False, "msg": "账号异常，已被限制访问", "data": {}}
@@ -149,6 +152,84 @@ def routes(state: SimState) -> list[BaseRoute]:
         card = note_detail(item)
         return ok({"items": [{"id": note_id, "model_type": "note", "note_card": card}]})
 
+    def comment_json(comment: Comment, replies: list[Comment] | None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": comment.native_id,
+            "note_id": comment.post_id,
+            "content": comment.text,
+            "create_time": int(comment.created_at.timestamp() * 1000),
+            "ip_location": comment.ip_region,
+            "like_count": str(comment.likes),
+            "user_info": {"user_id": f"{comment.author.id:x}", "nickname": comment.author.name},
+        }
+        if replies is not None:
+            out |= {
+                "sub_comment_count": str(len(replies)),
+                "sub_comments": [comment_json(r, None) for r in replies[:1]],
+                "sub_comment_cursor": replies[0].native_id if replies else "",
+                "sub_comment_has_more": len(replies) > 1,
+            }
+        elif comment.root and comment.reply_to != comment.root:
+            out["target_comment"] = {"id": comment.reply_to}
+        return out
+
+    def threads(note_id: str) -> list[tuple[Comment, list[Comment]]] | None:
+        item = state.corpus.get(note_id)
+        if item is None or item.site != PREFIX or item.created_at > state.now():
+            return None
+        now = state.now()
+        return [
+            (t.comment, [r for r in t.replies if r.created_at <= now])
+            for t in state.corpus.threads(item)
+            if t.comment.created_at <= now
+        ]
+
+    def after(found: list[Any], cursor: str) -> int:
+        """Cursors are the id of the last comment served; "" is the start."""
+        if not cursor:
+            return 0
+        ids = [c[0].native_id if isinstance(c, tuple) else c.native_id for c in found]
+        return ids.index(cursor) + 1 if cursor in ids else len(found)
+
+    async def comments(request: Request, active: Active) -> Response:
+        if refusal := refused(request):
+            return refusal
+        found = threads(request.query_params.get("note_id", ""))
+        if found is None:
+            return json_response({"code": -510001, "success": False, "msg": "笔记不存在"})
+        start = after(found, request.query_params.get("cursor", ""))
+        served = [] if active.silent_block else found[start : start + COMMENT_PAGE]
+        more = start + COMMENT_PAGE < len(found) and not active.silent_block
+        key = "comment_list" if active.layout_changed else "comments"
+        return ok(
+            {
+                key: [comment_json(c, r) for c, r in served],
+                "cursor": served[-1][0].native_id if served else "",
+                "has_more": more,
+                "time": int(state.now().timestamp() * 1000),
+            }
+        )
+
+    async def sub_comments(request: Request, active: Active) -> Response:
+        if refusal := refused(request):
+            return refusal
+        params = request.query_params
+        found = threads(params.get("note_id", ""))
+        root = params.get("root_comment_id", "")
+        replies = next((r for c, r in found or [] if c.native_id == root), None)
+        if replies is None:
+            return json_response({"code": -510002, "success": False, "msg": "评论不存在"})
+        start = after(replies, params.get("cursor", ""))
+        served = replies[start : start + SUB_PAGE]
+        more = start + SUB_PAGE < len(replies)
+        return ok(
+            {
+                "comments": [comment_json(r, None) for r in served],
+                "cursor": served[-1].native_id if served else "",
+                "has_more": more,
+            }
+        )
+
     async def qr_create(_: Request, __: Active) -> Response:
         login = sessions.start_qr(PREFIX)
         url = f"xhsdiscover://rn/qrcode_login?qr_id={login.qr_id}&code={login.code}"
@@ -189,6 +270,8 @@ def routes(state: SimState) -> list[BaseRoute]:
         Route(f"{API}/v2/user/me", guarded(PREFIX, board, pages, me)),
         Route(f"{API}/v1/search/notes", guarded(PREFIX, board, pages, search), methods=["POST"]),
         Route(f"{API}/v1/feed", guarded(PREFIX, board, pages, feed), methods=["POST"]),
+        Route(f"{API}/v2/comment/page", guarded(PREFIX, board, pages, comments)),
+        Route(f"{API}/v2/comment/sub/page", guarded(PREFIX, board, pages, sub_comments)),
         Route(f"{API}/v1/login/qrcode/create", guarded(PREFIX, board, pages, qr_create)),
         Route(f"{API}/v1/login/qrcode/status", guarded(PREFIX, board, pages, qr_status)),
         Route("/login", login_page(SITE, PREFIX)),
