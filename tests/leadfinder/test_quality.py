@@ -243,4 +243,8 @@ def test_eval_cli_wants_a_file_or_sim_and_runs_the_sim() -> None:
 def test_quality_bench_without_the_calibration_set_is_a_usage_error(tmp_path: Path) -> None:
     missing = tmp_path / "none.jsonl"
     result = runner.invoke(app, ["bench", "quality", "--calibration", str(missing)])
-    assert result.exit_code == 2 and "找不到标定集" in result.output and "--calibration" in result.output
+    assert (
+        result.exit_code == 2
+        and "找不到标定集" in result.output
+        and "--calibration" in result.output
+    )
