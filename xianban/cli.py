@@ -351,7 +351,7 @@ def train(
     print_json(card)
 
 
-BENCHES = ("leadfinder", "crawler", "quality")
+BENCHES = ("leadfinder", "crawler", "quality", "e2e")
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -368,6 +368,14 @@ def bench(
         Path | None, typer.Option(help="Also write <stage>.json into this directory.")
     ] = None,
     posts: Annotated[int, typer.Option(min=1, help="leadfinder: posts to run.")] = 20_000,
+    e2e_posts: Annotated[
+        int,
+        typer.Option(
+            min=10,
+            help="e2e: simulated posts through leadfinder, verifier and case opener, per "
+            "deployment (embedded; Kafka + PostgreSQL with 2 workers per stage).",
+        ),
+    ] = 5_000,
     calibration: Annotated[
         Path | None,
         typer.Option(
@@ -386,6 +394,7 @@ def bench(
         "leadfinder": lambda: _bench_leadfinder(posts, s),
         "crawler": lambda: _bench_crawler(s),
         "quality": lambda: _bench_quality(s, calibration or CALIBRATION),
+        "e2e": lambda: _bench_e2e(e2e_posts, s),
     }
     if stage != "all" and stage not in benches:
         fail(f"未知的基准 {stage!r}：可选 {'、'.join([*benches, 'all'])}", EXIT_USAGE)
@@ -408,6 +417,13 @@ def _bench_leadfinder(posts: int, s: Settings) -> dict[str, Any]:
     from leadfinder.commands import bench_command
 
     return bench_command(posts, s.configs_dir)
+
+
+def _bench_e2e(posts: int, s: Settings) -> dict[str, Any]:
+    from xianban.bench_e2e import bench_e2e
+
+    result: dict[str, Any] = run_async(lambda: bench_e2e(s, posts=posts))
+    return result
 
 
 def _bench_quality(s: Settings, calibration: Path) -> dict[str, Any]:

@@ -1,0 +1,438 @@
+"""``xianban bench e2e``: simulated posts through leadfinder → verifier → case opener.
+
+Two deployments in one run, with the ceilings beside them:
+
+* ``embedded``: memory bus + SQLite, one worker per stage in this process;
+* ``kafka_postgres``: a local Kafka-compatible broker (tansu) + a fresh PostgreSQL
+  database, ``workers`` processes per stage (``xianban worker STAGE``);
+* ``ceilings``: bare aiokafka produce and consume of the same records, and bare asyncpg
+  executemany of ``INSERT … ON CONFLICT`` in batches of 200, so the framework's overhead
+  shows as ratios.
+
+Each deployment gets a burst of ``posts`` posts (throughput: posts/s until every stage
+has drained) and then a paced stream at half that rate for ``paced_s`` seconds
+(latency: post produced → its lead produced, verdict produced → its case produced, as a
+reader on each topic sees them). Posts are the simulator's corpus, copied with new ids
+and moved in time so copies do not cluster with each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from xianban.bus import Bus, LocalBroker, make_bus
+from xianban.records import Case, Engagement, Lead, Post, Verdict, utcnow
+from xianban.runtime import Worker
+from xianban.settings import KafkaSettings, Settings
+from xianban.stage import StageContext
+from xianban.store import Store
+from xianban.wiring import TOPICS, load_stage
+
+log = structlog.get_logger(__name__)
+STAGES = ("leadfinder", "verifier", "case-opener")
+PG_ADMIN = os.environ.get(
+    "XIANBAN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+def make_posts(n: int) -> list[Post]:
+    """``n`` posts from the simulator's corpus: copy k of an item gets a new id and sits
+    4 days after copy k-1 (the clustering window is 72 h), all within the last 90 days."""
+    from sim.platforms.corpus import generate
+
+    items = generate(size=100_000).items
+    first = min(i.created_at for i in items)
+    span = max(i.created_at for i in items) - first or timedelta(seconds=1)
+    start = utcnow() - timedelta(days=88)
+    out: list[Post] = []
+    for k in range(n // len(items) + 1):
+        for item in items:
+            if len(out) == n:
+                return out
+            offset = (item.created_at - first) / span * timedelta(days=3)
+            out.append(
+                Post(
+                    platform=item.site,
+                    native_id=f"{item.native_id}b{k}",
+                    text=item.text,
+                    created_at=start + timedelta(days=4 * (k % 22)) + offset,
+                    engagement=Engagement(likes=item.likes, comments=item.comments),
+                    repost_of=f"{item.site}:{item.repost_of}b{k}" if item.repost_of else None,
+                )
+            )
+    return out
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None, "n": 0}
+    cuts = (
+        statistics.quantiles(values, n=100, method="inclusive")
+        if len(values) > 1
+        else [values[0]] * 99
+    )
+    return {
+        "p50": round(cuts[49], 4),
+        "p95": round(cuts[94], 4),
+        "p99": round(cuts[98], 4),
+        "n": len(values),
+    }
+
+
+class Taps:
+    """Readers on leads, verdicts and cases (groups of their own) stamping arrivals."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self.lead_at: dict[str, float] = {}
+        self.verdict_at: dict[str, float] = {}
+        self.case_at: dict[str, float] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+        self._last = time.monotonic()
+
+    def last(self) -> float:
+        """When the last record arrived on any of the topics."""
+        return self._last
+
+    async def start(self) -> None:
+        for topic in (Lead.topic, Verdict.topic, Case.topic):
+            consumer = self.bus.consumer(f"bench-tap-{topic}", [topic])
+            await consumer.start()
+            self._tasks.append(asyncio.create_task(self._read(consumer, topic)))
+
+    async def _read(self, consumer: Any, topic: str) -> None:
+        try:
+            while not self._stop.is_set():
+                for m in await consumer.getmany(timeout_s=0.05, max_records=5000):
+                    now = self._last = time.monotonic()
+                    if topic == Lead.topic:
+                        lead = Lead.from_bytes(m.value)
+                        self.lead_at.setdefault(lead.post_ids[0], now)
+                    elif topic == Verdict.topic:
+                        verdict = Verdict.from_bytes(m.value)
+                        if verdict.decision == "confirmed" and not verdict.duplicate_of:
+                            self.verdict_at.setdefault(verdict.cluster_id, now)
+                    else:
+                        self.case_at.setdefault(Case.from_bytes(m.value).cluster_id, now)
+        finally:
+            await consumer.stop()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def until_drained(
+    store: Store, taps: Taps, posts: int, *, quiet_s: float = 2.0, timeout_s: float = 1800
+) -> float:
+    """Until the store holds ``posts`` posts (the leadfinder stores each before its lead
+    goes out) and no lead, verdict or case has arrived for ``quiet_s``: the stages are
+    drained. (A lag probe would have to join the stages' groups.) The time the last
+    record arrived."""
+    deadline = time.monotonic() + timeout_s
+    while (await store.counts())["posts"] < posts:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the leadfinder did not store every post")
+        await asyncio.sleep(0.1)
+    while True:
+        last = taps.last()
+        if time.monotonic() - last >= quiet_s:
+            return last
+        if time.monotonic() > deadline:
+            raise TimeoutError("the stages did not drain")
+        await asyncio.sleep(0.1)
+
+
+async def offer(bus: Bus, posts: Sequence[Post], *, rate: float | None) -> dict[str, float]:
+    """Produce the posts (at ``rate`` per second, else at once); when each went out."""
+    sent: dict[str, float] = {}
+    started = time.monotonic()
+    for i, post in enumerate(posts):
+        if rate is not None:
+            due = started + i / rate
+            if (wait := due - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+        sent[post.post_id] = time.monotonic()
+        await bus.produce(post.topic, post.to_bytes(), key=post.key())
+        if rate is not None or i % 500 == 499:
+            await bus.flush()
+    await bus.flush()
+    return sent
+
+
+async def measure(
+    bus: Bus,
+    store: Store,
+    posts: Sequence[Post],
+    paced: Sequence[Post],
+    paced_s: float,
+    *,
+    stored: int = 0,
+) -> dict[str, Any]:
+    taps = Taps(bus)
+    await taps.start()
+    try:
+        started = time.monotonic()
+        await offer(bus, posts, rate=None)
+        seconds = await until_drained(store, taps, stored + len(posts)) - started
+        rate = max(1.0, 0.5 * len(posts) / seconds)
+        count = min(len(paced), int(rate * paced_s))
+        taps.lead_at.clear()
+        taps.verdict_at.clear()
+        taps.case_at.clear()
+        sent = await offer(bus, paced[:count], rate=rate)
+        await until_drained(store, taps, stored + len(posts) + count)
+    finally:
+        await taps.stop()
+    post_to_lead = [taps.lead_at[p] - at for p, at in sent.items() if p in taps.lead_at]
+    verdict_to_case = [
+        taps.case_at[c] - at for c, at in taps.verdict_at.items() if c in taps.case_at
+    ]
+    return {
+        "posts": len(posts),
+        "seconds": round(seconds, 2),
+        "posts_per_s": round(len(posts) / seconds, 1),
+        "paced": {"rate_per_s": round(rate, 1), "posts": count},
+        "post_to_lead_s": percentiles(post_to_lead),
+        "verdict_to_case_s": percentiles(verdict_to_case),
+    }
+
+
+async def embedded(
+    settings: Settings, posts: Sequence[Post], paced: Sequence[Post], paced_s: float
+) -> dict[str, Any]:
+    from sim.server import SimServer
+
+    async with AsyncExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        sim = await stack.enter_async_context(SimServer())
+        s = settings.model_copy(
+            update={
+                "bus": "memory",
+                "database_url": f"sqlite+aiosqlite:///{folder}/bench.db",
+                "data_dir": folder,
+                "workorder_url": sim.workorder_url,
+                "sim_url": sim.url,
+            }
+        )
+        store = await Store.open(s.db_url)
+        stack.push_async_callback(store.close)
+        bus = make_bus(s)
+        await bus.start()
+        stack.push_async_callback(bus.close)
+        await bus.ensure_topics(TOPICS, partitions=s.partitions)
+        ctx = StageContext(settings=s, store=store)
+        workers = []
+        for name in STAGES:
+            stage = load_stage(name)(ctx)
+            await stage.start()
+            stack.push_async_callback(stage.close)
+            workers.append(Worker(stage, bus, s, store=store))
+        tasks = [asyncio.create_task(w.run()) for w in workers]
+
+        async def stop() -> None:
+            for w in workers:
+                w.stop()
+            await asyncio.gather(*tasks)
+
+        stack.push_async_callback(stop)
+        result = await measure(bus, store, posts, paced, paced_s)
+        result["store"] = await store.counts()
+        return result
+
+
+@asynccontextmanager
+async def fresh_postgres() -> AsyncIterator[str]:
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    admin = make_url(PG_ADMIN)
+    name = f"xianban_bench_{uuid.uuid4().hex[:10]}"
+    engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield admin.set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with engine.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
+
+
+async def kafka_postgres(
+    settings: Settings, posts: Sequence[Post], paced: Sequence[Post], paced_s: float, workers: int
+) -> dict[str, Any]:
+    from sim.server import SimServer
+
+    async with AsyncExitStack() as stack:
+        broker = await stack.enter_async_context(LocalBroker())
+        url = await stack.enter_async_context(fresh_postgres())
+        sim = await stack.enter_async_context(SimServer())
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        s = settings.model_copy(
+            update={
+                "bus": "kafka",
+                "kafka": KafkaSettings(bootstrap=broker.bootstrap),
+                "database_url": url,
+                "data_dir": folder,
+                "workorder_url": sim.workorder_url,
+                "sim_url": sim.url,
+                "partitions": max(settings.partitions, workers),
+            }
+        )
+        store = await Store.open(url)  # migrates before the workers start
+        stack.push_async_callback(store.close)
+        bus = make_bus(s)
+        await bus.start()
+        stack.push_async_callback(bus.close)
+        await bus.ensure_topics(TOPICS, partitions=s.partitions)
+        env = {
+            **os.environ,
+            "XIANBAN_BUS": "kafka",
+            "XIANBAN_KAFKA__BOOTSTRAP": broker.bootstrap,
+            "XIANBAN_DATABASE_URL": url,
+            "XIANBAN_DATA_DIR": str(folder),
+            "XIANBAN_WORKORDER_URL": sim.workorder_url,
+            "XIANBAN_SIM_URL": sim.url,
+            "XIANBAN_PARTITIONS": str(s.partitions),
+            "XIANBAN_LOG_LEVEL": "WARNING",
+        }
+        procs = []
+        for name in STAGES:
+            for _ in range(workers):
+                procs.append(
+                    await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        "-m",
+                        "xianban",
+                        "worker",
+                        name,
+                        env=env,
+                        stdout=asyncio.subprocess.DEVNULL,
+                        stderr=asyncio.subprocess.DEVNULL,
+                    )
+                )
+
+        async def stop() -> None:
+            for p in procs:
+                if p.returncode is None:
+                    p.terminate()
+            await asyncio.gather(*(p.wait() for p in procs))
+
+        stack.push_async_callback(stop)
+        warm = [
+            p.model_copy(update={"native_id": f"warm{i}-{p.native_id}"})
+            for i, p in enumerate(posts[:20])
+        ]
+        taps = Taps(bus)  # every worker up, in its group and through its first batch
+        await taps.start()
+        await offer(bus, warm, rate=None)
+        await until_drained(store, taps, len(warm), quiet_s=5, timeout_s=600)
+        await taps.stop()
+        result = await measure(bus, store, posts, paced, paced_s, stored=len(warm))
+        result["workers_per_stage"] = workers
+        result["store"] = await store.counts()
+        return result
+
+
+async def ceilings(settings: Settings, posts: Sequence[Post]) -> dict[str, Any]:
+    """Bare aiokafka and asyncpg doing the loop's basic moves on the same records."""
+    import asyncpg  # type: ignore[import-untyped]
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from sqlalchemy.engine import make_url
+
+    raw = [p.to_bytes() for p in posts]
+    out: dict[str, Any] = {"records": len(raw)}
+    async with LocalBroker() as broker:
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=5)
+        await producer.start()
+        try:
+            started = time.monotonic()
+            pending = [await producer.send("ceiling", v, key=v[:16]) for v in raw]
+            await asyncio.gather(*pending)
+            out["aiokafka_produce_per_s"] = round(len(raw) / (time.monotonic() - started), 1)
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(
+            "ceiling",
+            bootstrap_servers=broker.bootstrap,
+            group_id="ceiling",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            got = 0
+            started = time.monotonic()
+            while got < len(raw):
+                batches = await consumer.getmany(timeout_ms=200, max_records=settings.batch_size)
+                got += sum(len(b) for b in batches.values())
+                if batches:
+                    await consumer.commit()
+            out["aiokafka_consume_per_s"] = round(got / (time.monotonic() - started), 1)
+        finally:
+            await consumer.stop()
+    async with fresh_postgres() as url:
+        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("CREATE TABLE ceiling (post_id text PRIMARY KEY, data json)")
+            rows = [(p.post_id, v.decode()) for p, v in zip(posts, raw, strict=True)]
+            started = time.monotonic()
+            for i in range(0, len(rows), 200):
+                await conn.executemany(
+                    "INSERT INTO ceiling VALUES ($1, $2) ON CONFLICT (post_id) DO NOTHING",
+                    rows[i : i + 200],
+                )
+            out["postgres_insert_rows_per_s"] = round(len(rows) / (time.monotonic() - started), 1)
+        finally:
+            await conn.close()
+    hop = 1 / (
+        1 / out["aiokafka_produce_per_s"]
+        + 1 / out["aiokafka_consume_per_s"]
+        + 1 / out["postgres_insert_rows_per_s"]
+    )
+    out["one_hop_posts_per_s"] = round(hop, 1)
+    out["one_hop_means"] = "one produce + one consume + one row stored per post, nothing else"
+    return out
+
+
+async def bench_e2e(
+    settings: Settings,
+    *,
+    posts: int,
+    workers: int = 2,
+    paced_s: float = 10.0,
+    kafka: bool = True,
+) -> dict[str, Any]:
+    every = make_posts(posts * 2)
+    burst, paced = every[:posts], every[posts:]
+    result: dict[str, Any] = {"posts": posts, "stages": list(STAGES)}
+    result["embedded"] = await embedded(settings, burst, paced, paced_s)
+    if kafka:
+        result["kafka_postgres"] = await kafka_postgres(settings, burst, paced, paced_s, workers)
+        result["ceilings"] = ceil = await ceilings(settings, burst)
+        hop = ceil["one_hop_posts_per_s"]
+        result["overhead_vs_one_hop"] = {
+            name: round(hop / result[name]["posts_per_s"], 2)
+            for name in ("embedded", "kafka_postgres")
+        }
+    return result
