@@ -40,9 +40,19 @@ Known = Callable[[str], Awaitable[bool]]
 OnPage = Callable[[int, int], None]
 """Told (pages so far, new posts so far) after each page: the CLI's progress bar."""
 SMALLEST_WINDOW = timedelta(seconds=2)
-PARSE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError)
+PARSE_ERRORS = (
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    ArithmeticError,
+    OSError,
+)
 """What an adapter raises on an answer not in the shape it knows (ValueError includes
-pydantic's ValidationError and ``int("…")``; ArithmeticError a timestamp out of range)."""
+pydantic's ValidationError and ``int("…")``; ArithmeticError and OSError a timestamp out
+of range: ``datetime.fromtimestamp(10**20)``). Adapters do no I/O of their own (the
+fetcher's errors are ``CrawlError``s already), so an OSError here is a parse error."""
 
 
 @dataclass

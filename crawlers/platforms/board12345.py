@@ -110,6 +110,7 @@ class Board12345:
         path = f"/{code}/list"
         html = await fetch.get_text(path, params={"page": number})
         links, more = letter_links(html, fetch.url_of(path))
+        links = list(dict.fromkeys(links))  # a letter listed twice is read once
         pages = await asyncio.gather(*(fetch.get_text(link) for _, link in links))
         district = self.options.districts.get(code)
         addressed = f"深圳市{district}人民政府" if district else None

@@ -71,6 +71,7 @@ class SznewsChannel:
             if link is None or found is None:
                 raise LayoutChanged(f"sznews {path}: a list link that is not an article")
             links.append((found.group(1), link))
+        links = list(dict.fromkeys(links))  # an article linked twice is read once
         pages = await asyncio.gather(*(fetch.get_text(link) for _, link in links))
         posts = [
             to_post(html, link, nid, task.source)

@@ -96,6 +96,7 @@ class TiebaBar:
         pn = int(cursor or 0)
         params = {"kw": bar, "ie": "utf-8", "pn": pn, "rn": self.options.rn}
         ids, more = thread_ids(await fetch.get_text("/f", params=params), bar)
+        ids = list(dict.fromkeys(ids))  # a row listed twice (a pinned thread) is read once
         posts: list[Post] = []
         for tid in ids:
             posts += await self.thread(tid, task.source, fetch)

@@ -81,6 +81,7 @@ class WechatArticles:
         params = {"type": 2, "query": task.query or "", "page": number, "ie": "utf8"}
         html = await fetch.get_text(SEARCH, params=params)
         links, more = article_links(html, fetch.url_of(SEARCH))
+        links = list(dict.fromkeys(links))  # an article listed twice is read once
         pages = await asyncio.gather(*(fetch.get_text(link) for link in links))
         posts = [to_post(text, link, task.source) for text, link in zip(pages, links, strict=True)]
         return Page(posts=posts, next_cursor=str(number + 1) if more and posts else None)
