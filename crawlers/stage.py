@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from crawlers.base import Adapter, SessionAdapter
 from crawlers.checkpoint import Checkpoint, RunCounts
@@ -24,6 +25,7 @@ from crawlers.platforms import close_adapter, load_adapter
 from crawlers.proxies import ProxyPool
 from crawlers.sessions import Account, SessionPool
 from crawlers.sources import Source, load_sources
+from crawlers.summary import Tally
 from xianban import metrics
 from xianban.errors import PermanentError
 from xianban.records import CrawlTask, Record, utcnow
@@ -60,6 +62,8 @@ class CrawlerStage:
         self.clock = clock
         self.sources: dict[str, Source] = {}
         self.fetchers: dict[tuple[str, str], HttpFetcher] = {}
+        self.tally: dict[str, Tally] = {}
+        """What each source's tasks did in this process (``crawlers.summary``)."""
 
     async def start(self) -> None:
         self.sources = load_sources(self.ctx.settings.configs_dir)
@@ -147,6 +151,8 @@ class CrawlerStage:
                 reason=skip,
                 attempt=attempt,
             )
+            paused = state is not None and state.paused
+            self._count(source.id, state="paused" if paused else (state and state.state) or "error")
             return []
         await store.record_task(
             task_id=record.task_id, source=source.id, status="running", attempt=attempt
@@ -166,7 +172,18 @@ class CrawlerStage:
         await record_outcome(
             store, source, record, checkpoint, crawled, now=self.clock(), attempt=attempt
         )
+        self._count(
+            source.id,
+            state=crawled.error.state if crawled.error is not None else "ok",
+            posts=len(crawled.posts),
+            comments=sum(p.reply_to is not None for p in crawled.posts),
+            listed=crawled.listed,
+            pages=crawled.pages,
+        )
         return crawled.posts
+
+    def _count(self, source: str, **counts: Any) -> None:
+        self.tally.setdefault(source, Tally()).add(**counts)
 
     async def close(self) -> None:
         for fetcher in self.fetchers.values():

@@ -134,8 +134,11 @@ async def run_pipeline(system: System, *, on_stage: OnStage | None = None) -> di
             if not starting[name].cancelled() and starting[name].exception() is None:
                 await stage.close()
     from case_opener.figures import duplicate_cases, routing_figures
+    from crawlers.summary import crawl_summary
     from xianban.store.listing import review_page
 
+    crawler = stages["crawler"]
+    crawled = crawl_summary(getattr(crawler, "tally", {}), getattr(crawler, "sources", {}))
     routing = await routing_figures(system.store)
     stored = await system.store.counts()
     produced = {t: totals.produced.get(t, 0) for t in ("posts", "leads", "verdicts", "cases")}
@@ -155,6 +158,7 @@ async def run_pipeline(system: System, *, on_stage: OnStage | None = None) -> di
         "stored": stored,
         "waiting_for_review": (await review_page(system.store, per_page=1)).total,
         "stage_seconds": seconds,
+        "sources": crawled,
     }
 
 
