@@ -206,3 +206,25 @@ def signer_app(keys: Mapping[str, str] | None = None) -> Starlette:
                                                             "bilibili-wbi"})})  # fmt: skip
 
     return Starlette(routes=[Route("/sign", sign, methods=["POST"]), Route("/health", health)])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m crawlers.signing --port 8700``: the fleet's signing service. Keys of the
+    keyed schemes come from ``XIANBAN_SIGNER_KEYS`` (``scheme=key,scheme=key``), so a
+    platform's rotation is one restart of this service."""
+    import argparse
+    import os
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m crawlers.signing")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8700)
+    args = parser.parse_args(argv)
+    pairs = [p.split("=", 1) for p in os.environ.get("XIANBAN_SIGNER_KEYS", "").split(",") if p]
+    keys = {scheme.strip(): key.strip() for scheme, key in pairs}
+    uvicorn.run(signer_app(keys), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

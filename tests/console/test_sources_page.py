@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 
@@ -99,3 +100,35 @@ async def test_only_login_walled_sources_offer_a_login_and_unknown_ones_are_404(
 
 async def test_analysts_cannot_see_or_touch_sources(client: httpx.AsyncClient) -> None:
     assert (await client.get("/sources", headers=bearer("analyst"))).status_code == 403
+
+
+async def test_ops_log_a_source_in_by_qr_code_from_the_console(
+    store: Store, tmp_path: Path
+) -> None:
+    from console import create_app
+    from crawlers.sessions import SessionPool
+    from sim.server import SimServer
+    from tests.console.conftest import TOKENS
+    from xianban.settings import Settings
+
+    async with SimServer() as sim:
+        settings = Settings(data_dir=tmp_path, sim_url=sim.url)
+        app = create_app(store=store, publish=None, settings=settings, tokens=TOKENS)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as c:
+            csrf = await log_in(c, "ops", name="liops")
+            shown = await c.post("/sources/xhs-search/login", data={"csrf": csrf})
+            assert shown.status_code == 200 and "xhsdiscover://" in shown.text
+            qr_id = shown.text.split('name="qr_id" value="')[1].split('"')[0]
+            code = shown.text.split('name="code" value="')[1].split('"')[0]
+            form = {"csrf": csrf, "qr_id": qr_id, "code": code}
+            waiting = await c.post("/sources/xhs-search/login/check", data=form)
+            assert waiting.status_code == 200 and "尚未确认扫码" in waiting.text
+            async with httpx.AsyncClient(base_url=sim.url) as admin:
+                (await admin.post(f"/_admin/qrcode/{qr_id}/scan")).raise_for_status()
+            done = await c.post("/sources/xhs-search/login/check", data=form)
+            assert done.headers["location"] == "/sources?done=logged_in"
+    (account,) = SessionPool.for_source(tmp_path, "xhs-search").accounts()
+    assert account.state == "live"
+    audit = [(r.action, r.target) for r in await store.list_audit() if r.actor == "liops"]
+    assert ("source.login", "xhs-search") in audit
