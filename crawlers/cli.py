@@ -112,10 +112,13 @@ def list_sources(
         rows = [s.model_dump(mode="json") for s in sources.values()]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table("数据源", "适配器", "地址", "关键词", "间隔(秒)", "启用")
+    table = Table("数据源", "名称", "适配器", "地址", "查询", "间隔(秒)", "启用")
     for s in sources.values():
         queries = "、".join(q or "（全部）" for q in s.queries)
-        table.add_row(s.id, s.adapter, s.base_url, queries, f"{s.interval_s:g}", _yes(s.enabled))
+        if s.watch:
+            queries = "关注：" + "、".join(a.name for a in s.watch)
+        row = (s.id, s.name, s.adapter, s.base_url, queries, f"{s.interval_s:g}", _yes(s.enabled))
+        table.add_row(*row)
     _print_table(table)
 
 
