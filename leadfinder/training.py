@@ -25,6 +25,7 @@ from leadfinder.extract import Extractor
 from leadfinder.labelled import CALIBRATION, Example, read_examples
 from leadfinder.model import HEADS, MAX_ORDER, MODELS_DIR, LeadModel, ngram_counts
 from leadfinder.normalise import normalise
+from leadfinder.scoring import Label, Scorer
 from xianban.records import CATEGORIES, Post
 
 DEFAULT_MODEL = MODELS_DIR / "lead.npz"
@@ -259,21 +260,22 @@ def train(
 
 
 def score_set(extractor: Extractor, examples: Sequence[Example]) -> dict[str, Any]:
-    """Lead P/R/F1, urgent P/R and category top-1 (category or an alternate) of one set."""
-    got = [extractor.extract(_post(e)) for e in examples]
-    pred = np.array([g.is_lead for g in got])
-    y = np.array([e.is_lead for e in examples])
-    upred = np.array([g.urgent for g in got])
-    uy = np.array([e.urgent for e in examples])
-    cats = [
-        g.category in {e.category, *e.also} for g, e in zip(got, examples, strict=True) if e.is_lead
-    ]
-    return {
-        "posts": len(examples),
-        "is_lead": _pr(pred, y),
-        "urgent": _pr(upred, uy),
-        "category_top1": round(float(np.mean(cats)), 4) if cats else None,
-    }
+    """The set scored as ``xianban eval`` scores it (leadfinder.scoring), misses left out."""
+    scorer = Scorer(keep_misses=False)
+    found = extractor.extract_many([_post(e) for e in examples])
+    for example, got in zip(examples, found, strict=True):
+        want = Label(
+            is_lead=example.is_lead,
+            urgent=example.urgent,
+            category=example.category,
+            also=example.also,
+            district=example.district,
+            street=example.street,
+            road=example.road,
+            kind=example.kind,
+        )
+        scorer.add(example.id, example.text, want, got)
+    return scorer.report()
 
 
 def train_and_card(
