@@ -85,8 +85,8 @@ def _longest(phrases: list[Phrase]) -> set[str]:
     return {w for w in words if not any(w != o and w in o for o in words)}
 
 
-# The rule features by the words analysts read in a lead's reasons.
-FEATURE_LABELS = {
+# The rule features (and the evidence's) by the words analysts read in a lead's reasons.
+FEATURE_LABELS = EVIDENCE_LABELS | {
     "problem": "问题词",
     "place": "地点",
     "urgent": "加急词",
@@ -101,8 +101,7 @@ FEATURE_LABELS = {
 
 def _terms(terms: tuple[tuple[str, float], ...]) -> str:
     """Model terms in words: n-grams quoted as written, rule features by their label."""
-    labels = FEATURE_LABELS | EVIDENCE_LABELS
-    return "、".join(labels.get(name, f"「{name}」") for name, _ in terms) or "无"
+    return "、".join(FEATURE_LABELS.get(name, f"「{name}」") for name, _ in terms) or "无"
 
 
 def read_mapping(path: Path) -> dict[str, Any]:
