@@ -159,7 +159,8 @@ def train(
 ) -> dict[str, Any]:
     started = time.perf_counter()
     sets = training_sets(root)
-    examples = [e for path in sets for e in read_examples(path)]
+    by_file = {path.name: read_examples(path) for path in sets}
+    examples = [e for file_examples in by_file.values() for e in file_examples]
     progress(f"读取 {len(examples)} 条标注帖子（{len(sets)} 个文件）")
     extractor = Extractor.load(configs_dir, model=False)
     texts, feats = featurise(extractor, examples)
@@ -220,7 +221,6 @@ def train(
     thresholds = {"lead": t_lead, "urgent": t_urgent}
     version = f"lead-linear-{time.strftime('%Y%m%d')}"
     model = LeadModel(vocab, idf, names, weights, bias, thresholds, version, feature_scale)
-    counts = Counter((path.name, e.is_lead, e.urgent) for path in sets for e in read_examples(path))
     card = {
         "model": version,
         "architecture": "three logistic-regression heads over sublinear TF-IDF of character "
@@ -239,11 +239,11 @@ def train(
             "urgent": int(y_urgent.sum()),
             "by_file": {
                 name: {
-                    "posts": sum(v for (n, _, _), v in counts.items() if n == name),
-                    "leads": sum(v for (n, lead, _), v in counts.items() if n == name and lead),
-                    "urgent": sum(v for (n, _, u), v in counts.items() if n == name and u),
+                    "posts": len(es),
+                    "leads": sum(e.is_lead for e in es),
+                    "urgent": sum(e.urgent for e in es),
                 }
-                for name in sorted({n for n, _, _ in counts})
+                for name, es in sorted(by_file.items())
             },
         },
         "vocabulary": len(vocab),
