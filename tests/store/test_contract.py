@@ -56,6 +56,9 @@ TABLES = {
     "webhook_attempts",
     "leases",
     "scheduled_tasks",
+    "similar_cases",
+    "similar_case_notes",
+    "similar_case_followers",
 }
 
 
