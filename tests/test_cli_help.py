@@ -116,7 +116,7 @@ def test_worker_accepts_exactly_the_stages_its_help_lists() -> None:
     listed = re.search(r"One of: ([a-z| -]+)\.", help_of(["worker"]))
     assert listed is not None
     stages = [s.strip() for s in listed.group(1).split("|")]
-    assert stages == [*STAGES, "supervisor", "scheduler"] == list(WORKER_STAGES)
+    assert stages == [*STAGES, "supervisor", "scheduler", "console"] == list(WORKER_STAGES)
     for stage in stages:  # accepted: it gets as far as asking for Kafka
         memory = runner.invoke(app, ["worker", stage], env={"XIANBAN_BUS": "memory"})
         assert memory.exit_code == 2 and "XIANBAN_BUS=kafka" in memory.output, stage

@@ -21,6 +21,7 @@ from xianban import exits, logs, progress
 from xianban.clock import localise
 from xianban.errors import ConfigError, XianbanError
 from xianban.exits import EXIT_BAD_RECORDS, EXIT_CODES_HELP, EXIT_UNAVAILABLE, EXIT_USAGE, fail
+from xianban.fleet_cli import fleet_app
 from xianban.help_format import plain_help
 from xianban.jsonl import open_input
 from xianban.settings import Settings
@@ -41,6 +42,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 report_app = typer.Typer(help="Briefings for leadership.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(report_app, name="report")
+app.add_typer(fleet_app, name="fleet")
 
 
 def settings() -> Settings:
@@ -107,8 +109,9 @@ def run(
         run_async(lambda: run_forever(s), ports=ports)
 
 
-WORKER_STAGES = (*STAGES, "supervisor", "scheduler")
-"""What ``xianban worker`` runs: every registered consumer stage and the supervisor."""
+WORKER_STAGES = (*STAGES, "supervisor", "scheduler", "console")
+"""What ``xianban worker`` runs: every registered consumer stage, the supervisor, the
+scheduler and the console (on the store and the bus, as ``xianban fleet`` starts it)."""
 
 
 STEP_LABELS = {
@@ -163,7 +166,8 @@ def worker(
     """Run one stage as a consumer-group member on Kafka (XIANBAN_BUS=kafka).
 
     The supervisor is no consumer: it sweeps (outbox, status sync, 督办) on a timer. Nor is
-    the scheduler: it puts due crawl tasks on crawl.tasks while it holds the store's lease."""
+    the scheduler: it puts due crawl tasks on crawl.tasks while it holds the store's lease.
+    Nor is the console: it serves the analysts and the ticket API on XIANBAN_CONSOLE_PORT."""
     from xianban.workers import run_worker
 
     if stage not in WORKER_STAGES:
@@ -177,6 +181,9 @@ def sim(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     seed: Annotated[int, typer.Option(help="Corpus seed (same seed, same posts).")] = 7,
+    corpus_size: Annotated[
+        int, typer.Option(min=1, help="Posts in the simulated world (fewer: a shorter crawl).")
+    ] = 3000,
 ) -> None:
     """Serve the simulators alone: the platforms and the work-order system."""
     from sim.server import SimServer
@@ -186,7 +193,7 @@ def sim(
         fail(f"--port {port} 不是端口号：应在 0 到 65535 之间（0 = 任选空闲端口）", EXIT_USAGE)
 
     async def serve() -> None:
-        server = SimServer(host=host, port=port, seed=seed)
+        server = SimServer(host=host, port=port, seed=seed, corpus_size=corpus_size)
         await server.start()
         typer.echo(f"platforms: {server.url}/  work orders: {server.workorder_url}", err=True)
         try:

@@ -21,10 +21,17 @@ from sim.workorders import WorkOrderSystem
 from xianban import metrics
 from xianban.asgi_server import EmbeddedServer
 from xianban.bus import LocalBroker
-from xianban.records import Record
 from xianban.runtime import Worker, WorkerStats, run_until_signalled
 from xianban.settings import Settings
-from xianban.wiring import STAGES, System, load_stage, load_supervisor, open_system, schedule
+from xianban.wiring import (
+    STAGES,
+    System,
+    load_stage,
+    load_supervisor,
+    open_system,
+    publisher,
+    schedule,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -58,14 +65,6 @@ async def embedded_system(settings: Settings) -> AsyncIterator[System]:
             )
         system = await stack.enter_async_context(open_system(settings))
         yield system
-
-
-def publisher(system: System) -> Callable[[Record], Awaitable[None]]:
-    async def publish(record: Record) -> None:
-        await system.bus.produce(record.topic, record.to_bytes(), key=record.key())
-        await system.bus.flush()
-
-    return publish
 
 
 async def sweep_once(system: System) -> int:

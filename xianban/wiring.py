@@ -8,14 +8,14 @@ others down, and ``xianban worker verifier`` never imports the crawler.
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from xianban.bus import Bus, make_bus
 from xianban.errors import BrokerUnavailableError, ConfigError, TransientError
-from xianban.records import Case, CrawlTask, DeadLetter, Lead, Post, Verdict
+from xianban.records import Case, CrawlTask, DeadLetter, Lead, Post, Record, Verdict
 from xianban.settings import Settings
 from xianban.stage import StageContext, StageFactory
 from xianban.store import Store
@@ -82,6 +82,16 @@ async def open_system(settings: Settings) -> AsyncIterator[System]:
         stack.push_async_callback(bus.close)
         await bus.ensure_topics(TOPICS, partitions=settings.partitions)
         yield System(settings=settings, store=store, bus=bus)
+
+
+def publisher(system: System) -> Callable[[Record], Awaitable[None]]:
+    """Publish one record and wait for the bus to take it (the console's decisions)."""
+
+    async def publish(record: Record) -> None:
+        await system.bus.produce(record.topic, record.to_bytes(), key=record.key())
+        await system.bus.flush()
+
+    return publish
 
 
 async def schedule(system: System, *, once: bool = False) -> list[CrawlTask]:

@@ -4,7 +4,9 @@ Run as many as there are partitions; Kafka splits the partitions among the group
 members. The supervisor is not a consumer: it sweeps on a timer (run one, or several
 when sweeps are idempotent, which they are). Nor is the scheduler: it puts due crawl
 tasks on ``crawl.tasks`` every ``schedule_every_s``; start it on two machines and the
-store's lease lets one schedule while the other stands by.
+store's lease lets one schedule while the other stands by. The console is no consumer
+either: it serves the analysts' pages and the ticket API on the store, and publishes
+their decisions on the bus (``xianban fleet`` starts it beside the workers).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from xianban.errors import ConfigError
 from xianban.runtime import Worker, run_until_signalled
 from xianban.settings import Settings
 from xianban.stage import StageContext
-from xianban.wiring import load_stage, load_supervisor, open_system
+from xianban.wiring import System, load_stage, load_supervisor, open_system, publisher
 
 log = structlog.get_logger(__name__)
 
@@ -39,7 +41,7 @@ async def run_worker(
             "xianban worker 只在 Kafka 上运行：设置 XIANBAN_BUS=kafka 和 "
             "XIANBAN_KAFKA__BOOTSTRAP=host:port（一个进程跑全部阶段用 xianban run）"
         )
-    if stage_name not in ("supervisor", "scheduler"):
+    if stage_name not in ("supervisor", "scheduler", "console"):
         load_stage(stage_name)  # fail on an unknown name before connecting to anything
     if settings.metrics_port is not None:
         metrics.serve(settings.metrics_port, settings.metrics_host)
@@ -49,6 +51,9 @@ async def run_worker(
             return
         if stage_name == "scheduler":
             await _schedule(system.ctx, system.bus, once=once)
+            return
+        if stage_name == "console":
+            await _serve_console(system)
             return
         stage = load_stage(stage_name)(system.ctx)
         await stage.start()
@@ -91,6 +96,21 @@ async def _schedule(ctx: StageContext, bus: Bus, *, once: bool) -> None:
             await scheduler.release()
         return
     await scheduler.run(every_s=settings.schedule_every_s, stop=_until_signalled())
+
+
+async def _serve_console(system: System) -> None:
+    from console.app import create_app
+    from xianban.asgi_server import EmbeddedServer
+
+    settings = system.settings
+    app = create_app(store=system.store, publish=publisher(system), settings=settings)
+    server = EmbeddedServer(app, host=settings.console_host, port=settings.console_port)
+    await server.start()
+    log.info("console.serving", url=server.url, login=app.state.login_url)
+    try:
+        await _until_signalled().wait()
+    finally:
+        await server.stop()
 
 
 async def _supervise(ctx: StageContext, bus: Bus, every_s: float, *, once: bool) -> None:

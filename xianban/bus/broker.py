@@ -34,6 +34,25 @@ def tansu_binary() -> Path | None:
     return path if path.is_file() else None
 
 
+def tansu_command(binary: Path, url: str) -> list[str]:
+    """tansu listening and advertising ``url`` (``tcp://127.0.0.1:PORT``: its default
+    advertised address, localhost:9092, is not where it listens), memory storage."""
+    return [
+        str(binary),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
+    ]
+
+
+READY_LINE = "ready in"
+"""What tansu prints once it accepts clients."""
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -102,16 +121,7 @@ class LocalBroker:
         self.log_path = Path(name)
         with open(fd, "wb") as log:
             return Popen(
-                [
-                    str(binary),
-                    "broker",
-                    "--listener-url",
-                    url,
-                    "--advertised-listener-url",
-                    url,
-                    "--storage-engine",
-                    "memory://tansu/",
-                ],
+                tansu_command(binary, url),
                 stdin=DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -119,7 +129,7 @@ class LocalBroker:
 
     async def _wait_ready(self) -> None:
         while True:
-            if "ready in" in self.output():
+            if READY_LINE in self.output():
                 return
             if not self.running:
                 raise EOFError("tansu exited")

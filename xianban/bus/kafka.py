@@ -233,37 +233,74 @@ class KafkaConsumer:
                 for p in sorted(self._consumer.partitions_for_topic(topic) or ())
             ]
             committed = {tp: await self._consumer.committed(tp) or 0 for tp in partitions}
-            ends = await self._high_water_marks(committed)
+            ends = await high_water_marks(self.bus.settings, committed)
         except KafkaError as exc:
             raise TransientError(f"could not read lag: {exc}") from exc
         return sum(max(0, ends[tp] - committed[tp]) for tp in partitions)
 
-    async def _high_water_marks(
-        self, starts: dict[TopicPartition, int]
-    ) -> dict[TopicPartition, int]:
-        """End offsets of every partition, read by a group-less consumer fetching from the
-        group's committed offsets. Not ListOffsets: tansu answers ListOffsets(latest) with
-        the last batch's base offset + 1, while a fetch response's high-water mark is right
-        on both brokers. A fresh consumer per call, so no high-water mark is stale."""
-        probe = AIOKafkaConsumer(
-            bootstrap_servers=self.bus.settings.bootstrap,
-            client_id=f"{self.bus.settings.client_id}-lag",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=10,
-            request_timeout_ms=self.bus.settings.request_timeout_ms,
-        )
-        await probe.start()
-        try:
-            probe.assign(list(starts))
-            for tp, offset in starts.items():
-                probe.seek(tp, offset)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.bus.settings.request_timeout_ms / 1000
-            while None in (marks := {tp: probe.highwater(tp) for tp in starts}).values():
-                if loop.time() > deadline:
-                    raise KafkaTimeoutError("no fetch response for the lag probe")
-                await probe.getmany(timeout_ms=10)
-            return {tp: mark for tp, mark in marks.items() if mark is not None}
-        finally:
-            await probe.stop()
+
+async def high_water_marks(
+    settings: KafkaSettings, starts: dict[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """End offsets of every partition, read by a group-less consumer fetching from the
+    group's committed offsets. Not ListOffsets: tansu answers ListOffsets(latest) with
+    the last batch's base offset + 1, while a fetch response's high-water mark is right
+    on both brokers. A fresh consumer per call, so no high-water mark is stale."""
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap,
+        client_id=f"{settings.client_id}-lag",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=10,
+        request_timeout_ms=settings.request_timeout_ms,
+    )
+    await probe.start()
+    try:
+        probe.assign(list(starts))
+        for tp, offset in starts.items():
+            probe.seek(tp, offset)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.request_timeout_ms / 1000
+        while None in (marks := {tp: probe.highwater(tp) for tp in starts}).values():
+            if loop.time() > deadline:
+                raise KafkaTimeoutError("no fetch response for the lag probe")
+            await probe.getmany(timeout_ms=10)
+        return {tp: mark for tp, mark in marks.items() if mark is not None}
+    finally:
+        await probe.stop()
+
+
+async def group_lag(
+    settings: KafkaSettings, group: str, topics: Sequence[str]
+) -> dict[tuple[str, int], int]:
+    """Per partition of ``topics``, the records ``group`` has not committed yet, read from
+    outside the group: a consumer that names the group but subscribes to nothing fetches
+    its committed offsets without joining it (asking must not rebalance the members), then
+    the high-water probe. Not the admin client's offset fetch: tansu closes the connection
+    on the version aiokafka's admin sends."""
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap,
+        group_id=group,
+        client_id=f"{settings.client_id}-lag",
+        enable_auto_commit=False,
+        request_timeout_ms=settings.request_timeout_ms,
+    )
+    try:
+        await reader.start()
+        known = await reader.topics()
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            if topic in known
+            for p in sorted(reader.partitions_for_topic(topic) or ())
+        ]
+        committed = {tp: await reader.committed(tp) or 0 for tp in partitions}
+    except KafkaError as exc:
+        raise TransientError(f"could not read the lag of group {group!r}: {exc}") from exc
+    finally:
+        await reader.stop()
+    try:
+        ends = await high_water_marks(settings, committed) if committed else {}
+    except KafkaError as exc:
+        raise TransientError(f"could not read the lag of group {group!r}: {exc}") from exc
+    return {(tp.topic, tp.partition): max(0, ends.get(tp, 0) - committed[tp]) for tp in partitions}
