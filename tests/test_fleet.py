@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -32,6 +33,7 @@ from crawlers.sources import load_sources
 from leadfinder.extract import Extractor
 from tests.fixtures.postgres import fresh_postgres_database
 from tests.services import require_service
+from xianban import fleet
 from xianban.bus import LocalBroker, make_bus
 from xianban.bus.kafka import group_lag
 from xianban.records import Post, stable_id
@@ -177,12 +179,6 @@ async def test_a_leadfinder_killed_mid_stream_loses_and_duplicates_nothing(
         kafka = KafkaSettings(bootstrap=up["bootstrap"])
         leadfinders = [p for p in up["processes"] if p["stage"] == "leadfinder"]
         assert len(leadfinders) == 2 and all(p["alive"] for p in leadfinders)
-        again = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "xianban", "fleet", "up", env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        _, refusal = await again.communicate()
-        assert again.returncode == 2 and "舰队已在运行" in refusal.decode()
 
         async def scoring() -> bool:
             return bool(await scalar(db, "select count(*) from posts"))
@@ -202,7 +198,8 @@ async def test_a_leadfinder_killed_mid_stream_loses_and_duplicates_nothing(
             await store.close()
 
         await until(lambda: drained(db, kafka, len(sources)), "the stream to drain")
-        shown = await xianban(env, "status", "--format", "json")
+        shown = await fleet.status(Settings(data_dir=tmp_path / "data"))
+        assert shown is not None
         assert all(shown["stages"][s]["lag"] == 0 for s in PIPELINE)
         produced = await posts_on_the_bus(kafka)
         async with httpx.AsyncClient(timeout=10) as http:
@@ -245,3 +242,66 @@ async def test_a_leadfinder_killed_mid_stream_loses_and_duplicates_nothing(
     assert orders["orders"] == len(cases)
     assert not await scalar(db, "select count(*) from dead_letters")
     await db.dispose()
+
+
+def test_status_shows_each_process_up_refuses_and_down_stops_it(tmp_path: Path) -> None:
+    """The state file's processes as ``status`` shows them (one running, one gone), ``up``
+    refusing while one of them runs, ``down`` stopping it: no broker or database needed."""
+    from typer.testing import CliRunner
+
+    from xianban.cli import app
+
+    sleeper = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    settings = Settings(data_dir=tmp_path)
+    logs = tmp_path / "fleet" / "logs"
+    logs.mkdir(parents=True)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    state = fleet.FleetState(
+        started_at="2026-07-01T01:00:00+00:00",
+        data_dir=str(tmp_path),
+        bootstrap="127.0.0.1:9",
+        env={},
+        members=[
+            fleet.Member(name="broker", role="broker", pid=gone.pid, started=None,
+                         log=str(logs / "broker.log"), port=9),
+            fleet.Member(name="leadfinder-1", role="worker", pid=sleeper.pid,
+                         started=fleet._start_ticks(sleeper.pid), log=str(logs / "l.log"),
+                         stage="leadfinder", topic="posts", port=1),
+        ],
+    )  # fmt: skip
+    fleet._write_state(settings, state)
+    env = {
+        "XIANBAN_DATA_DIR": str(tmp_path),
+        "XIANBAN_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+    }
+    runner = CliRunner()
+    try:
+        table = runner.invoke(app, ["fleet", "status"], env=env, terminal_width=240)
+        assert table.exit_code == 0, table.output
+        lines = {line.split()[1]: line for line in table.output.splitlines() if "│" in line}
+        assert "已退出" in lines["broker"] and "消息代理" in lines["broker"]
+        assert "运行中" in lines["leadfinder-1"] and "识别线索" in lines["leadfinder-1"]
+        assert "未知（broker 无应答）" in table.output  # its broker is gone: no lag to read
+        as_json = runner.invoke(app, ["fleet", "status", "--format", "json"], env=env)
+        shown = json.loads(as_json.stdout)
+        assert [(p["name"], p["alive"]) for p in shown["processes"]] == [
+            ("broker", False),
+            ("leadfinder-1", True),
+        ]
+        assert shown["stages"] == {"leadfinder": {"workers": 1, "lag": None}}
+        assert shown["started_at"] == "2026-07-01T09:00:00+08:00"
+
+        refused = runner.invoke(app, ["fleet", "up"], env=env)
+        assert refused.exit_code == 2 and "舰队已在运行（1 个进程" in refused.output
+        bad = runner.invoke(app, ["fleet", "up", "--workers", "leadfinder:3"], env=env)
+        assert bad.exit_code == 2 and "阶段=数量" in bad.output
+
+        stopped = runner.invoke(app, ["fleet", "down", "--timeout", "10"], env=env)
+        assert stopped.exit_code == 0, stopped.output
+        assert json.loads(stopped.stdout)["stopped"] == ["leadfinder-1"]
+        assert not Path(f"/proc/{sleeper.pid}").exists()  # reaped by down's liveness check
+        assert fleet.read_state(settings) is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()

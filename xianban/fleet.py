@@ -267,7 +267,7 @@ async def _start_all(
             )
         port = free_port()
         state.bootstrap = f"127.0.0.1:{port}"
-        broker = _spawn(
+        _spawn(
             state,
             "broker",
             "broker",
@@ -276,7 +276,6 @@ async def _start_all(
             logs,
             port=port,
         )
-        await _until_ready([broker], ready_timeout_s)
     env: dict[str, str] = {
         "XIANBAN_BUS": "kafka",
         "XIANBAN_KAFKA__BOOTSTRAP": state.bootstrap,
@@ -287,6 +286,7 @@ async def _start_all(
         "XIANBAN_METRICS_HOST": "127.0.0.1",
         **_kafka_env(settings.kafka),
     }
+    supporting = [m for m in state.members if m.role == "broker"]
     if sim and (settings.sim_url is None or settings.workorder_url is None):
         port = settings.sim_port or free_port()
         argv = [
@@ -299,20 +299,20 @@ async def _start_all(
             "--corpus-size",
             str(corpus_size),
         ]
-        made = _spawn(state, "sim", "sim", argv, {**os.environ, **env}, logs, port=port)
-        await _until_ready([made], ready_timeout_s)
+        supporting.append(_spawn(state, "sim", "sim", argv, {**os.environ, **env}, logs, port=port))
         state.sim_url = f"http://127.0.0.1:{port}"
         env.setdefault("XIANBAN_SIM_URL", settings.sim_url or state.sim_url)
         env.setdefault(
             "XIANBAN_WORKORDER_URL", settings.workorder_url or f"{state.sim_url}/workorders"
         )
     state.env = env
-    await _prepare(settings, env)
-    topics = _stage_topics()
+    await _until_ready([m for m in supporting if m.role == "broker"], ready_timeout_s)
+    await _prepare(settings, env)  # while the simulator starts
+    await _until_ready(supporting, ready_timeout_s)  # before the first task is scheduled
     started = [_spawn_worker(state, "scheduler", "scheduler", logs)]
     for stage in STAGES:
         for _ in range(workers.get(stage, 1)):
-            started.append(_spawn_worker(state, "worker", stage, logs, topic=topics[stage]))
+            started.append(_spawn_worker(state, "worker", stage, logs))
     started.append(_spawn_worker(state, "supervisor", "supervisor", logs))
     if console:
         port = settings.console_port or free_port()
@@ -327,6 +327,9 @@ async def _start_all(
         )
         state.console_url = f"http://{settings.console_host}:{port}"
         started.append(made)
+    topics = _stage_topics()  # imported while the workers start
+    for member in started:
+        member.topic = topics.get(member.stage or "")
     await _until_ready(started, ready_timeout_s)
 
 
@@ -356,16 +359,14 @@ def _next_name(state: FleetState, stage: str) -> str:
     return f"{stage}-{n}"
 
 
-def _spawn_worker(
-    state: FleetState, role: str, stage: str, logs: Path, *, topic: str | None = None
-) -> Member:
+def _spawn_worker(state: FleetState, role: str, stage: str, logs: Path) -> Member:
     """``xianban worker STAGE`` with its own /metrics port, which is also how readiness
     is seen (the port answers once the process has loaded its settings and stage)."""
     port = free_port()
     env = {**os.environ, **state.env, "XIANBAN_METRICS_PORT": str(port)}
     name = _next_name(state, stage) if role == "worker" else role
     member = _spawn(state, name, role, [*_xianban(), "worker", stage], env, logs, port=port)
-    member.stage, member.topic = (stage if role == "worker" else None), topic
+    member.stage = stage if role == "worker" else None
     return member
 
 
@@ -524,11 +525,10 @@ async def scale(
             raise InputError("没有在运行的舰队：先 xianban fleet up")
         alive = [m for m in state.workers(stage) if m.alive()]
         logs = fleet_dir(settings) / "logs"
-        topic = _stage_topics()[stage]
-        started = [
-            _spawn_worker(state, "worker", stage, logs, topic=topic)
-            for _ in range(count - len(alive))
-        ]
+        topic = next((m.topic for m in state.workers(stage) if m.topic), None)
+        started = [_spawn_worker(state, "worker", stage, logs) for _ in range(count - len(alive))]
+        for member in started:
+            member.topic = topic or _stage_topics()[stage]
         _write_state(settings, state)  # the new pids are known even if they fail to start
         await _until_ready(started, ready_timeout_s)
         await stop_members(alive[count:] if count < len(alive) else [], STOP_TIMEOUT_S)
