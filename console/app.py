@@ -48,6 +48,7 @@ from console.routes import (
     review,
     review_actions,
     session,
+    similar,
     site_checks,
     sources,
 )
@@ -111,6 +112,7 @@ def create_app(
         review,
         cases,
         reports,
+        similar,
         sources,
         deadletters,
         audit,

@@ -30,13 +30,14 @@ from fastapi import Request
 
 from xianban.errors import ConfigError
 
-Role = Literal["viewer", "analyst", "ops", "admin", "api"]
-Permission = Literal["view", "review", "operate", "audit", "api", "tokens"]
+Role = Literal["viewer", "analyst", "leader", "ops", "admin", "api"]
+Permission = Literal["view", "review", "govern", "operate", "audit", "api", "tokens"]
 
 ROLES: tuple[Role, ...] = get_args(Role)
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     "viewer": frozenset({"view"}),
-    "analyst": frozenset({"view", "review"}),
+    "analyst": frozenset({"view", "review", "govern"}),
+    "leader": frozenset({"view", "govern"}),  # 类案治理: tags, assigns and follows 类案
     "ops": frozenset({"view", "operate"}),
     "admin": frozenset(get_args(Permission)),
     "api": frozenset({"api"}),
@@ -251,6 +252,7 @@ def require_form(permission: Permission | None) -> Callable[[Request], Awaitable
 ROLE_LABELS: Mapping[Role, str] = {
     "viewer": "只读",
     "analyst": "研判员",
+    "leader": "领导",
     "ops": "运维",
     "admin": "管理员",
     "api": "接口调用方",

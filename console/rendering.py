@@ -46,6 +46,12 @@ AUDIT_ACTION_LABELS: Mapping[str, str] = {
     "case.closure_approved": "办结审核通过",
     "case.closure_returned": "办结审核退回",
     "case.follow_up": "回访",
+    "similar.tagged": "类案打标签",
+    "similar.assigned": "类案交办",
+    "similar.status": "类案状态变更",
+    "similar.noted": "类案备注",
+    "similar.followed": "关注类案",
+    "similar.unfollowed": "取消关注类案",
     "source.paused": "暂停采集源",
     "source.resumed": "恢复采集源",
     "source.rerun": "重新采集",
@@ -73,6 +79,7 @@ AUDIT_ACTION_AREAS: Mapping[str, str] = {
     "api": "接口管理",
     "webhook": "推送",
     "report": "简报",
+    "similar": "类案治理",
 }
 
 

@@ -22,6 +22,7 @@ from xianban.labels import CATEGORY_LABELS
 from xianban.store import Store
 from xianban.store import reporting as q
 from xianban.store.reporting import CaseFact
+from xianban.store.similar_cases import SimilarCase, similar_cases
 
 DISPATCHED = ("dispatched", "in_progress", "resolved", "closed")
 """A case in any of these has been dispatched (the sync may skip the ``dispatched`` step)."""
@@ -150,6 +151,8 @@ class Briefing:
     """(district, street) → cases this period, for the map's points."""
     overdue_ids: frozenset[str] = field(default_factory=frozenset)
     summary: str = ""
+    tracked: dict[str, SimilarCase] = field(default_factory=dict)
+    """What people decided about the groups (tags, unit, status), by group id."""
 
     def step(self, key: str) -> FunnelStep:
         return next(s for s in self.funnel if s.key == key)
@@ -386,6 +389,7 @@ async def build_briefing(
         return f"{c.district}{c.street}" if c.district and c.street else None
 
     streets = _changes(cases, p_cases, street, overdue)
+    groups = similar_groups(cases, p_cases, overdue=overdue | p_overdue)
     briefing = Briefing(
         period=period,
         generated_at=now,
@@ -400,11 +404,12 @@ async def build_briefing(
         units=_units(cases, overdue),
         sources=await _sources(store, period),
         hotspots=_hotspots(cases, overdue, shenzhen),
-        groups=similar_groups(cases, p_cases, overdue=overdue | p_overdue),
+        groups=groups,
         street_cases=dict(
             Counter((c.district, c.street) for c in cases if c.district and c.street)
         ),
         overdue_ids=overdue,
+        tracked=await similar_cases(store, [g.key.group_id for g in groups]),
     )
     return _with_summary(briefing, summarise(briefing))
 

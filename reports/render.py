@@ -20,6 +20,7 @@ from reports import charts, summary
 from reports.briefing import Briefing
 from reports.geo import load_map
 from reports.period import CURRENT_LABELS, KIND_LABELS, PREVIOUS_LABELS, SHENZHEN
+from reports.similar import GOVERNANCE_LABELS
 from xianban.labels import SATISFACTION_LABELS, STATUS_LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -75,6 +76,7 @@ def _environment(*, html: bool) -> Environment:
         local_time=lambda v: v.astimezone(SHENZHEN).strftime("%Y-%m-%d %H:%M") if v else "—",
         status=lambda code: STATUS_LABELS.get(code, code),
         satisfaction=lambda code: SATISFACTION_LABELS.get(code, code) if code else "—",
+        governance=lambda code: GOVERNANCE_LABELS.get(code, code),
         ident=Identifier,
         svg=Markup,  # our own charts: drawn here, no outside text inside
     )
@@ -88,18 +90,20 @@ _ENV = _environment(html=True)
 _MD_ENV = _environment(html=False)  # Markdown is not HTML-escaped; numbers are still masked
 
 
-def _context(b: Briefing, c: Charts | None) -> dict[str, Any]:
+def _context(b: Briefing, c: Charts | None, *, links: bool = False) -> dict[str, Any]:
     return {
         "b": b,
         "charts": c,
+        "links": links,
         "now_label": CURRENT_LABELS[b.period.kind],
         "before_label": PREVIOUS_LABELS[b.period.kind],
     }
 
 
-def render_body(b: Briefing, c: Charts | None) -> Markup:
-    """The briefing's sections, for a page that has its own head (the console)."""
-    return Markup(_ENV.get_template("_body.html").render(_context(b, c)))
+def render_body(b: Briefing, c: Charts | None, *, links: bool = False) -> Markup:
+    """The briefing's sections, for a page that has its own head (the console, which
+    asks for ``links``: each 类案 opens its page there; a file has nowhere to link to)."""
+    return Markup(_ENV.get_template("_body.html").render(_context(b, c, links=links)))
 
 
 def render_html(b: Briefing, c: Charts) -> str:

@@ -5,20 +5,30 @@ street is not known), or, for consumer complaints, the merchant: a named merchan
 the city, an unnamed kind of shop (``某健身房``) within its district. Groups are ranked by
 how many cases they had in the period, then by growth over the period before; a group
 needs at least two cases over the two periods, one of them in this period.
+
+What people do about a group (tags, the unit it is assigned to, its status, who follows
+it) is kept by its ``group_id`` in ``xianban.store.similar_cases``; a group's history is
+every case of the last ``LOOKBACK`` that ``group_key`` puts in it, so a case opened after
+someone last looked shows there as new without anything being written when it opens.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from reports.merchants import merchant_in
 from xianban.labels import CATEGORY_LABELS
 from xianban.records import stable_id
-from xianban.store.reporting import CaseFact
+from xianban.store import Store
+from xianban.store.reporting import CaseFact, cases_opened
 
 MERCHANT_CATEGORIES = frozenset({"consumer_rights"})
 MIN_CASES = 2
+LOOKBACK = timedelta(days=90)
+"""How far back a group's page (and a follower's 新增 count) looks for its cases."""
+GOVERNANCE_LABELS: dict[str, str] = {"open": "待处置", "following": "跟进中", "governed": "已治理"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +111,36 @@ def similar_groups(
     ]
     ranked.sort(key=lambda g: (-g.count, -g.growth, -len(g.previous), g.key.label))
     return ranked[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupHistory:
+    """A group's cases of the last ``LOOKBACK``, newest first (no minimum count)."""
+
+    key: GroupKey
+    cases: list[CaseFact]
+
+    def opened_after(self, moment: datetime) -> list[CaseFact]:
+        return [c for c in self.cases if c.opened_at > moment]
+
+
+def histories(cases: Iterable[CaseFact]) -> dict[str, GroupHistory]:
+    """Every group the cases form, by group id."""
+    out: dict[str, GroupHistory] = {}
+    for case in cases:
+        key = group_key(case)
+        if key is not None:
+            out.setdefault(key.group_id, GroupHistory(key, [])).cases.append(case)
+    for history in out.values():
+        history.cases.sort(key=lambda c: (c.opened_at, c.case_id), reverse=True)
+    return out
+
+
+async def recent_histories(
+    store: Store, *, now: datetime, category: str | None = None
+) -> dict[str, GroupHistory]:
+    """The groups of the cases opened in the ``LOOKBACK`` up to ``now`` (of one category)."""
+    cases = await cases_opened(
+        store, now - LOOKBACK, now + timedelta(microseconds=1), category=category
+    )
+    return histories(cases)

@@ -69,7 +69,7 @@ async def reports_page(
         request,
         "reports.html",
         user=user,
-        body=render_body(b, charts),
+        body=render_body(b, charts, links=True),
         kind=kind,
         kinds=KIND_LABELS,
         first=first or b.period.first_day,

@@ -16,6 +16,7 @@ from xianban.store import Store
 TOKENS: dict[str, Role] = {
     "viewer-token-0123456789": "viewer",
     "analyst-token-0123456789": "analyst",
+    "leader-token-0123456789": "leader",
     "ops-token-0123456789": "ops",
     "admin-token-0123456789": "admin",
     "api-token-0123456789": "api",

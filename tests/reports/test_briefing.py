@@ -19,6 +19,7 @@ from reports.render import draw_charts, render_html, render_markdown
 from tests.reports import fixture_store as fx
 from xianban.settings import ROOT
 from xianban.store import Store
+from xianban.store.similar_cases import track_similar_case, update_similar_case
 
 CONFIGS = ROOT / "configs"
 SUMMARY = (
@@ -270,6 +271,40 @@ async def test_markdown_has_the_same_numbers(briefing: Briefing) -> None:
         "（XB-C1、XB-C2、XB-C3）" in md
     )
     assert "&" not in md.replace("&&", "")  # not HTML-escaped
+
+
+async def test_the_similar_section_shows_what_was_decided(store: Store) -> None:
+    first = await build_briefing(store, fx.weekly(), now=fx.NOW, configs_dir=CONFIGS)
+    top = first.groups[0].key
+    await track_similar_case(
+        store,
+        group_id=top.group_id,
+        kind=top.kind,
+        category=top.category,
+        label=top.label,
+        by="chen",
+    )
+    await update_similar_case(
+        store,
+        top.group_id,
+        by="chen",
+        tags=["夜间施工"],
+        unit="龙华区生态环境局",
+        assignee="王工",
+        status="following",
+    )
+    b = await build_briefing(store, fx.weekly(), now=fx.NOW, configs_dir=CONFIGS)
+    page = Page(render_html(b, draw_charts(b, CONFIGS)))
+    page.text(
+        ".group:nth-of-type(1) .group-governance",
+        "跟进中 · 责任单位：龙华区生态环境局（王工） · 标签：夜间施工",
+    )
+    assert len(page.tree.css(".group-governance")) == 0  # only the tracked group has one
+    assert "href=" not in render_html(b, draw_charts(b, CONFIGS)).split('id="similar"')[1]
+    assert (
+        "（XB-C1、XB-C2、XB-C3）；跟进中，责任单位：龙华区生态环境局（王工），标签：夜间施工\n"
+        in render_markdown(b)
+    )
 
 
 async def test_a_store_with_nothing_in_the_period_says_so(tmp_path: Path) -> None:

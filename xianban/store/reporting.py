@@ -198,13 +198,17 @@ async def confirmed_among(store: Store, cluster_ids: Sequence[str]) -> set[str]:
     return out
 
 
-async def cases_opened(store: Store, start: datetime, end: datetime) -> list[CaseFact]:
-    """Cases opened in the period, oldest first."""
+async def cases_opened(
+    store: Store, start: datetime, end: datetime, *, category: str | None = None
+) -> list[CaseFact]:
+    """Cases opened in the period (of one category, when given), oldest first."""
     query = (
         select(Cases.data)
         .where(Cases.opened_at >= start, Cases.opened_at < end)
         .order_by(Cases.opened_at, Cases.case_id)
     )
+    if category is not None:
+        query = query.where(Cases.data["category"].as_string() == category)
     async with store._tx() as conn:
         rows = (await conn.scalars(query)).all()
     return [case_fact(data) for data in rows]
