@@ -49,7 +49,7 @@ router = APIRouter()
 
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 20
-_TAG_SEPARATORS = re.compile(r"[,，、;；\s]+")
+_TAG_SEPARATORS = re.compile(r"[,，、;；\r\n]+")
 NOTICES = {
     "saved": "已保存",
     "unchanged": "没有修改",
@@ -59,8 +59,8 @@ NOTICES = {
 
 
 def parse_tags(text: str) -> list[str]:
-    """Tags as typed: separated by commas, 、, semicolons or spaces."""
-    tags = list(dict.fromkeys(t for t in _TAG_SEPARATORS.split(text) if t))
+    """Tags as typed: separated by commas, 、 or semicolons (a space may be inside one)."""
+    tags = list(dict.fromkeys(t.strip() for t in _TAG_SEPARATORS.split(text) if t.strip()))
     if len(tags) > MAX_TAGS:
         raise HTTPException(400, f"标签最多 {MAX_TAGS} 个")
     for tag in tags:
