@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup browser reports-tools run test lint bench clean
+.PHONY: setup browser reports-tools run fleet fleet-down test lint bench clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,15 @@ reports-tools:
 
 run: setup
 	$(VENV)/bin/xianban run
+
+# The loop as separate processes on Kafka + PostgreSQL (deploy/README.md, "The fleet"):
+# tansu, the simulator, the scheduler, a worker per stage, the supervisor, the console.
+FLEET_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+fleet: setup
+	XIANBAN_DATABASE_URL="$${XIANBAN_DATABASE_URL:-$(FLEET_DATABASE_URL)}" $(VENV)/bin/xianban fleet up
+
+fleet-down: setup
+	$(VENV)/bin/xianban fleet down
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -180,12 +180,20 @@ async def test_a_leadfinder_killed_mid_stream_loses_and_duplicates_nothing(
         leadfinders = [p for p in up["processes"] if p["stage"] == "leadfinder"]
         assert len(leadfinders) == 2 and all(p["alive"] for p in leadfinders)
 
-        async def scoring() -> bool:
-            return bool(await scalar(db, "select count(*) from posts"))
+        busy: list[dict[str, Any]] = []
 
-        await until(scoring, "the first posts scored")
-        victim = leadfinders[0]
-        os.kill(victim["pid"], signal.SIGKILL)  # mid-stream: its batch in hand uncommitted
+        async def a_leadfinder_reading() -> bool:
+            for p in leadfinders:
+                read = (await asyncio.to_thread(fleet.worker_figures, p["port"]))["records_in"]
+                if read:
+                    busy.append(p)
+            return bool(busy)
+
+        await until(a_leadfinder_reading, "a leadfinder worker reading posts")
+        victim = busy[0]
+        # Mid-stream: the paused half of the sources has not been crawled yet, and whatever
+        # batch the victim holds is uncommitted.
+        os.kill(victim["pid"], signal.SIGKILL)
         scaled = await xianban(env, "scale", "leadfinder", "2", "--format", "json")
         by_name = {p["name"]: p for p in scaled["processes"]}
         assert not by_name[victim["name"]]["alive"]

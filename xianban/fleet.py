@@ -551,6 +551,30 @@ async def lags(state: FleetState, timeout_s: float = 10.0) -> dict[str, int | No
     return out
 
 
+WORKER_FIGURES: dict[str, int | None] = {"records_in": None, "owned_lag": None}
+
+
+def worker_figures(port: int) -> dict[str, int | None]:
+    """From a worker's /metrics: records it has read since it started, and the lag of the
+    partitions it owns now (None each when it does not answer)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+        answer.raise_for_status()
+    except httpx.HTTPError:
+        return WORKER_FIGURES
+    sums = {"xianban_stage_records_in_total": 0.0, "xianban_consumer_lag": 0.0}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            if sample.name in sums:
+                sums[sample.name] += sample.value
+    return {
+        "records_in": int(sums["xianban_stage_records_in_total"]),
+        "owned_lag": int(sums["xianban_consumer_lag"]),
+    }
+
+
 async def status(settings: Settings) -> dict[str, Any] | None:
     """What ``xianban fleet status`` shows; None when no fleet was started here."""
     state = read_state(settings)
@@ -559,6 +583,9 @@ async def status(settings: Settings) -> dict[str, Any] | None:
     processes = [
         asdict(m) | {"alive": m.alive(), "role_label": ROLE_LABELS[m.role]} for m in state.members
     ]
+    for p in processes:
+        read = p["alive"] and p["role"] == "worker" and p["port"]
+        p |= await asyncio.to_thread(worker_figures, p["port"]) if read else WORKER_FIGURES
     broker_alive = any(p["alive"] for p in processes if p["role"] == "broker")
     has_broker = any(p["role"] == "broker" for p in processes)
     lag = await lags(state) if broker_alive or not has_broker else {}

@@ -180,7 +180,7 @@ def _show(s: Any, fmt: str) -> None:
         + (f"  控制台 {shown['console_url']}" if shown["console_url"] else "")
         + (f"  模拟器 {shown['sim_url']}" if shown["sim_url"] else "")
     )
-    table = Table("名称", "角色", "阶段", "PID", "状态", "端口", "日志")
+    table = Table("名称", "角色", "阶段", "PID", "状态", "端口", "已读记录", "持有分区积压", "日志")
     for p in shown["processes"]:
         table.add_row(
             p["name"],
@@ -189,6 +189,8 @@ def _show(s: Any, fmt: str) -> None:
             str(p["pid"]),
             "[green]运行中[/]" if p["alive"] else "[red]已退出[/]",
             str(p["port"] or "—"),
+            "—" if p["records_in"] is None else str(p["records_in"]),
+            "—" if p["owned_lag"] is None else str(p["owned_lag"]),
             p["log"],
         )
     out.print(table)
