@@ -252,32 +252,36 @@ async def test_a_leadfinder_killed_mid_stream_loses_and_duplicates_nothing(
     await db.dispose()
 
 
-def test_status_shows_each_process_up_refuses_and_down_stops_it(tmp_path: Path) -> None:
-    """The state file's processes as ``status`` shows them (one running, one gone), ``up``
-    refusing while one of them runs, ``down`` stopping it: no broker or database needed."""
+def test_status_up_refusing_scale_and_down_on_recorded_processes(tmp_path: Path) -> None:
+    """The state file's processes as ``status`` shows them (two running, one gone), ``up``
+    refusing while they run, ``scale`` stopping the newest extra one, ``down`` the rest:
+    ``sleep`` stands in for the workers, so no broker or database is needed."""
     from typer.testing import CliRunner
 
     from xianban.cli import app
 
-    sleeper = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    sleepers = [subprocess.Popen(["sleep", "120"], start_new_session=True) for _ in range(2)]
     settings = Settings(data_dir=tmp_path)
     logs = tmp_path / "fleet" / "logs"
     logs.mkdir(parents=True)
     gone = subprocess.Popen(["true"])
     gone.wait()
+    workers = [
+        fleet.Member(name=f"leadfinder-{n}", role="worker", pid=proc.pid,
+                     started=fleet._start_ticks(proc.pid), log=str(logs / f"{n}.log"),
+                     stage="leadfinder", topic="posts", port=1)
+        for n, proc in enumerate(sleepers, 1)
+    ]  # fmt: skip
+    broker = fleet.Member(
+        name="broker", role="broker", pid=gone.pid, started=None, log=str(logs / "b"), port=9
+    )
     state = fleet.FleetState(
         started_at="2026-07-01T01:00:00+00:00",
         data_dir=str(tmp_path),
         bootstrap="127.0.0.1:9",
         env={},
-        members=[
-            fleet.Member(name="broker", role="broker", pid=gone.pid, started=None,
-                         log=str(logs / "broker.log"), port=9),
-            fleet.Member(name="leadfinder-1", role="worker", pid=sleeper.pid,
-                         started=fleet._start_ticks(sleeper.pid), log=str(logs / "l.log"),
-                         stage="leadfinder", topic="posts", port=1),
-        ],
-    )  # fmt: skip
+        members=[broker, *workers],
+    )
     fleet._write_state(settings, state)
     env = {
         "XIANBAN_DATA_DIR": str(tmp_path),
@@ -289,27 +293,37 @@ def test_status_shows_each_process_up_refuses_and_down_stops_it(tmp_path: Path) 
         assert table.exit_code == 0, table.output
         lines = {line.split()[1]: line for line in table.output.splitlines() if "│" in line}
         assert "已退出" in lines["broker"] and "消息代理" in lines["broker"]
-        assert "运行中" in lines["leadfinder-1"] and "识别线索" in lines["leadfinder-1"]
+        assert "运行中" in lines["leadfinder-2"] and "识别线索" in lines["leadfinder-2"]
         assert "未知（broker 无应答）" in table.output  # its broker is gone: no lag to read
         as_json = runner.invoke(app, ["fleet", "status", "--format", "json"], env=env)
         shown = json.loads(as_json.stdout)
         assert [(p["name"], p["alive"]) for p in shown["processes"]] == [
             ("broker", False),
             ("leadfinder-1", True),
+            ("leadfinder-2", True),
         ]
-        assert shown["stages"] == {"leadfinder": {"workers": 1, "lag": None}}
+        assert shown["stages"] == {"leadfinder": {"workers": 2, "lag": None}}
         assert shown["started_at"] == "2026-07-01T09:00:00+08:00"
 
         refused = runner.invoke(app, ["fleet", "up"], env=env)
-        assert refused.exit_code == 2 and "舰队已在运行（1 个进程" in refused.output
+        assert refused.exit_code == 2 and "舰队已在运行（2 个进程" in refused.output
         bad = runner.invoke(app, ["fleet", "up", "--workers", "leadfinder:3"], env=env)
         assert bad.exit_code == 2 and "阶段=数量" in bad.output
+
+        scaled = runner.invoke(app, ["fleet", "scale", "leadfinder", "1", "--format", "json"],
+                               env=env)  # fmt: skip
+        assert scaled.exit_code == 0, scaled.output
+        alive = {p["name"]: p["alive"] for p in json.loads(scaled.stdout)["processes"]}
+        assert alive == {"broker": False, "leadfinder-1": True, "leadfinder-2": False}
 
         stopped = runner.invoke(app, ["fleet", "down", "--timeout", "10"], env=env)
         assert stopped.exit_code == 0, stopped.output
         assert json.loads(stopped.stdout)["stopped"] == ["leadfinder-1"]
-        assert not Path(f"/proc/{sleeper.pid}").exists()  # reaped by down's liveness check
+        assert not any(Path(f"/proc/{p.pid}").exists() for p in sleepers)  # reaped by down
         assert fleet.read_state(settings) is None
+        after = runner.invoke(app, ["fleet", "status"], env=env)
+        assert after.exit_code == 3 and "没有记录在案的舰队" in after.output
     finally:
-        sleeper.kill()
-        sleeper.wait()
+        for proc in sleepers:
+            proc.kill()
+            proc.wait()

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from xianban.exits import EXIT_CODES_HELP, EXIT_USAGE, fail
+from xianban.exits import EXIT_CODES_HELP, EXIT_UNAVAILABLE, EXIT_USAGE, fail
 from xianban.wiring import STAGES
 
 FLEET_HELP = (
@@ -170,7 +170,10 @@ def _show(s: Any, fmt: str) -> None:
 
     shown = _run(lambda: fleet.status(s))
     if shown is None:
-        fail(f"没有记录在案的舰队（{fleet.state_path(s)} 不存在）：先 xianban fleet up", 1)
+        fail(
+            f"没有记录在案的舰队（{fleet.state_path(s)} 不存在）：先 xianban fleet up",
+            EXIT_UNAVAILABLE,
+        )
     if fmt == "json":
         print_json(shown)
         return
