@@ -106,7 +106,7 @@ async def _serve_console(system: System) -> None:
     app = create_app(store=system.store, publish=publisher(system), settings=settings)
     server = EmbeddedServer(app, host=settings.console_host, port=settings.console_port)
     await server.start()
-    log.info("console.serving", url=server.url, login=app.state.login_url)
+    log.info("console.serving", url=server.url)
     try:
         await _until_signalled().wait()
     finally:
