@@ -85,6 +85,16 @@ def last_change(case: Case, status: CaseStatus) -> datetime | None:
     return next((e.at for e in reversed(case.history) if e.status == status), None)
 
 
+def moved_to(case: Case, status: CaseStatus) -> datetime | None:
+    """When the case last moved into ``status``; later events that keep it (a 复查 note)
+    are not a move."""
+    moved = None
+    for before, event in zip([None, *case.history], case.history, strict=False):
+        if event.status == status and (before is None or before.status != status):
+            moved = event.at
+    return moved
+
+
 class Supervisor:
     name = "supervisor"
 
@@ -389,8 +399,12 @@ class Supervisor:
         window = timedelta(days=self.sla.reopen_window_days)
         out = []
         for case in await store.list_cases(statuses=("closed",), limit=10_000):
-            closed_at = last_change(case, "closed")
-            if closed_at is None or now - closed_at > window:
+            closed_at = moved_to(case, "closed")
+            if closed_at is None:
+                continue
+            if now - closed_at > window:
+                if case.recheck != "passed":
+                    out.append(self._recheck_passed(case, window, now))
                 continue
             fresh = [
                 lead
@@ -400,15 +414,27 @@ class Supervisor:
             if not fresh:
                 continue
             posts = [p for lead in fresh for p in lead.post_ids if p not in case.post_ids]
-            grown = case.model_copy(update={"post_ids": [*case.post_ids, *posts]})
-            reason = f"问题复发：结案后又有 {len(fresh)} 条新报告，重新交办"
+            grown = case.model_copy(
+                update={"post_ids": [*case.post_ids, *posts], "recheck": "failed"}
+            )
+            reason = f"问题复发：结案后又有 {len(fresh)} 条新报告，复查未通过，重新交办"
             out.append(await self._reopen(grown, reason, by="supervisor", now=now))
         return out
+
+    @staticmethod
+    def _recheck_passed(case: Case, window: timedelta, now: datetime) -> Case:
+        """复查通过: the window since closing went by and nobody reported the problem again."""
+        note = f"复查通过：结案后 {window.days} 天内未再收到同一问题的报告"
+        rechecked = with_status(case, "closed", note, by="supervisor", at=now)
+        return rechecked.model_copy(update={"recheck": "passed"})
 
     async def reopen_for(self, case: Case, post_ids: list[str], *, now: datetime) -> Case:
         """Reopen a closed case because new posts report it again (the case opener's path)."""
         grown = case.model_copy(
-            update={"post_ids": [*case.post_ids, *(p for p in post_ids if p not in case.post_ids)]}
+            update={
+                "post_ids": [*case.post_ids, *(p for p in post_ids if p not in case.post_ids)],
+                "recheck": "failed",
+            }
         )
         return await self._reopen(
             grown, f"问题复发：{len(post_ids)} 条新报告，重新交办", by="supervisor", now=now

@@ -2,7 +2,8 @@
 
 The funnel follows one period's flow: posts fetched → leads found → clusters confirmed →
 cases opened, and then, for the cases opened in the period (a cohort), those dispatched
-on time, closed, satisfied at 回访 and passed at 复查, as of ``now``. A step the store
+on time, closed, satisfied at 回访 and passed at 复查 (supervision's: the reopen window
+after closing went by with no new report), as of ``now``. A step the store
 keeps no data for is ``None`` and the page says 暂无数据, with why; it never shows a 0
 that was not counted.
 """
@@ -200,6 +201,10 @@ def _funnel(
     satisfied_note = "满意与基本满意之和"
     if closed and not visited:
         satisfied, satisfied_note = None, "已结案工单尚无回访结果记录"
+    rechecked: int | None = sum(1 for c in cases if c.recheck == "passed")
+    rechecked_note = "结案后复查期内未再收到同一问题的报告"
+    if not any(c.recheck for c in cases):
+        rechecked, rechecked_note = None, "工单记录中尚无复查结果"
     steps = [
         ("posts", "采集帖子", posts, "本期抓取的帖子"),
         ("leads", "发现线索", leads, "帖子级线索"),
@@ -208,7 +213,7 @@ def _funnel(
         ("on_time", "按时派单", on_time, "在派单时限内派出"),
         ("closed", "办结结案", len(closed), "已结案"),
         ("satisfied", "回访满意", satisfied, satisfied_note),
-        ("rechecked", "复查通过", None, "工单记录中尚无复查结果"),
+        ("rechecked", "复查通过", rechecked, rechecked_note),
     ]
     out: list[FunnelStep] = []
     before: int | None = None

@@ -263,6 +263,7 @@ class Verdict(Record):
 Priority = Literal["urgent", "ordinary"]
 UnitLevel = Literal["city", "district", "street", "community"]
 Satisfaction = Literal["satisfied", "basically_satisfied", "dissatisfied", "unreachable"]
+Recheck = Literal["passed", "failed"]
 CaseStatus = Literal[
     "pending",  # in our outbox, not yet accepted by the work-order system
     "filed",
@@ -334,6 +335,10 @@ class Case(Record):
     """The reply to the people who posted, from the category's template and the case state."""
     satisfaction: Satisfaction | None = None
     """回访: what the citizen said when asked after closure."""
+    recheck: Recheck | None = None
+    """复查 of the latest closure: ``passed`` once the reopen window went by with no new
+    report of the problem (the crawlers kept watching), ``failed`` when it came back and
+    the case was reopened."""
     reopened: NonNegativeInt = 0
 
     @property

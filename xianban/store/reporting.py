@@ -64,6 +64,7 @@ class CaseFact:
     satisfaction: str | None
     reopened: int
     post_ids: tuple[str, ...]
+    recheck: str | None = None
     history: tuple[CaseStep, ...] = field(default=())
 
     def first_at(self, statuses: Iterable[str]) -> datetime | None:
@@ -112,6 +113,7 @@ def case_fact(data: dict[str, Any]) -> CaseFact:
         reopened=int(data.get("reopened") or 0),
         post_ids=tuple(str(p) for p in data.get("post_ids") or ()),
         history=tuple(history),
+        recheck=data.get("recheck"),
     )
 
 
