@@ -9,8 +9,10 @@ Behaviour that matters to the tests:
 * ``Idempotency-Key`` header on ``POST requests.json``: a repeated key returns the request
   already made, so a filing retried after a timeout never creates a second work order.
 * Faults (``POST /_admin/faults``): ``timeout_after_accept`` stores the request and then
-  stalls past the client's timeout — the half-way failure a filing must survive — and
-  ``error_5xx`` answers 503 before storing anything.
+  stalls past the client's timeout — the half-way failure a filing must survive —,
+  ``timeout_before_accept`` stalls as long and then refuses it unstored (the client timed
+  out and the system never committed), and ``error_5xx`` answers 503 before storing
+  anything.
 * Lifecycle: each request moves filed → dispatched → in_progress → resolved → closed, one
   step per ``POST /_admin/advance`` or, if ``auto_advance_s`` is set, as time passes.
 * 退单: with a ``judge`` (``sim.duty_judge``, the city's duties list applied to the corpus
@@ -43,7 +45,7 @@ Judge = Callable[[Mapping[str, str]], "Judgement | None"]
 
 
 class FaultSpec(BaseModel):
-    kind: str = Field(pattern="^(timeout_after_accept|error_5xx)$")
+    kind: str = Field(pattern="^(timeout_after_accept|timeout_before_accept|error_5xx)$")
     times: int = Field(1, ge=1)
     delay_s: float = Field(30.0, ge=0)
 
@@ -262,7 +264,9 @@ def create_workorder_app(system: WorkOrderSystem | None = None) -> FastAPI:
         if not form.get("service_code"):
             raise HTTPException(400, detail=[{"code": 400, "description": "service_code 缺失"}])
         fault = system.take_fault()
-        if fault and fault.kind == "error_5xx":
+        if fault and fault.kind == "timeout_before_accept":
+            await asyncio.sleep(fault.delay_s)
+        if fault and fault.kind in ("error_5xx", "timeout_before_accept"):
             raise HTTPException(503, detail="系统繁忙，请稍后再试")
         order, _ = system.create(form, idempotency_key)
         if fault and fault.kind == "timeout_after_accept":
