@@ -1,5 +1,6 @@
 """类案治理 in the console: who may tag, assign and follow; CSRF; hostile text; the audit log;
-a follower's 新增 count; the briefing's 类案 section showing what was decided."""
+a follower's 新增 count; the briefing's 类案 section showing what was decided; and the 复查
+result on a case page (the other half of this change)."""
 
 from __future__ import annotations
 
@@ -229,3 +230,11 @@ async def test_the_briefing_shows_what_was_decided_and_links_the_group(
 def _row(html: str, group_id: str) -> str:
     start = html.index(f'data-group="{group_id}"')
     return html[start : html.index("</tr>", start)]
+
+
+async def test_a_case_page_shows_its_recheck(client: httpx.AsyncClient, store: Store) -> None:
+    await store.save_case(samples.case(7, status="closed").model_copy(update={"recheck": "passed"}))
+    await store.save_case(samples.case(8))
+    passed = (await client.get("/cases/XB-CASE0007", headers=bearer("viewer"))).text
+    assert "复查通过（结案后未再收到同一问题的报告）" in passed
+    assert "尚未复查" in (await client.get("/cases/XB-CASE0008", headers=bearer("viewer"))).text
