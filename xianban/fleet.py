@@ -241,6 +241,7 @@ async def up(
             )
         except BaseException:
             await stop_members(state.members, STOP_TIMEOUT_S)
+            state_path(settings).unlink(missing_ok=True)
             raise
         _write_state(settings, state)
         return state
@@ -306,6 +307,7 @@ async def _start_all(
             "XIANBAN_WORKORDER_URL", settings.workorder_url or f"{state.sim_url}/workorders"
         )
     state.env = env
+    _write_state(settings, state)  # an `up` killed while it waits leaves them to `down`
     await _until_ready([m for m in supporting if m.role == "broker"], ready_timeout_s)
     await _prepare(settings, env)  # while the simulator starts
     await _until_ready(supporting, ready_timeout_s)  # before the first task is scheduled
@@ -330,6 +332,7 @@ async def _start_all(
     topics = _stage_topics()  # imported while the workers start
     for member in started:
         member.topic = topics.get(member.stage or "")
+    _write_state(settings, state)
     await _until_ready(started, ready_timeout_s)
 
 
