@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from itertools import product
@@ -636,14 +636,18 @@ def _back(data: bytes, pos: int, count: int) -> int:
 
 
 def _automaton(values: dict[str, tuple[Tag, ...]]) -> Any:
-    """The words over their UTF-8 bytes, inserted so that common characters come first; each
-    value is what a match does: (word, its length in bytes, the hazard groups it is in, the
-    kinds to look at again in the clause, the kinds recorded at once)."""
+    """Each value is what a match does: (word, its length in bytes, the hazard groups it is
+    in, the kinds to look at again in the clause, the kinds recorded at once)."""
+    return byte_automaton({w: (w, len(w.encode()), *_plan(tags)) for w, tags in values.items()})
+
+
+def byte_automaton(values: Mapping[str, object]) -> Any:
+    """The words over their UTF-8 bytes (scan ``text.encode().decode(BYTES)``), inserted so
+    that common characters come first, each with its value; also the extractor's phrases'."""
     rank = {c: i for i, c in enumerate("".join(COMMON_CHARS))}
     automaton = ahocorasick.Automaton()
     for word in sorted(values, key=lambda w: ([rank.get(c, len(rank)) for c in w], w)):
-        data = word.encode()
-        automaton.add_word(data.decode(BYTES), (word, len(data), *_plan(values[word])))
+        automaton.add_word(word.encode().decode(BYTES), values[word])
     automaton.make_automaton()
     return automaton
 

@@ -17,8 +17,8 @@ import ahocorasick
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from leadfinder.evidence import BYTES, EvidenceFinder, byte_automaton
 from leadfinder.evidence import FEATURE_LABELS as EVIDENCE_LABELS
-from leadfinder.evidence import EvidenceFinder
 from leadfinder.geo import GeoResolver
 from leadfinder.model import LEAD, MODELS_DIR, URGENT, LeadModel, Scores
 from leadfinder.normalise import normalise
@@ -149,12 +149,17 @@ class Extractor:
         by_text: dict[str, list[Phrase]] = defaultdict(list)
         for phrase in phrases:
             by_text[normalise(phrase.text)].append(phrase)
+        scanned: dict[str, tuple[int, tuple[Phrase, ...], bool]] = {}
         for text, group in by_text.items():
             # Whether a match needs its neighbours checked, decided once here, not per post.
             contextual = all(p.kind == "neg" for p in group)
             is_problem = any(p.kind == "cat" and p.weight >= TELLING for p in group)
             self.automaton.add_word(text, (text, tuple(group), contextual, is_problem))
+            scanned[text] = (len(text.encode()), tuple(group), contextual)
         self.automaton.make_automaton()
+        # ``automaton`` lists the phrases (the bench draws its posts and its baseline's keywords
+        # from it); posts are scanned over their UTF-8 bytes, 4x faster (see evidence.py).
+        self._phrases = byte_automaton(scanned)
 
     @classmethod
     def load(cls, configs_dir: Path, model: Path | Literal[False] | None = None) -> Extractor:
@@ -176,10 +181,10 @@ class Extractor:
     def _scan(self, text: str) -> Matches:
         found = Matches()
         spans = [
-            (end - len(word) + 1, end, word, group, contextual, is_problem)
-            for end, (word, group, contextual, is_problem) in self.automaton.iter(text)
-        ]
-        for start, end, _word, group, contextual, _ in spans:
+            (end - size + 1, end, group, contextual)
+            for end, (size, group, contextual) in self._phrases.iter(text.encode().decode(BYTES))
+        ]  # byte offsets: a match inside another is inside it in characters too
+        for start, end, group, contextual in spans:
             if contextual and any(
                 s <= start and end <= e and (s, e) != (start, end) for s, e, *_ in spans
             ):
