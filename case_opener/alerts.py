@@ -35,6 +35,7 @@ from xianban.store.verification import (
     mark_alerts,
     pending_alerts,
 )
+from xianban.tls import tls_context
 
 log = structlog.get_logger(__name__)
 SHENZHEN = timezone(timedelta(hours=8))
@@ -83,7 +84,7 @@ class AlertDesk:
         self.store = store
         self.cfg = cfg
         self.channels = channels
-        self._http = httpx.AsyncClient(timeout=10.0)
+        self._http = httpx.AsyncClient(timeout=10.0, verify=tls_context())
 
     @classmethod
     def from_settings(cls, store: Store, settings: Settings) -> AlertDesk:

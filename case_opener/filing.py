@@ -16,12 +16,13 @@ import httpx
 from xianban.errors import ConfigError, PermanentError, TransientError
 from xianban.records import Case
 from xianban.settings import Settings
+from xianban.tls import tls_context
 
 
 class WorkOrderClient:
     def __init__(self, base_url: str, *, timeout_s: float) -> None:
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/open311/v2", timeout=timeout_s
+            base_url=base_url.rstrip("/") + "/open311/v2", timeout=timeout_s, verify=tls_context()
         )
 
     @classmethod
