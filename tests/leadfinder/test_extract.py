@@ -134,3 +134,15 @@ def test_a_road_or_crossing_is_placed_through_the_gazetteer(extractor: Extractor
     crossing = run(extractor, "红荔路与彩田路交叉口红绿灯不亮了")
     assert crossing.geo.district == "福田区" and crossing.urgency_triggers == ["红绿灯不亮"]
     assert any(r.startswith("地名库:") for r in crossing.reasons)
+
+
+def test_extractions_are_built_as_model_construct_builds_them(extractor: Extractor) -> None:
+    made = run(extractor, "龙观大道这边井盖没了，晚上看不见，太危险")
+    values = {name: getattr(made, name) for name in Extraction.model_fields}
+    constructed = Extraction.model_construct(**values)
+    assert made == constructed and list(vars(made)) == list(vars(constructed))
+    assert made.model_fields_set == constructed.model_fields_set
+    assert made.__pydantic_extra__ is None and made.__pydantic_private__ is None
+    assert made.model_dump() == constructed.model_dump() and repr(made) == repr(constructed)
+    with pytest.raises(ValueError, match="frozen"):
+        made.score = 0.0  # type: ignore[misc]
