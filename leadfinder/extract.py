@@ -223,7 +223,9 @@ class Extractor:
             contextual = all(p.kind == "neg" for p in group)
             is_problem = any(p.kind == "cat" and p.weight >= TELLING for p in group)
             self.automaton.add_word(text, (text, tuple(group), contextual, is_problem))
-            scanned[text] = (len(text.encode()), tuple(group), contextual)
+            # Only a word some longer phrase holds can be inside a longer match.
+            held = contextual and any(text != o and text in o for o in by_text)
+            scanned[text] = (len(text.encode()), tuple(group), held)
         self.automaton.make_automaton()
         # ``automaton`` lists the phrases (the bench draws its posts and its baseline's keywords
         # from it); posts are scanned over their UTF-8 bytes, 4x faster (see evidence.py).
@@ -249,11 +251,11 @@ class Extractor:
     def _scan(self, text: str) -> Matches:
         found = Matches()
         spans = [
-            (end - size + 1, end, group, contextual)
-            for end, (size, group, contextual) in self._phrases.iter(text.encode().decode(BYTES))
+            (end - size + 1, end, group, held)
+            for end, (size, group, held) in self._phrases.iter(text.encode().decode(BYTES))
         ]  # byte offsets: a match inside another is inside it in characters too
-        for start, end, group, contextual in spans:
-            if contextual and any(
+        for start, end, group, held in spans:
+            if held and any(
                 s <= start and end <= e and (s, e) != (start, end) for s, e, *_ in spans
             ):
                 continue  # inside a longer match: "出租车" is no listing, "龙华区" holds "龙华"
