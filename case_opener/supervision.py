@@ -116,13 +116,25 @@ class Supervisor:
         self.units = frozenset(self.duties.units())
         self.replies = load_replies(settings.configs_dir)
         self.client = WorkOrderClient.from_settings(settings)
-        self.alerts = AlertDesk.from_settings(self.ctx.store, settings)
+        try:
+            self.alerts = AlertDesk.from_settings(self.ctx.store, settings)
+        except BaseException:  # a broken alerts.yaml: the client made above is not left open
+            await self.close()
+            raise
 
     async def close(self) -> None:
-        if self.alerts is not None:
-            await self.alerts.close()
-        if self.client is not None:
-            await self.client.close()
+        alerts, client, self.alerts, self.client = self.alerts, self.client, None, None
+        if alerts is not None:
+            await alerts.close()
+        if client is not None:
+            await client.close()
+
+    async def __aenter__(self) -> Supervisor:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     async def sweep(self, *, now: datetime | None = None) -> list[Case]:
         assert self.client is not None and self.sla is not None, "start() first"

@@ -54,6 +54,12 @@ class EmbeddedServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def open_connections(self) -> int:
+        """Client connections held open now: a client nobody closed keeps its keep-alive
+        connection here until uvicorn's idle timeout (5 s)."""
+        return len(self._server.server_state.connections)
+
     async def start(self) -> None:
         self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
         while not self._server.started:

@@ -8,6 +8,8 @@ its three clocks, the reply, and takes 办结审核 and 回访 from analysts (au
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -92,20 +94,17 @@ CASE_NOTICES: dict[str, str] = {
 }
 
 
-async def _supervisor(request: Request) -> Supervisor:
-    """Supervision's closure rules, with a client for the work-order system (made once)."""
+@asynccontextmanager
+async def _supervisor(request: Request) -> AsyncIterator[Supervisor]:
+    """Supervision's closure rules for one request, its clients closed after it: a console
+    that kept one between requests left it open when it stopped (closure actions are
+    rare; a start costs a few milliseconds, the TLS context being shared)."""
     state = request.app.state
-    supervisor: Supervisor | None = getattr(state, "supervisor", None)
-    if supervisor is None:
-        settings: Settings = state.settings
-        if not settings.workorder_url:
-            raise HTTPException(
-                503, "控制台未配置工单系统地址（XIANBAN_WORKORDER_URL），暂时无法办理"
-            )
-        supervisor = Supervisor(StageContext(settings=settings, store=state.store))
-        await supervisor.start()
-        state.supervisor = supervisor
-    return supervisor
+    settings: Settings = state.settings
+    if not settings.workorder_url:
+        raise HTTPException(503, "控制台未配置工单系统地址（XIANBAN_WORKORDER_URL），暂时无法办理")
+    async with Supervisor(StageContext(settings=settings, store=state.store)) as supervisor:
+        yield supervisor
 
 
 async def _changed(
@@ -144,15 +143,15 @@ async def review_closure(
 ) -> Response:
     """办结审核: approve (urgent cases need what was checked) or send back to the unit."""
     case = await _case_or_404(store, case_id)
-    supervisor = await _supervisor(request)
     by = f"analyst:{user.name}"
+    if decision == "return" and not note.strip():
+        raise HTTPException(400, "退回须填写理由")
     try:
-        if decision == "approve":
-            updated = await supervisor.approve_closure(case, by=by, check=note)
-        else:
-            if not note.strip():
-                raise HTTPException(400, "退回须填写理由")
-            updated = await supervisor.return_closure(case, by=by, reason=note.strip())
+        async with _supervisor(request) as supervisor:
+            if decision == "approve":
+                updated = await supervisor.approve_closure(case, by=by, check=note)
+            else:
+                updated = await supervisor.return_closure(case, by=by, reason=note.strip())
     except PermanentError as exc:
         raise HTTPException(409, str(exc)) from None
     action = "case.closure_approved" if decision == "approve" else "case.closure_returned"
@@ -173,11 +172,11 @@ async def record_follow_up(
 ) -> Response:
     """回访: what the citizen said; not satisfied reopens the case."""
     case = await _case_or_404(store, case_id)
-    supervisor = await _supervisor(request)
     try:
-        updated = await supervisor.follow_up(
-            case, satisfaction, by=f"analyst:{user.name}", note=note.strip() or "电话回访"
-        )
+        async with _supervisor(request) as supervisor:
+            updated = await supervisor.follow_up(
+                case, satisfaction, by=f"analyst:{user.name}", note=note.strip() or "电话回访"
+            )
     except PermanentError as exc:
         raise HTTPException(409, str(exc)) from None
     return await _changed(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,6 +45,34 @@ def urgent_verdict() -> Verdict:
     )
 
 
+async def resolved_case(sim: SimServer, ctx: StageContext) -> Case:
+    """An urgent case filed with the simulated city, which reports it resolved."""
+    opener, supervisor = CaseOpenerStage(ctx), Supervisor(ctx)
+    await opener.start()
+    await supervisor.start()
+    try:
+        (case,) = await opener.handle(urgent_verdict())
+        assert isinstance(case, Case) and case.external_id
+        assert case.department == "深圳市燃气集团股份有限公司"
+        sim.workorders.advance(sim.workorders.orders[case.external_id], 3)
+        (case,) = await supervisor.sweep(now=DECIDED + timedelta(minutes=20))
+        assert case.status == "resolved"
+    finally:
+        await opener.close()
+        await supervisor.close()
+    return case
+
+
+async def no_connection_left(sim: SimServer) -> None:
+    """The console keeps no client open to the work-order system (uvicorn would close an
+    idle keep-alive connection itself only after 5 s)."""
+    for _ in range(100):
+        if sim.open_connections == 0:
+            return
+        await asyncio.sleep(0.02)
+    assert sim.open_connections == 0
+
+
 async def test_an_analyst_approves_closure_with_a_check_and_records_the_follow_up(
     store: Store, tmp_path: Path
 ) -> None:
@@ -54,21 +83,7 @@ async def test_an_analyst_approves_closure_with_a_check_and_records_the_follow_u
 
     async with SimServer(corpus_size=50, judge_routing=False) as sim:
         settings = Settings(data_dir=tmp_path, workorder_url=sim.workorder_url)
-        ctx = StageContext(settings=settings, store=store)
-        opener, supervisor = CaseOpenerStage(ctx), Supervisor(ctx)
-        await opener.start()
-        await supervisor.start()
-        try:
-            (case,) = await opener.handle(urgent_verdict())
-            assert isinstance(case, Case) and case.external_id
-            assert case.department == "深圳市燃气集团股份有限公司"
-            sim.workorders.advance(sim.workorders.orders[case.external_id], 3)
-            (case,) = await supervisor.sweep(now=DECIDED + timedelta(minutes=20))
-            assert case.status == "resolved"
-        finally:
-            await opener.close()
-            await supervisor.close()
-
+        case = await resolved_case(sim, StageContext(settings=settings, store=store))
         app = create_app(store=store, publish=publish, settings=settings, tokens=TOKENS)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://c.test") as client:
@@ -100,8 +115,7 @@ async def test_an_analyst_approves_closure_with_a_check_and_records_the_follow_u
             assert done.status_code == 303
             page = (await client.get(url)).text
             assert "基本满意" in page and "已结案" in page
-            supervisor_in_app = app.state.supervisor
-            await supervisor_in_app.close()
+        await no_connection_left(sim)
 
     stored = await store.get_case(case.case_id)
     assert stored is not None and (stored.status, stored.satisfaction) == (
@@ -113,3 +127,27 @@ async def test_an_analyst_approves_closure_with_a_check_and_records_the_follow_u
         (r.actor, r.action) for r in await store.list_audit() if r.action.startswith("case.")
     ]
     assert actions == [("zhou", "case.follow_up"), ("zhou", "case.closure_approved")]
+
+
+async def test_a_closure_sent_back_reaches_the_city_and_leaves_no_client_open(
+    store: Store, tmp_path: Path
+) -> None:
+    async def publish(record: Record) -> None:
+        pass
+
+    async with SimServer(corpus_size=50, judge_routing=False) as sim:
+        settings = Settings(data_dir=tmp_path, workorder_url=sim.workorder_url)
+        case = await resolved_case(sim, StageContext(settings=settings, store=store))
+        await no_connection_left(sim)
+        app = create_app(store=store, publish=publish, settings=settings, tokens=TOKENS)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://c.test") as client:
+            csrf = await log_in(client, "analyst", name="zhou")
+            returned = await client.post(
+                f"/cases/{case.case_id}/closure",
+                data={"csrf": csrf, "decision": "return", "note": "现场仍有异味"},
+            )
+            assert returned.status_code == 303
+        assert case.external_id is not None
+        assert len(sim.workorders.orders[case.external_id].reopens) == 1
+        await no_connection_left(sim)
