@@ -49,6 +49,8 @@ class AlertsConfig(BaseModel):
     max_lines: int = Field(20, ge=1)
     lookback_hours: float = Field(24, gt=0)
     console_url: str | None = None
+    """The digest's link; ``{console}`` at its start is the console's public address
+    (``console_public_url``), so the link works where duty staff open it."""
     channels: list[ChannelConfig] = Field(default_factory=list)
 
 
@@ -103,6 +105,9 @@ class AlertDesk:
                 channel.secret
             )
             channels.append(Channel(channel, url=url, secret=secret))
+        if cfg.console_url and cfg.console_url.startswith("{console}"):
+            link = settings.console_address + cfg.console_url.removeprefix("{console}")
+            cfg = cfg.model_copy(update={"console_url": link})
         return cls(store, cfg, channels)
 
     async def close(self) -> None:

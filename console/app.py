@@ -82,8 +82,7 @@ def create_app(
     grants = dict(tokens) if tokens is not None else tokens_from_env(os.environ)
     login_url = None
     if not grants:
-        base = f"http://{settings.console_host}:{settings.console_port}"
-        grants, login_url = start_up_token(login_base=base)
+        grants, login_url = start_up_token(login_base=settings.console_address)
     gate = Gate(grants, secret=secret_from_env(os.environ))
 
     # No public schema or docs pages: /openapi.json and /api/docs are served by

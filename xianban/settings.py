@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     configs_dir: Path = Field(ROOT / "configs", description="sources, taxonomy, gazetteer, ...")
     console_host: str = Field("127.0.0.1", description="console bind address")
     console_port: int = Field(8000, ge=0, le=65535, description="console port (0 = any free)")
+    console_public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/\s]+(/\S*)?$",
+        description="the console's address as duty staff open it (https://xianban.example.cn, "
+        "behind a proxy), for the links in alerts and the start-up login link; unset: "
+        "http://console_host:console_port, which only this machine can open",
+    )
     api: ApiSettings = Field(default_factory=ApiSettings)
     sim_host: str = Field("127.0.0.1", description="simulators bind address")
     sim_port: int = Field(0, ge=0, le=65535, description="simulators port (0 = any free)")
@@ -196,6 +203,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'xianban.db').as_posix()}"
+
+    @property
+    def console_address(self) -> str:
+        """Where people open the console, without a trailing slash."""
+        public = self.console_public_url
+        return (public or f"http://{self.console_host}:{self.console_port}").rstrip("/")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -98,6 +98,29 @@ async def test_an_urgent_lead_reaches_every_robot_within_one_tick(
     assert len(sim.robots.of("wecom")) == 1  # told once
 
 
+async def test_the_digest_links_to_the_console_where_duty_staff_open_it(
+    tmp_path: Path, sim: SimServer
+) -> None:
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/a.db")
+    public = "https://xianban.sz.example.cn/console/"
+    settings = Settings(sim_url=sim.url, workorder_url=sim.workorder_url, console_public_url=public)
+    try:
+        async with Supervisor(StageContext(settings=settings, store=store)) as supervisor:
+            await store.record_verdict(urgent(1))
+            await supervisor.sweep(now=NOW)
+    finally:
+        await store.close()
+    [wecom] = sim.robots.of("wecom")
+    link = "https://xianban.sz.example.cn/console/review?urgent=1"
+    assert f"[在控制台查看]({link})" in wecom.body["markdown"]["content"]
+    [feishu] = sim.robots.of("feishu")
+    lines = feishu.body["content"]["post"]["zh_cn"]["content"]
+    hrefs = [part.get("href") for line in lines for part in line]
+    assert link in hrefs and "127.0.0.1" not in str(feishu.body)
+    unset = Settings(console_host="0.0.0.0", console_port=8080)
+    assert unset.console_address == "http://0.0.0.0:8080"  # only the bind address is known
+
+
 async def test_fifty_at_once_are_one_digest_and_a_burst_waits_for_the_next(
     supervisor: Supervisor, sim: SimServer
 ) -> None:
