@@ -12,8 +12,11 @@ import unicodedata
 
 import opencc
 
-# OpenCC's traditional→simplified phrase tables (the reference converter; ~4 µs a post), for
-# every post: mirror sites and Hong Kong or Taiwan readers write whole posts in traditional.
+from leadfinder.t2s_triggers import TRIGGERS
+
+# OpenCC's traditional→simplified phrase tables (the reference converter; ~8 µs a post): mirror
+# sites and Hong Kong or Taiwan readers write whole posts in traditional. Every rewrite it makes
+# needs one of the TRIGGERS (scripts/build_t2s_gate.py), so a post holding none is left alone.
 _T2S = opencc.OpenCC("t2s")
 
 _MENTION = re.compile(r"@[^\s:：,，@/]{1,30}")
@@ -27,7 +30,8 @@ def normalise(text: str) -> str:
     # slowly (a table search per character: ~33 µs a post holding one "，"), and NFKD then NFC
     # costs ~1 µs (NFC stops at its quick check when nothing can compose).
     text = unicodedata.normalize("NFC", unicodedata.normalize("NFKD", text)).lower()
-    text = _T2S.convert(text)
+    if not TRIGGERS.isdisjoint(text):
+        text = _T2S.convert(text)
     if "#" in text:
         text = _HASHTAG.sub(r" \1 ", text)
     if "@" in text:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from leadfinder.extract import Extraction, Extractor
-from leadfinder.normalise import normalise
+from leadfinder.normalise import _T2S, normalise
+from leadfinder.t2s_triggers import TRIGGERS
+from scripts.build_t2s_gate import t2s_keys, triggers
 from xianban.errors import ConfigError
 from xianban.records import Engagement, Post
 from xianban.settings import ROOT
@@ -146,3 +148,12 @@ def test_extractions_are_built_as_model_construct_builds_them(extractor: Extract
     assert made.model_dump() == constructed.model_dump() and repr(made) == repr(constructed)
     with pytest.raises(ValueError, match="frozen"):
         made.score = 0.0  # type: ignore[misc]
+
+
+def test_the_t2s_gate_holds_a_character_of_every_rewrite_opencc_makes() -> None:
+    assert frozenset(triggers()) == TRIGGERS  # rebuild: python scripts/build_t2s_gate.py
+    rewritten = [key for key in t2s_keys() if _T2S.convert(key) != key]
+    assert len(rewritten) > 5000
+    assert all(not TRIGGERS.isdisjoint(key) for key in rewritten)
+    for text in ("打坏了", "沈迷游戏", "反覆", "這個門口", "门口的井盖又坏了"):
+        assert normalise(text) == _T2S.convert(text)  # 坏 alone stays, 打坏 becomes 打坯
