@@ -11,8 +11,7 @@ from __future__ import annotations
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx
-
+from crawlers.answer import Answer
 from crawlers.errors import (
     Banned,
     Captcha,
@@ -30,7 +29,7 @@ RATE_MARKERS = ("频繁", "频次")
 OK_CODES: tuple[object, ...] = (0, "0", 1, 200, None)
 
 
-def retry_after_s(response: httpx.Response) -> float | None:
+def retry_after_s(response: Answer) -> float | None:
     """Seconds the server asked us to wait: ``Retry-After`` as a number or an HTTP date."""
     value = response.headers.get("retry-after")
     if value is None:
@@ -45,10 +44,10 @@ def retry_after_s(response: httpx.Response) -> float | None:
         return None
 
 
-def check_response(response: httpx.Response) -> None:
+def check_response(response: Answer) -> None:
     """Raise the health state a status line or an HTML refusal page stands for."""
     status = response.status_code
-    where = f"{response.request.method} {response.request.url.path}"
+    where = response.where
     if status in (429, 418):
         raise RateLimited(f"{where}: HTTP {status}", retry_after=retry_after_s(response))
     if status in (401, 407):

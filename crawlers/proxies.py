@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from crawlers.answer import Answer
 from crawlers.errors import RetryableError
 
 PROXY_MARKERS = ("代理", "proxy", "Proxy")
@@ -59,7 +60,7 @@ class ProxyPool:
         for url in self.live:
             async with httpx.AsyncClient(proxy=url, timeout=timeout_s) as client:
                 try:
-                    why = refusal(await client.get(probe_url))
+                    why = refusal(Answer.of_httpx(await client.get(probe_url)))
                 except httpx.HTTPError as exc:
                     why = f"{type(exc).__name__}: {exc}"
             if why:
@@ -68,7 +69,7 @@ class ProxyPool:
         return alive
 
 
-def refusal(response: httpx.Response) -> str | None:
+def refusal(response: Answer) -> str | None:
     """Why a response shows the proxy (not the platform) failed, or None."""
     if response.status_code == 407:
         return "407 proxy authentication refused"

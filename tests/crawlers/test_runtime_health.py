@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from crawlers.answer import Answer
 from crawlers.errors import (
     Banned,
     Captcha,
@@ -57,9 +58,11 @@ def test_ordinary_bodies_pass(body: Any) -> None:
     check_json(body, "GET /x")
 
 
-def answer(status: int, text: str = "", **headers: str) -> httpx.Response:
-    return httpx.Response(
-        status, text=text, headers=headers, request=httpx.Request("GET", "http://sim/x")
+def answer(status: int, text: str = "", **headers: str) -> Answer:
+    return Answer.of_httpx(
+        httpx.Response(
+            status, text=text, headers=headers, request=httpx.Request("GET", "http://sim/x")
+        )
     )
 
 
@@ -84,7 +87,7 @@ def answer(status: int, text: str = "", **headers: str) -> httpx.Response:
     ],
 )
 def test_status_lines_and_pages_become_their_state(
-    response: httpx.Response, error: type[CrawlError]
+    response: Answer, error: type[CrawlError]
 ) -> None:
     with pytest.raises(error):
         check_response(response)
