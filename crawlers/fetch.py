@@ -41,9 +41,7 @@ Both hand the chain an ``Answer``.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -64,6 +62,7 @@ from crawlers.politeness import Clock, Politeness, Sleep, TokenBucket, backoff_d
 from crawlers.proxies import ProxyPool, refusal
 from crawlers.urls import url_of
 from xianban import metrics
+from xianban.tls import tls_context
 
 USER_AGENT = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -73,13 +72,6 @@ HEADERS = {"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9"}
 DROPPED = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError)
 """aiohttp's failures of the exchange itself (refused, reset, cut short, a garbled status
 line): what httpx's ``NetworkError`` and ``RemoteProtocolError`` are on the other path."""
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One verifying TLS context for every source's client: building one loads the CA
-    bundle (~28 ms, measured), and a fleet of 40+ sources paid that once per source."""
-    return httpx.create_ssl_context()
 
 
 class HttpFetcher:
