@@ -142,10 +142,14 @@ class LeadModel:
             cols, hit_rows = self.order[at[known]], row_of[known]
         else:
             cols = hit_rows = np.zeros(0, dtype=np.int64)
+        # Each (row, column) once with its count, rows and columns in order: the canonical
+        # CSR the COO constructor's per-row sort would build, from one vectorised sort.
+        pairs, tally = np.unique(hit_rows * width + cols, return_counts=True)
+        indptr = np.searchsorted(pairs // width, np.arange(len(rows) + 1))
         counts = sparse.csr_matrix(
-            (np.ones(cols.size, dtype=np.float32), (hit_rows, cols)), shape=(len(rows), width)
+            (tally.astype(np.float32), (pairs % width).astype(np.int32), indptr.astype(np.int32)),
+            shape=(len(rows), width),
         )
-        counts.sum_duplicates()
         counts.data = (1.0 + np.log(counts.data)) * self.idf[counts.indices]
         norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
@@ -182,21 +186,23 @@ class LeadModel:
         best = np.argmax(cats, axis=1)
         p_lead = 1.0 / (1.0 + np.exp(-logits[:, LEAD]))
         p_urgent = 1.0 / (1.0 + np.exp(-logits[:, URGENT]))
-        out = []
-        for r in range(len(rows)):
-            lo, hi = x.indptr[r], x.indptr[r + 1]
-            out.append(
-                Scores(
-                    lead=float(p_lead[r]),
-                    urgent=float(p_urgent[r]),
-                    category=CATEGORIES[int(best[r])],  # type: ignore[arg-type]
-                    category_p=float(cats[r, best[r]]),
-                    columns=x.indices[lo:hi],
-                    values=x.data[lo:hi],
-                    model=self,
-                )
+        # Python numbers for the whole batch at once, not a numpy scalar per post and field.
+        bounds = x.indptr.tolist()
+        lead, urgent, top = p_lead.tolist(), p_urgent.tolist(), best.tolist()
+        top_p = cats[np.arange(len(rows)), best].tolist()
+        columns, values = x.indices, x.data
+        return [
+            Scores(
+                lead=lead[r],
+                urgent=urgent[r],
+                category=CATEGORIES[top[r]],  # type: ignore[arg-type]
+                category_p=top_p[r],
+                columns=columns[bounds[r] : bounds[r + 1]],
+                values=values[bounds[r] : bounds[r + 1]],
+                model=self,
             )
-        return out
+            for r in range(len(rows))
+        ]
 
     def score(self, text: str, features: Mapping[str, float]) -> Scores:
         return self.score_many([(text, features)])[0]
