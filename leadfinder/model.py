@@ -195,7 +195,7 @@ class LeadModel:
             Scores(
                 lead=lead[r],
                 urgent=urgent[r],
-                category=CATEGORIES[top[r]],  # type: ignore[arg-type]
+                category=CATEGORIES[top[r]],
                 category_p=top_p[r],
                 columns=columns[bounds[r] : bounds[r + 1]],
                 values=values[bounds[r] : bounds[r + 1]],
