@@ -23,7 +23,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,7 @@ CLAUSE_KINDS = frozenset(
 DECIDED_LATER = frozenset({"harm", "resolved", "praise"})
 LIVE = ("failure", "persistence", "unresolved", "named_danger")  # a resolution does not last
 ASKS = ("call_for_action", "complaint_question")  # thanks after these are politeness
-DIGITS = "0123456789¥"
+DIGITS = re.compile("[0-9¥]")  # the shapes of prices, phones and areas hold one
 MEMO_MAX = 4096  # sets of kinds whose features are kept (a few hundred occur)
 HYPOTHETICAL_REACH = 5  # characters before a harm word searched for 差点/容易/万一 ...
 BYTES = "latin-1"  # bytes as a string of as many characters, for the automaton
@@ -408,19 +408,10 @@ class Evidence:
     def reasons(self) -> list[str]:
         """In Chinese, naming the words found: "伤害已发生:摔了", "险情:电线+垂到"."""
         found = self.found
-        kinds = found.keys() & REASON_OF.keys()
-        if not kinds:
-            return []
-        out: list[str] = []
-        label, words = "", list[str]()
-        for kind in sorted(kinds, key=REASON_OF.__getitem__):
-            if REASON_OF[kind][1] != label:
-                if words:
-                    out.append(f"{label}:{'、'.join(dict.fromkeys(words))}")
-                label, words = REASON_OF[kind][1], []
-            words += found[kind]
-        out.append(f"{label}:{'、'.join(dict.fromkeys(words))}")
-        return out
+        return [
+            f"{label}:{'、'.join(dict.fromkeys(w for kind in kinds for w in found[kind]))}"
+            for label, kinds in _reason_plan(frozenset(found))
+        ]
 
 
 AD_SHOWN = ("ad_price", "ad_phone", "ad_area", *(f"ad_{k}" for k in AD_KINDS))
@@ -429,6 +420,19 @@ REASON_OF = {
     **{kind: (i, label) for i, (kind, label) in enumerate(LABELS.items()) if kind != "ad"},
     **{kind: (list(LABELS).index("ad") + j / 10, LABELS["ad"]) for j, kind in enumerate(AD_SHOWN)},
 }
+
+
+@lru_cache(maxsize=MEMO_MAX)
+def _reason_plan(found: frozenset[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The reasons' labels for a set of kinds found, in their order, each with its kinds in
+    order (worked out once per set: a few hundred occur)."""
+    plan: list[tuple[str, list[str]]] = []
+    for kind in sorted(found & REASON_OF.keys(), key=REASON_OF.__getitem__):
+        label = REASON_OF[kind][1]
+        if not plan or plan[-1][0] != label:
+            plan.append((label, []))
+        plan[-1][1].append(kind)
+    return tuple((label, tuple(kinds)) for label, kinds in plan)
 
 
 def _features(kinds: frozenset[str], groups: frozenset[str]) -> dict[str, float]:
@@ -518,7 +522,7 @@ class EvidenceFinder:
                 located.setdefault(kind, []).append((end - size + 1, end, word))
             for kind in to_record:
                 found.setdefault(kind, []).append(word)
-        if any(map(text.__contains__, DIGITS)):
+        if DIGITS.search(text):
             for m in self.shapes.finditer(text):
                 found.setdefault(f"ad_{m.lastgroup}", []).append(m.group())
         if located:
