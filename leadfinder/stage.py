@@ -25,7 +25,7 @@ from typing import Any
 from leadfinder.cluster import hamming, simhash
 from leadfinder.extract import Extraction, Extractor, read_mapping
 from leadfinder.window import ClusterWindow, Seen
-from xianban.records import Lead, Post, Record, stable_id, utcnow
+from xianban.records import Lead, Post, Record, ScoredPost, stable_id, utcnow
 from xianban.stage import StageContext
 
 REFRESH_S = 1.0
@@ -57,6 +57,22 @@ def make_lead(post: Post, found: Extraction, lead_id: str, cluster_id: str, corr
         corroboration=corr,
         posted_at=post.created_at,
     )
+
+
+def below_threshold(post: Post, found: Extraction) -> list[Record]:
+    """The weak-signal stage's share of a post that is no lead: what was found, when the
+    post is placed to a street (the coarsest place two weak signals can share)."""
+    if found.is_lead or found.geo.district is None or found.geo.street is None:
+        return []
+    return [
+        ScoredPost(
+            post=post,
+            score=found.score,
+            category=found.category,
+            urgent=found.urgent,
+            geo=found.geo,
+        )
+    ]
 
 
 class LeadfinderStage:
@@ -92,7 +108,7 @@ class LeadfinderStage:
         await self.ctx.store.upsert_post(record)
         found = self.extractor.extract(record)
         if not found.is_lead or found.category is None:
-            return []
+            return below_threshold(record, found)
         lead_id = stable_id(record.post_id)
         cluster_id, corroboration = await self._cluster(record, lead_id, found)
         lead = make_lead(record, found, lead_id, cluster_id, corroboration)
@@ -147,7 +163,7 @@ class LeadfinderStage:
         try:
             for post, extraction in zip(records, found, strict=True):
                 if not extraction.is_lead or extraction.category is None:
-                    out.append([])
+                    out.append(below_threshold(post, extraction))
                     continue
                 lead = await batch.lead_for(post, extraction)
                 leads.append(lead)

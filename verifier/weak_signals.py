@@ -1,8 +1,9 @@
 """Weak signals become a lead (民生弱信号中的隐患强信息).
 
 A post below the lead threshold is no lead by itself ("河边好像有点异味"), but three people
-saying so about one street within a week is. This stage reads ``posts`` in its own
-consumer group beside the leadfinder, keeps every post that is at least
+saying so about one street within a week is. This stage reads ``posts.scored``, what the
+leadfinder found in the posts it scored below its threshold and placed to a street (the
+extractor runs once per post, in the leadfinder), keeps every post that is at least
 ``weak_signals.min_score`` likely a lead, names a kind of problem and is placed to a street
 (``weak_signals`` table), and when ``posts`` signals from different authors on one
 category and place fall within ``window_days`` of each other it emits one ``Lead`` with
@@ -16,14 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
 from verifier.rules import VerifierConfig, WeakSignalRule, load_config
 from xianban.errors import ConfigError
 from xianban.labels import CATEGORY_LABELS
-from xianban.records import Geo, Lead, Post, Record, stable_id
+from xianban.records import Geo, Lead, Post, Record, ScoredPost, stable_id
 from xianban.stage import StageContext
 from xianban.store.verification import (
     WeakSignal,
@@ -34,25 +35,6 @@ from xianban.store.verification import (
 
 KIND_MIN_WEIGHT = 0.4
 """A post names a kind of problem when its taxonomy phrases weigh at least this much."""
-
-
-class Found(Protocol):
-    """What the stage needs from the leadfinder's extraction."""
-
-    @property
-    def is_lead(self) -> bool: ...
-    @property
-    def score(self) -> float: ...
-    @property
-    def category(self) -> str | None: ...
-    @property
-    def urgent(self) -> bool: ...
-    @property
-    def geo(self) -> Geo: ...
-
-
-class Extracts(Protocol):
-    def extract(self, post: Post) -> Found: ...
 
 
 class Kinds:
@@ -114,11 +96,10 @@ def gathering(signals: list[WeakSignal], at: datetime, rule: WeakSignalRule) -> 
 
 class WeakSignalStage:
     name = "weak-signals"
-    input = Post
+    input = ScoredPost
 
-    def __init__(self, ctx: StageContext, extractor: Extracts | None = None) -> None:
+    def __init__(self, ctx: StageContext) -> None:
         self.ctx = ctx
-        self.extractor = extractor
         self.cfg: VerifierConfig | None = None
         self.kinds: Kinds | None = None
 
@@ -126,19 +107,15 @@ class WeakSignalStage:
         configs = self.ctx.settings.configs_dir
         self.cfg = load_config(configs)
         self.kinds = Kinds.load(configs)
-        if self.extractor is None:
-            from leadfinder.extract import Extractor
 
-            self.extractor = Extractor.load(configs)
-
-    async def handle(self, record: Post) -> Sequence[Record]:
-        assert self.cfg is not None and self.kinds is not None and self.extractor is not None
+    async def handle(self, scored: ScoredPost) -> Sequence[Record]:
+        assert self.cfg is not None and self.kinds is not None
         rule = self.cfg.rules.weak_signals
         if not rule.enabled:
             return []
-        found = self.extractor.extract(record)
-        if found.is_lead or found.score < rule.min_score:
-            return []  # the leadfinder's, or chatter
+        record, found = scored.post, scored
+        if found.score < rule.min_score:
+            return []  # chatter
         kind = (found.category, []) if found.category else self.kinds.kind(record.text)
         place = place_key(found.geo, rule.place_level)
         if kind is None or place is None:

@@ -89,7 +89,10 @@ OnStage = Callable[[str], None]
 async def run_once(settings: Settings, *, on_stage: OnStage | None = None) -> dict[str, Any]:
     started = time.monotonic()
     async with embedded_system(settings) as system:
+        setup = round(time.monotonic() - started, 2)
         summary = await run_pipeline(system, on_stage=on_stage)
+    # setup: the simulators, the store and the bus, before the first task is scheduled
+    summary["stage_seconds"] = {"setup": setup, **summary["stage_seconds"]}
     return summary | {"elapsed_s": round(time.monotonic() - started, 2)}
 
 
@@ -125,7 +128,9 @@ async def run_pipeline(system: System, *, on_stage: OnStage | None = None) -> di
         for name in order[:-1]:
             await drain(name)
         step("supervisor")
+        started = time.monotonic()
         swept = await sweep_once(system)
+        seconds["supervisor"] = round(time.monotonic() - started, 2)
         await drain("webhooks")  # last: it also reads the cases supervision changed
     finally:
         await asyncio.gather(*starting.values(), return_exceptions=True)

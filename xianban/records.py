@@ -235,6 +235,25 @@ class Lead(Record):
         return self.cluster_id
 
 
+class ScoredPost(Record):
+    """A post the leadfinder scored below the lead threshold and placed to a street: what
+    it found, handed to the weak-signal stage so that stage does not run the extractor a
+    second time (a second read of ``posts`` cost a second extractor load and pass, ~1/3 of
+    ``run --once``). A record of its own rather than a field on ``Lead``: these are not
+    leads, and the verifier, case opener and store never see them."""
+
+    topic: ClassVar[str] = "posts.scored"
+
+    post: Post
+    score: float = Field(ge=0.0, le=1.0)
+    category: Category | None = None
+    urgent: bool = False
+    geo: Geo = Field(default_factory=Geo)
+
+    def key(self) -> str:
+        return self.post.post_id
+
+
 Decision = Literal["confirmed", "rejected", "needs_review"]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from xianban.bus import Bus, make_bus
 from xianban.errors import BrokerUnavailableError, ConfigError, TransientError
-from xianban.records import Case, CrawlTask, DeadLetter, Lead, Post, Record, Verdict
+from xianban.records import Case, CrawlTask, DeadLetter, Lead, Post, Record, ScoredPost, Verdict
 from xianban.settings import Settings
 from xianban.stage import StageContext, StageFactory
 from xianban.store import Store
@@ -32,7 +32,7 @@ STAGES: dict[str, str] = {
 webhook dispatcher reads ``cases`` and writes nothing back)."""
 
 SUPERVISOR = "case_opener.supervision:Supervisor"
-TOPICS = tuple(r.topic for r in (CrawlTask, Post, Lead, Verdict, Case, DeadLetter))
+TOPICS = tuple(r.topic for r in (CrawlTask, Post, ScoredPost, Lead, Verdict, Case, DeadLetter))
 
 
 def load_stage(name: str) -> StageFactory:

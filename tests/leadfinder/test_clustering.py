@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from leadfinder.stage import LeadfinderStage
-from xianban.records import Engagement, Lead, Post
+from xianban.records import Engagement, Lead, Post, ScoredPost
 from xianban.settings import Settings
 from xianban.stage import StageContext
 from xianban.store import Store
@@ -113,6 +113,14 @@ async def test_cluster_id_is_stable_across_replays_and_workers(
     assert copy.cluster_id == first.cluster_id
 
 
-async def test_not_a_lead_yields_nothing_but_keeps_the_post(stage: LeadfinderStage) -> None:
-    assert await stage.handle(post("weibo", "7", "点赞！民治街道的路灯已经修好了，效率真高")) == []
+async def test_not_a_lead_yields_no_lead_but_keeps_the_post(stage: LeadfinderStage) -> None:
+    """A post placed to a street goes to the weak-signal stage with what was found in it
+    (that stage runs no extractor of its own); one placed nowhere yields nothing."""
+    praise = post("weibo", "7", "点赞！民治街道的路灯已经修好了，效率真高")
+    (scored,) = await stage.handle(praise)
+    assert isinstance(scored, ScoredPost) and scored.post == praise
+    assert scored.geo.street == "民治街道" and scored.score < 0.5
     assert await stage.ctx.store.has_post("weibo:7")
+    assert await stage.handle(post("weibo", "8", "今天天气真好，出去走走")) == []
+    # the batch path hands over the same
+    assert await stage.handle_batch([praise]) == [[scored]]

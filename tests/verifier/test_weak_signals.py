@@ -4,7 +4,6 @@ same three spread over places or months do not."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,36 +12,13 @@ import pytest
 from verifier.rules import rule_on
 from verifier.stage import VerifierStage
 from verifier.weak_signals import WeakSignalStage
-from xianban.records import Author, Geo, Lead, Post, Verdict
+from xianban.records import Author, Geo, Lead, Post, ScoredPost, Verdict
 from xianban.settings import Settings
 from xianban.stage import StageContext
 from xianban.store import Store
 
 T0 = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)
 XIXIANG = Geo(district="宝安区", street="西乡街道")
-
-
-@dataclass
-class Found:
-    """A leadfinder answer for a post the model finds unlikely to be a lead on its own."""
-
-    score: float
-    geo: Geo
-    is_lead: bool = False
-    category: str | None = None
-    urgent: bool = False
-    reasons: list[str] = field(default_factory=list)
-
-
-class SubThreshold:
-    """The leadfinder as the stage sees it: every post placed by its text, scored 0.3."""
-
-    def __init__(self, places: dict[str, Geo]) -> None:
-        self.places = places
-
-    def extract(self, post: Post) -> Found:
-        geo = next((g for name, g in self.places.items() if name in post.text), Geo())
-        return Found(score=0.3, geo=geo)
 
 
 PLACES = {
@@ -52,14 +28,18 @@ PLACES = {
 }
 
 
-def post(n: int, text: str, *, at: datetime, author: str | None = None) -> Post:
-    return Post(
+def post(n: int, text: str, *, at: datetime, author: str | None = None) -> ScoredPost:
+    """A post as the leadfinder hands it over: placed by its text, scored 0.3 (unlikely to
+    be a lead on its own)."""
+    geo = next((g for name, g in PLACES.items() if name in text), Geo())
+    crawled = Post(
         platform="weibo",
         native_id=str(5000 + n),
         author=Author(id=author or f"u{n}"),
         text=text,
         created_at=at,
     )
+    return ScoredPost(post=crawled, score=0.3, geo=geo)
 
 
 @pytest.fixture
@@ -71,7 +51,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 @pytest.fixture
 async def stage(store: Store) -> AsyncIterator[WeakSignalStage]:
-    s = WeakSignalStage(StageContext(settings=Settings(), store=store), SubThreshold(PLACES))
+    s = WeakSignalStage(StageContext(settings=Settings(), store=store))
     await s.start()
     yield s
     await s.close()
