@@ -16,7 +16,7 @@ from sim.server import SimServer
 from sim.workorders import FaultSpec
 from xianban.bus import LocalBroker
 from xianban.embedded import embedded_system, run_once, run_pipeline
-from xianban.records import CrawlTask, DeadLetter, Lead, Post, Verdict
+from xianban.records import CrawlTask, DeadLetter, Lead, Post, ScoredPost, Verdict
 from xianban.settings import KafkaSettings, Settings
 
 from .fixtures.postgres import fresh_postgres_database
@@ -60,6 +60,7 @@ async def test_a_malformed_record_in_each_topic_goes_to_dlq(deployment: Settings
     garbage = {
         CrawlTask.topic: b"{not json",
         Post.topic: b'{"platform": "weibo", "native_id": "1"}',
+        ScoredPost.topic: b'{"post": {"platform": "weibo"}, "score": 2}',
         Lead.topic: b'{"lead_id": "l", "category": "aliens"}',
         Verdict.topic: b"\xff\xfe",
     }
@@ -69,7 +70,6 @@ async def test_a_malformed_record_in_each_topic_goes_to_dlq(deployment: Settings
         await system.bus.flush()
         summary = await run_pipeline(system)
         letters = await system.store.list_dead_letters(limit=100)
-    # the bad post is dead-lettered by both stages that read posts (leadfinder, weak-signals)
     assert summary["dlq"] == 5 and summary["cases"] > 0, summary
     by_topic = {d.source_topic: d for d in letters}
     assert set(by_topic) == set(garbage)
