@@ -21,7 +21,7 @@ from leadfinder.evidence import BYTES, EvidenceFinder, byte_automaton
 from leadfinder.evidence import FEATURE_LABELS as EVIDENCE_LABELS
 from leadfinder.geo import GeoResolver
 from leadfinder.model import LEAD, MODELS_DIR, URGENT, LeadModel, Scores
-from leadfinder.normalise import normalise
+from leadfinder.normalise import normalise, normalise_many
 from xianban.errors import ConfigError
 from xianban.records import CATEGORIES, Category, Geo, PlaceHints, Post
 
@@ -268,16 +268,18 @@ class Extractor:
 
     def extract_many(self, posts: Sequence[Post]) -> list[Extraction]:
         """Extractions in input order; the model scores the whole batch in one product."""
-        ruled = [self._rules(post) for post in posts]
+        texts = normalise_many(
+            [" ".join(filter(None, (p.title, p.text, p.place_hints.poi))) for p in posts]
+        )
+        ruled = [self._rules(post, text) for post, text in zip(posts, texts, strict=True)]
         if self.model is None:
             return [r.extraction() for r in ruled]
         scores = self.model.score_many([(r.text, r.features) for r in ruled])
         return [self._decide(r, s) for r, s in zip(ruled, scores, strict=True)]
 
-    def _rules(self, post: Post) -> _Ruled:
-        """The rules' own verdict (what runs without a model, and the model's evidence)."""
-        raw = " ".join(filter(None, (post.title, post.text, post.place_hints.poi)))
-        text = normalise(raw)
+    def _rules(self, post: Post, text: str) -> _Ruled:
+        """The rules' own verdict (what runs without a model, and the model's evidence);
+        ``text`` is the post's title, text and POI tag, normalised."""
         found = self._scan(text)
         w = self.weights
         reasons: list[str] = []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from leadfinder.extract import Extraction, Extractor
-from leadfinder.normalise import _T2S, normalise
+from leadfinder.normalise import _T2S, normalise, normalise_many
 from leadfinder.t2s_triggers import TRIGGERS
 from scripts.build_t2s_gate import t2s_keys, triggers
 from xianban.errors import ConfigError
@@ -157,3 +157,9 @@ def test_the_t2s_gate_holds_a_character_of_every_rewrite_opencc_makes() -> None:
     assert all(not TRIGGERS.isdisjoint(key) for key in rewritten)
     for text in ("打坏了", "沈迷游戏", "反覆", "這個門口", "门口的井盖又坏了"):
         assert normalise(text) == _T2S.convert(text)  # 坏 alone stays, 打坏 becomes 打坯
+
+
+def test_a_batch_is_normalised_as_each_of_its_texts_alone() -> None:
+    texts = ["", "這個門口", "门口", "打坏了", "🙂 #深圳# @物业 ，", "\ud800孤", "反覆", "𠮶嗰"]
+    assert normalise_many(texts) == [normalise(t) for t in texts]
+    assert normalise_many([]) == []
