@@ -105,7 +105,7 @@ class _Ruled(NamedTuple):
     urgency triggers named in the normalised text."""
 
     is_lead: bool
-    score: float
+    score: float  # rounded only for the Extraction: the model path never reads it
     category: Category | None
     triggers: list[str]
     geo: Geo
@@ -118,7 +118,7 @@ class _Ruled(NamedTuple):
         is_lead = self.is_lead
         return _extraction(
             is_lead,
-            self.score,
+            round(self.score, 3),
             self.category if is_lead else None,
             is_lead and bool(self.triggers),
             self.triggers if is_lead else [],
@@ -202,7 +202,8 @@ class Extractor:
         self.weights: dict[str, Any] = config["weights"]
         self.engagement_min = int(config["engagement_min"])
         self.urgency_combos = [tuple(map(str, group)) for group in config["urgency_combos"]]
-        self._combos = [("+".join(g), g) for g in self.urgency_combos]
+        self._combos = [("+".join(g), g[0], g[1:]) for g in self.urgency_combos]
+        self._combo_firsts = frozenset(g[0] for g in self.urgency_combos)
         phrases: list[Phrase] = []
         for code, spec in taxonomy.items():
             phrases += [Phrase("cat", p, code, float(w)) for p, w in spec["phrases"].items()]
@@ -313,7 +314,14 @@ class Extractor:
         place = float(w["place"].get(precision, 0.0))
         named = {p.text for p in found.of("urgent")}
         if problem >= TELLING:
-            named |= {j for j, g in self._combos if all(map(text.__contains__, g))}
+            # Each first word looked for once; the rest only after a first word that is there.
+            firsts = {w for w in self._combo_firsts if w in text}
+            if firsts:
+                named |= {
+                    j
+                    for j, first, rest in self._combos
+                    if first in firsts and all(map(text.__contains__, rest))
+                }
         triggers = sorted(
             (t for t in named if not any(t != o and t in o for o in named)),
             key=lambda t: text.find(t.split("+")[0]),
@@ -358,7 +366,7 @@ class Extractor:
         reasons += evidence.reasons()
         return _Ruled(
             is_lead,
-            round(score, 3),
+            score,
             cast("Category | None", category),
             triggers,
             geo,
