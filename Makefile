@@ -55,8 +55,12 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
+# One pytest-xdist worker per core; each worker starts its own tansu broker and creates
+# its own PostgreSQL databases (tests/fixtures). `make test TEST_WORKERS=0` runs serially.
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: setup browser reports-tools lint
-	$(PY) -m pytest -ra
+	$(PY) -m pytest -ra --durations=20 -n $(TEST_WORKERS) --dist loadgroup
 
 bench: setup
 	mkdir -p bench

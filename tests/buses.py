@@ -1,4 +1,5 @@
-"""A fresh bus per test: memory, or Kafka on a broker of its own (topics start empty)."""
+"""A fresh bus per test: memory, or Kafka on a broker of its own (topics start empty),
+its consumers with the quick group settings of ``tests.fixtures.kafka``."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from xianban.bus import Bus, make_bus
-from xianban.settings import KafkaSettings, Settings
+from xianban.settings import Settings
 
+from .fixtures.kafka import fast_kafka_settings
 from .services import require_service
 
 
@@ -25,11 +27,8 @@ async def open_bus(kind: str, *, partitions: int = 3) -> AsyncIterator[Bus]:
 
     require_service("kafka", LocalBroker.available())
     async with LocalBroker() as broker:
-        bus = make_bus(
-            Settings(
-                bus="kafka", kafka=KafkaSettings(bootstrap=broker.bootstrap), partitions=partitions
-            )
-        )
+        kafka = fast_kafka_settings(broker.bootstrap)
+        bus = make_bus(Settings(bus="kafka", kafka=kafka, partitions=partitions))
         await bus.start()
         try:
             yield bus

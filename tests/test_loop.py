@@ -17,8 +17,9 @@ from sim.workorders import FaultSpec
 from xianban.bus import LocalBroker
 from xianban.embedded import embedded_system, run_once, run_pipeline
 from xianban.records import CrawlTask, DeadLetter, Lead, Post, ScoredPost, Verdict
-from xianban.settings import KafkaSettings, Settings
+from xianban.settings import Settings
 
+from .fixtures.kafka import fast_kafka_settings
 from .fixtures.postgres import fresh_postgres_database
 from .services import require_service
 
@@ -39,7 +40,7 @@ async def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         yield settings_in(
             tmp_path,
             bus="kafka",
-            kafka=KafkaSettings(bootstrap=broker.bootstrap),
+            kafka=fast_kafka_settings(broker.bootstrap),
             database_url=url,
         )
 
