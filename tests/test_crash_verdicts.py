@@ -303,7 +303,13 @@ async def sigkilled_incarnation(d: Deployment, settings: Settings, at: int) -> s
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await child.communicate()
+    try:
+        out, _ = await child.communicate()
+    except BaseException:  # another lane failed: no child outlives its test
+        if child.returncode is None:
+            child.kill()
+        await child.wait()
+        raise
     marks = [line for line in out.decode(errors="replace").splitlines() if line.startswith(MARK)]
     if child.returncode == -signal.SIGKILL and marks:
         where = marks[-1].removeprefix(MARK)
