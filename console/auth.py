@@ -134,9 +134,14 @@ class Gate:
     def __init__(self, tokens: Mapping[str, Role], *, secret: bytes) -> None:
         for token, role in tokens.items():
             if role not in ROLES:
-                raise ConfigError(f"console token role {role!r}: expected one of {ROLES}")
+                raise ConfigError(
+                    f"XIANBAN_CONSOLE_TOKENS 中的角色 {role!r} 不存在，可用：{'、'.join(ROLES)}"
+                )
             if len(token) < 16:
-                raise ConfigError("console tokens must be at least 16 characters long")
+                raise ConfigError(
+                    "XIANBAN_CONSOLE_TOKENS 中的令牌太短：每个令牌至少 16 个字符"
+                    "（例如用 `python -c 'import secrets; print(secrets.token_urlsafe(24))'` 生成）"
+                )
         self._roles = {_fingerprint(t): r for t, r in tokens.items()}
         self._secret = secret
 
@@ -266,10 +271,12 @@ def tokens_from_env(environ: Mapping[str, str]) -> dict[str, Role]:
     for number, entry in enumerate(filter(None, (e.strip() for e in raw.split(","))), 1):
         token, sep, role = entry.rpartition(":")
         if not sep or not token:
-            raise ConfigError(f"{TOKENS_ENV} entry {number}: expected <token>:<role>")
+            raise ConfigError(f"{TOKENS_ENV} 第 {number} 项格式应为 <令牌>:<角色>")
         checked = as_role(role)
         if checked is None:
-            raise ConfigError(f"{TOKENS_ENV} entry {number}: role {role!r} not in {ROLES}")
+            raise ConfigError(
+                f"{TOKENS_ENV} 第 {number} 项：角色 {role!r} 不存在，可用：{'、'.join(ROLES)}"
+            )
         tokens[token] = checked
     return tokens
 

@@ -70,7 +70,7 @@ def start_server(argv: list[str], probe: str, what: str) -> tuple[subprocess.Pop
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ConfigError(f"{what} exited at start (code {proc.returncode})")
+            raise ConfigError(f"{what}启动即退出（退出码 {proc.returncode}）")
         try:
             httpx.get(base_url + probe, timeout=1.0)
         except httpx.TransportError:
@@ -78,14 +78,14 @@ def start_server(argv: list[str], probe: str, what: str) -> tuple[subprocess.Pop
             continue
         return proc, base_url
     stop(proc)
-    raise ConfigError(f"{what} did not answer within {STARTUP_TIMEOUT_S:.0f}s")
+    raise ConfigError(f"{what}在 {STARTUP_TIMEOUT_S:.0f} 秒内没有应答")
 
 
 def start_sim() -> tuple[subprocess.Popen[bytes], str]:
     """The simulator alone in a uvicorn process."""
     argv = [sys.executable, "-m", "uvicorn", "--factory", "sim.server:create_sim_app"]
     argv += ["--log-level", "warning", "--lifespan", "off"]
-    return start_server(argv, "/_admin/platforms", "the simulator")
+    return start_server(argv, "/_admin/platforms", "模拟平台")
 
 
 def render_pages(directory: Path) -> None:
@@ -103,7 +103,7 @@ def render_pages(directory: Path) -> None:
 
 def start_static(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     argv = [sys.executable, "-m", "crawlers.bench", "static", str(directory)]
-    return start_server(argv, "/weibo" + PATH + "?page=1", "the static server")
+    return start_server(argv, "/weibo" + PATH + "?page=1", "静态页面服务")
 
 
 def serve_static(directory: Path, port: int) -> None:
@@ -194,7 +194,7 @@ def crawl_scrapy(base_url: str, pages: int, concurrency: int) -> dict[str, float
         text=True,
     )
     if out.returncode != 0:
-        raise ConfigError(f"the Scrapy baseline failed: {out.stderr.strip()[-2000:]}")
+        raise ConfigError(f"Scrapy 基线运行失败：{out.stderr.strip()[-2000:]}")
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 

@@ -141,11 +141,11 @@ def test_tokens_from_the_environment() -> None:
     env = {TOKENS_ENV: "aaaaaaaaaaaaaaaaaaaa:admin, bbbbbbbbbbbbbbbbbbbb:api"}
     assert tokens_from_env(env) == {"aaaaaaaaaaaaaaaaaaaa": "admin", "bbbbbbbbbbbbbbbbbbbb": "api"}
     assert tokens_from_env({}) == {}
-    with pytest.raises(ConfigError, match="entry 1: role 'root'"):
+    with pytest.raises(ConfigError, match="第 1 项：角色 'root' 不存在"):
         tokens_from_env({TOKENS_ENV: "aaaaaaaaaaaaaaaaaaaa:root"})
-    with pytest.raises(ConfigError, match="expected <token>:<role>"):
+    with pytest.raises(ConfigError, match="格式应为 <令牌>:<角色>"):
         tokens_from_env({TOKENS_ENV: "no-role-here"})
-    with pytest.raises(ConfigError, match="at least 16"):
+    with pytest.raises(ConfigError, match="至少 16 个字符"):
         Gate({"short:": "admin"}, secret=b"x")
 
 
