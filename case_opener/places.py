@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from xianban.configfile import SafeLoader
 from xianban.errors import ConfigError
 from xianban.records import Geo
 
@@ -142,7 +143,7 @@ def _load(configs_dir: Path) -> Places:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), SafeLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"gazetteer {path}: {exc}") from exc
     if not isinstance(data, dict):

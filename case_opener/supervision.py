@@ -23,6 +23,7 @@ It returns the cases that changed; the wiring publishes them on ``cases``.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,6 +68,8 @@ SATISFACTIONS: tuple[Satisfaction, ...] = (
 APPROVED = "办结审核通过"
 RECONCILE_AFTER = timedelta(minutes=10)
 """A confirmation this old without a case was lost on its way to the case opener."""
+STATUS_READS = 8
+"""Status reads in flight at once to the work-order system during a sweep."""
 
 
 def closure_approved(case: Case) -> bool:
@@ -142,9 +145,13 @@ class Supervisor:
         store = self.ctx.store
         changed = {c.case_id: c for c in await self._reconcile(now)}
         changed.update({c.case_id: c for c in await deliver(store, self.client)})
-        for case in await store.list_cases(statuses=OPEN_STATUSES, limit=10_000):
-            case = changed.get(case.case_id, case)
-            updated, remote = await self._sync(case, now)
+        cases = [
+            changed.get(case.case_id, case)
+            for case in await store.list_cases(statuses=OPEN_STATUSES, limit=10_000)
+        ]
+        remotes = await self._statuses(cases)
+        for case in cases:
+            updated, remote = await self._sync(case, remotes.get(case.case_id), now)
             updated = self._clocks(updated, now)
             updated = await self._escalate(updated, now)
             updated = self._review_closure(updated, now)
@@ -176,15 +183,31 @@ class Supervisor:
 
     # -- 2. status from the work-order system ----------------------------------------------------
 
-    async def _sync(self, case: Case, now: datetime) -> tuple[Case, dict[str, Any]]:
-        assert self.client is not None
-        if not case.external_id:
-            return case, {}
-        try:
-            remote = await self.client.status(case.external_id)
-        except (TransientError, PermanentError) as exc:
-            # one case the system cannot answer for must not stop the sweep of the others
-            log.warning("supervision.sync_failed", case_id=case.case_id, error=str(exc))
+    async def _statuses(self, cases: list[Case]) -> dict[str, dict[str, Any]]:
+        """Each filed case's work order as the system has it now, by case id, read
+        ``STATUS_READS`` at a time (one after the other, a sweep of 140 cases was ~2-5 s
+        of ``run --once``); a case the system cannot answer for is left out."""
+        client = self.client
+        assert client is not None
+        bound = asyncio.Semaphore(STATUS_READS)
+
+        async def read(case: Case) -> tuple[str, dict[str, Any] | None]:
+            assert case.external_id is not None
+            async with bound:
+                try:
+                    return case.case_id, await client.status(case.external_id)
+                except (TransientError, PermanentError) as exc:
+                    # one case the system cannot answer for must not stop the sweep of the others
+                    log.warning("supervision.sync_failed", case_id=case.case_id, error=str(exc))
+                    return case.case_id, None
+
+        read_all = await asyncio.gather(*(read(c) for c in cases if c.external_id))
+        return {case_id: remote for case_id, remote in read_all if remote is not None}
+
+    async def _sync(
+        self, case: Case, remote: dict[str, Any] | None, now: datetime
+    ) -> tuple[Case, dict[str, Any]]:
+        if remote is None:  # not filed yet, or the system did not answer
             return case, {}
         status = REMOTE_STATUS.get(str(remote.get("x_status", "")))
         if status == "returned":

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from xianban.configfile import load_yaml
+from xianban.configfile import SafeLoader, load_yaml
 from xianban.errors import ConfigError
 from xianban.records import Decision, Geo, Lead, Verdict, utcnow
 
@@ -99,7 +99,7 @@ def load_config(configs_dir: Path) -> VerifierConfig:
 def _outside(configs_dir: Path) -> dict[str, str]:
     path = configs_dir / "gazetteer" / "outside.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), SafeLoader) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"gazetteer {path}: {exc}") from exc
     places = {str(city): str(city) for city in data.get("cities", [])}

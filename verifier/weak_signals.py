@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from verifier.rules import VerifierConfig, WeakSignalRule, load_config
+from xianban.configfile import SafeLoader
 from xianban.errors import ConfigError
 from xianban.labels import CATEGORY_LABELS
 from xianban.records import Geo, Lead, Post, Record, ScoredPost, stable_id
@@ -47,7 +48,7 @@ class Kinds:
     def load(cls, configs_dir: Path) -> Kinds:
         path = configs_dir / "taxonomy.yaml"
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), SafeLoader)
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"{path}: {exc}") from exc
         return cls(
