@@ -120,6 +120,8 @@ class Worker:
                 messages = await consumer.getmany(
                     timeout_s=wait, max_records=self.settings.batch_size
                 )
+                if messages:
+                    messages = await self._fill(consumer, messages)
                 await self._follow_assignment(consumer)
                 if messages:
                     started = time.monotonic()
@@ -140,6 +142,20 @@ class Worker:
             self._consumer = None
             await consumer.stop()
         return self.stats
+
+    async def _fill(self, consumer: Consumer, messages: list[Message]) -> list[Message]:
+        """More records for a batch that came short, for up to ``batch_linger_s``: a
+        batch's store round-trips cost the same for 1 record as for 200, so a stream
+        arriving a few records at a time is handled in batches of that many, not of one
+        (a worker kept busy by such batches falls behind)."""
+        size, linger = self.settings.batch_size, self.settings.batch_linger_s
+        deadline = time.monotonic() + linger
+        while len(messages) < size and (remaining := deadline - time.monotonic()) > 0:
+            more = await consumer.getmany(timeout_s=remaining, max_records=size - len(messages))
+            if not more:
+                break
+            messages = [*messages, *more]
+        return messages
 
     def _observe(self, consumer: Consumer, records: int, seconds: float) -> None:
         name = self.stage.name

@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     retry_backoff_s: float = Field(0.2, ge=0, description="first retry delay, doubles each time")
     poll_timeout_s: float = Field(0.5, gt=0, description="consumer poll wait, seconds")
     batch_size: int = Field(200, ge=1, description="records per consumer poll")
+    batch_linger_s: float = Field(
+        0.05,
+        ge=0,
+        description="a poll that brought fewer than batch_size records waits up to this "
+        "long for more before the batch is handled, seconds (0: hand over what came)",
+    )
     max_consecutive_bugs: int = Field(
         25,
         ge=1,
