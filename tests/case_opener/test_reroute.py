@@ -124,3 +124,36 @@ async def test_a_wrong_unit_returns_the_case_and_supervision_reroutes_it(
     assert await duplicate_cases(sim.workorder_url) == 1
     stats = sim.workorders.stats()
     assert (stats["accepted_first_time"], stats["returned_ever"]) == (1, 1)
+
+
+async def test_a_case_the_system_cannot_answer_for_does_not_stop_the_sweep(
+    ctx: StageContext, sim: SimServer, duties: DutiesList
+) -> None:
+    """Statuses are read several at a time: one read that fails leaves its case as it was
+    and the others are still synced (here: the returned one re-routed)."""
+    item = _a_street_problem(sim, duties)
+    geo = Geo(district=item.truth.district, street=item.truth.street)
+    opener = CaseOpenerStage(ctx)
+    supervisor = Supervisor(ctx)
+    await opener.start()
+    await supervisor.start()
+    try:
+        (wrong,) = await opener.handle(_verdict(item, "education", geo))
+        lost = _verdict(item, "city_appearance", geo).model_copy(
+            update={"cluster_id": "c-lost", "verdict_id": "v-lost"}
+        )
+        lost = lost.model_copy(
+            update={"lead": lost.lead.model_copy(update={"cluster_id": "c-lost"})}
+        )
+        (gone,) = await opener.handle(lost)
+        assert isinstance(wrong, Case) and isinstance(gone, Case) and gone.external_id
+        del sim.workorders.orders[gone.external_id]  # the system answers 404 for it now
+
+        moved = {c.case_id: c for c in await supervisor.sweep(now=DECIDED)}
+        assert moved[wrong.case_id].reroutes == 1
+        assert gone.case_id not in moved
+        stored = await ctx.store.get_case(gone.case_id)
+        assert stored is not None and stored.status == gone.status == "filed"
+    finally:
+        await opener.close()
+        await supervisor.close()
