@@ -27,6 +27,14 @@ log = structlog.get_logger(__name__)
 MAX_CHAIN = 4
 
 
+def corroboration_note(verdict: Verdict, new: list[str]) -> str:
+    """The history note of a case another report joined with ``new`` posts."""
+    return (
+        f"新增佐证：{len(new)} 条相关报告（线索 {verdict.cluster_id}，"
+        f"{verdict.lead.platform}，{verdict.reason}）"
+    )
+
+
 class Corroboration:
     def __init__(
         self,
@@ -90,10 +98,7 @@ class Corroboration:
         if case.status == "closed":
             updated = await self.reopen(case, new)
         else:
-            note = (
-                f"新增佐证：{len(new)} 条相关报告（线索 {verdict.cluster_id}，"
-                f"{verdict.lead.platform}，{verdict.reason}）"
-            )
+            note = corroboration_note(verdict, new)
             updated = with_status(case, case.status, note, by="case-opener", at=utcnow())
             updated = updated.model_copy(update={"post_ids": [*case.post_ids, *new]})
         await self.ctx.store.save_case(updated)

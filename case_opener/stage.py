@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from case_opener.config import Sla, load_routing, load_sla
-from case_opener.duplicates import Corroboration
+from case_opener.duplicates import Corroboration, corroboration_note
 from case_opener.duties import DutiesList
 from case_opener.filing import WorkOrderClient
-from case_opener.outbox import FILE_CASE, deliver, queue_filing
+from case_opener.outbox import FILE_CASE, deliver, queue_filing, with_status
 from xianban.labels import CATEGORY_LABELS
 from xianban.records import Case, CaseEvent, Lead, Priority, Record, Verdict, stable_id, utcnow
 from xianban.stage import StageContext
@@ -138,6 +138,7 @@ class CaseOpenerStage:
             )
 
         existing = await cases_after(0)
+        joins = _Joins(self, records)
         segment: list[int] = []
         queued: dict[str, Case] = {}
         for i, record in enumerate(records):
@@ -154,14 +155,26 @@ class CaseOpenerStage:
                 record = record.model_copy(update={"duplicate_of": record.cluster_id})
                 join = True
             if join:  # attached in its turn: the confirmations before it are filed first
-                await self._file(records, segment, existing, out)
-                out[i] = await self.corroboration.attach(record)
+                filed = bool(segment)
+                if filed:
+                    await joins.save()
+                    await self._file(records, segment, existing, out)
+                    joins.forget()
+                attached = await joins.attach(i, record)
+                if attached is None:
+                    await joins.save()
+                    out[i] = await self.corroboration.attach(record)
+                    joins.forget()
+                    existing = await cases_after(i + 1)
+                else:
+                    out[i] = attached
+                    existing = joins.known() if filed else existing | joins.by_cluster(attached)
                 segment, queued = [], {}
-                existing = await cases_after(i + 1)
                 continue
             segment.append(i)
             if record.cluster_id not in queued and (case is None or case.status == "pending"):
                 queued[record.cluster_id] = case or self._build(record)
+        await joins.save()
         await self._file(records, segment, existing, out)
         return out
 
@@ -212,3 +225,59 @@ class CaseOpenerStage:
             await self.supervisor.close()
         if self.client is not None:
             await self.client.close()
+
+
+class _Joins:
+    """Reports joining a case the common way (the case is there, past filing and not
+    closed) attached in memory and the cases saved in one write: a poll full of
+    follow-ups was one ``Corroboration.attach`` (5 to 7 store round-trips) after another.
+    Anything else (no case yet, a pending or a closed case) goes through ``attach``, after
+    the cases changed so far are saved."""
+
+    def __init__(self, stage: CaseOpenerStage, records: Sequence[Verdict]) -> None:
+        self.stage = stage
+        self.records = records
+        self.cases: dict[str, Case | None] | None = None
+        """Case by cluster, for the clusters the batch's reports from the last read on
+        belong to or join, as the store holds them with this batch's attachments."""
+        self.changed: dict[str, Case] = {}
+
+    async def attach(self, i: int, verdict: Verdict) -> list[Case] | None:
+        """What ``Corroboration.attach`` answers for ``records[i]``, or None when the
+        report needs the store."""
+        target = verdict.duplicate_of
+        assert target is not None
+        if self.cases is None or target not in self.cases:
+            await self.save()
+            wanted = {c for r in self.records[i:] for c in (r.cluster_id, r.duplicate_of) if c}
+            found = await self.stage.ctx.store.cases_by_cluster(wanted | {target})
+            self.cases = {cluster: found.get(cluster) for cluster in wanted | {target}}
+        case = self.cases[target]
+        if case is None or case.status in ("pending", "closed"):
+            return None
+        new = [p for p in verdict.lead.post_ids if p not in case.post_ids]
+        if not new:
+            return []
+        note = corroboration_note(verdict, new)
+        updated = with_status(case, case.status, note, by="case-opener", at=utcnow())
+        updated = updated.model_copy(update={"post_ids": [*case.post_ids, *new]})
+        self.cases[target] = self.changed[updated.case_id] = updated
+        return [updated]
+
+    def known(self) -> dict[str, Case]:
+        """The cases held, by cluster (what ``cases_by_cluster`` would read now)."""
+        return {cluster: case for cluster, case in (self.cases or {}).items() if case}
+
+    @staticmethod
+    def by_cluster(cases: Sequence[Case]) -> dict[str, Case]:
+        return {case.cluster_id: case for case in cases}
+
+    async def save(self) -> None:
+        if self.changed:
+            await self.stage.ctx.store.save_cases(list(self.changed.values()))
+            self.changed = {}
+
+    def forget(self) -> None:
+        """The store changed under the cases held (filings, an attach that opened or
+        reopened a case): read them again when next needed."""
+        self.cases = None

@@ -1,18 +1,23 @@
 """What the verifier looks up before ruling on a lead, and the follow-up verdict.
 
 The rules are pure functions of a lead and this context, so they are tested without a
-store; the lookup (leads of the district confirmed within the duplicate window) is one
-query per lead.
+store. ``gather`` looks up one lead's context (leads of the district confirmed within the
+duplicate window); ``Nearby`` reads those of a batch's districts once and keeps them as
+the store would hold them while the batch records its verdicts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from verifier.rules import Context, VerifierConfig
 from xianban.records import Lead, Verdict, stable_id, utcnow
 from xianban.store import Store
-from xianban.store.listing import confirmed_near
+from xianban.store.listing import confirmed_in_districts, confirmed_near
+
+NEAR_LIMIT = 200
+"""Confirmations a lead's context holds at most (the oldest first)."""
 
 
 async def gather(store: Store, lead: Lead, cfg: VerifierConfig) -> Context:
@@ -29,8 +34,71 @@ async def gather(store: Store, lead: Lead, cfg: VerifierConfig) -> Context:
         street=None,
         since=now - timedelta(hours=rule.window_hours),
         exclude_cluster=lead.cluster_id,
+        limit=NEAR_LIMIT,
     )
     return Context(now=now, near=tuple(near))
+
+
+class Nearby:
+    """The contexts of a batch's leads from one read: per district, the oldest
+    confirmations in the window (each cluster's latest verdict), enough of them that
+    every lead's ``NEAR_LIMIT`` are among them after the batch replaced up to one per
+    lead; the batch's verdicts are applied as they are recorded. A lead whose context
+    the list cannot vouch for (entries aged out of the window since the read) is left
+    to ``gather``."""
+
+    def __init__(self, store: Store, cfg: VerifierConfig, leads: int) -> None:
+        self.store = store
+        self.cfg = cfg
+        self.limit = NEAR_LIMIT + leads + 1
+        self.lists: dict[str, list[Verdict]] = {}
+        self.whole: set[str] = set()
+        """Districts whose list is every confirmation in the window, not a prefix."""
+
+    async def read(self, leads: Iterable[Lead]) -> None:
+        rule = self.cfg.rules.duplicate_open_case
+        if not rule.enabled:
+            return
+        districts = {lead.geo.district for lead in leads if lead.geo.district is not None}
+        since = utcnow() - timedelta(hours=rule.window_hours)
+        self.lists = await confirmed_in_districts(
+            self.store, sorted(districts), since=since, limit=self.limit
+        )
+        self.whole = {d for d, found in self.lists.items() if len(found) < self.limit}
+
+    def context(self, lead: Lead) -> Context | None:
+        """The lead's context, or None when the store must be asked (``gather``)."""
+        now = utcnow()
+        rule = self.cfg.rules.duplicate_open_case
+        district = lead.geo.district
+        if not rule.enabled or district is None:
+            return Context(now=now)
+        since = now - timedelta(hours=rule.window_hours)
+        near = [
+            v
+            for v in self.lists.get(district, ())
+            if v.cluster_id != lead.cluster_id and v.decided_at >= since
+        ]
+        if len(near) < NEAR_LIMIT and district not in self.whole:
+            return None
+        return Context(now=now, near=tuple(near[:NEAR_LIMIT]))
+
+    def recorded(self, verdict: Verdict) -> None:
+        """``verdict`` is its cluster's latest now: the cluster's confirmation leaves the
+        lists, and the verdict joins its district's when it is a confirmation itself. A
+        verdict the lists hold already was stored before (a replay): nothing changes."""
+        if any(v.verdict_id == verdict.verdict_id for f in self.lists.values() for v in f):
+            return
+        for found in self.lists.values():
+            found[:] = [v for v in found if v.cluster_id != verdict.cluster_id]
+        district = verdict.lead.geo.district
+        if (
+            verdict.decision == "confirmed"
+            and verdict.duplicate_of is None
+            and district is not None
+            and district in self.lists
+        ):
+            self.lists[district].append(verdict)
 
 
 def follow_up(lead: Lead, previous: Verdict) -> Verdict:

@@ -9,11 +9,11 @@ verdict it got, since the first emission may have been lost; the case opener is
 idempotent.
 
 ``handle_batch`` decides a poll's leads as ``handle`` would one by one: one read (each
-cluster's latest verdict, which follow-ups are recorded already), the decisions in memory
-in order, one write (leads and new verdicts). The rules' context (``gather``) is still read
-per lead that reaches the rules; the verdicts decided earlier in the batch are written
-first when one of them could be in that context (a confirmation on the same category and
-district), so the context is what it would have been.
+cluster's latest verdict, which follow-ups are recorded already, and the confirmations of
+the batch's districts the rules' context is taken from, ``Nearby``), the decisions in
+memory in order, one write (leads and new verdicts). A lead whose context the batch's read
+cannot give (rare: confirmations aging out of the window meanwhile) has it read from the
+store after the verdicts decided so far are written, so it is what it would have been.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from verifier.context import follow_up, gather
+from verifier.context import Nearby, follow_up, gather
 from verifier.rules import VerifierConfig, load_config, rule_on
 from xianban.records import Lead, Record, Verdict, stable_id
 from xianban.stage import StageContext
@@ -77,7 +77,9 @@ class VerifierStage:
         store = self.ctx.store
         follow_ups = [stable_id(r.cluster_id, r.lead_id, "follow_up") for r in records]
         latest, recorded = await store.verdicts_for({r.cluster_id for r in records}, follow_ups)
-        batch = _Batch(self, latest, recorded, Counter(r.cluster_id for r in records))
+        nearby = Nearby(store, self.cfg, len(records))
+        await nearby.read(records)
+        batch = _Batch(self, latest, recorded, Counter(r.cluster_id for r in records), nearby)
         out = [await batch.decide(record) for record in records]
         await store.store_leads_and_verdicts(records, batch.unwritten())
         return out
@@ -96,8 +98,10 @@ class _Batch:
         latest: dict[str, Verdict],
         recorded: set[str],
         remaining: Counter[str],
+        nearby: Nearby,
     ) -> None:
         self.stage = stage
+        self.nearby = nearby
         self.latest = latest
         self.recorded = recorded
         """Verdict ids known to be stored (before the batch, or recorded by it)."""
@@ -105,9 +109,7 @@ class _Batch:
         """Leads of each cluster still to come in this batch."""
         self.verdicts: list[Verdict] = []
         self.written = 0
-        """How many of ``verdicts`` are in the store already (written for a context)."""
-        self.over_confirmed: set[str] = set()
-        """Verdicts that replaced a confirmation as their cluster's latest."""
+        """How many of ``verdicts`` are in the store already (written for a ``gather``)."""
 
     def unwritten(self) -> list[Verdict]:
         return self.verdicts[self.written :]
@@ -128,10 +130,12 @@ class _Batch:
             if previous.decision != "needs_review" or previous.by.startswith("analyst:"):
                 return []
         store = self.stage.ctx.store
-        if any(self._in_context(v, record) for v in self.unwritten()):
+        context = self.nearby.context(record)
+        if context is None:
             await store.store_leads_and_verdicts([], self.unwritten())
             self.written = len(self.verdicts)
-        ruling = rule_on(record, self.stage.cfg, await gather(store, record, self.stage.cfg))
+            context = await gather(store, record, self.stage.cfg)
+        ruling = rule_on(record, self.stage.cfg, context)
         if previous is not None and previous.decision == ruling.decision:
             return []
         verdict = Verdict(
@@ -153,27 +157,7 @@ class _Batch:
         return [verdict]
 
     def _recorded(self, verdict: Verdict) -> None:
-        before = self.latest.get(verdict.cluster_id)
-        if before is not None and before.decision == "confirmed":
-            self.over_confirmed.add(verdict.verdict_id)
         self.recorded.add(verdict.verdict_id)
         self.latest[verdict.cluster_id] = verdict
         self.verdicts.append(verdict)
-
-    def _in_context(self, verdict: Verdict, lead: Lead) -> bool:
-        """Could writing this verdict change the rules' context for ``lead``? The context
-        (``gather``) holds other clusters' latest verdicts when they are confirmations on
-        the lead's category, district and street."""
-        assert self.stage.cfg is not None
-        if not self.stage.cfg.rules.duplicate_open_case.enabled:
-            return False
-        if verdict.cluster_id == lead.cluster_id or not (lead.geo.district and lead.geo.street):
-            return False
-        if verdict.verdict_id in self.over_confirmed:
-            return True  # a confirmation the context held is no longer the latest
-        return (
-            verdict.decision == "confirmed"
-            and verdict.lead.category == lead.category
-            and verdict.lead.geo.district == lead.geo.district
-            and verdict.lead.geo.street == lead.geo.street
-        )
+        self.nearby.recorded(verdict)

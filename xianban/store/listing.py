@@ -9,7 +9,7 @@ on PostgreSQL, so no write path has to maintain extra columns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
@@ -392,6 +392,37 @@ async def dead_letter_facets(store: Store) -> dict[str, list[tuple[str, int]]]:
 # -- what rules and supervision look up --------------------------------------------------------
 
 
+def _confirmed_near_query(
+    *,
+    category: str | None,
+    district: str,
+    street: str | None,
+    since: datetime,
+    exclude_cluster: str | None,
+    limit: int,
+) -> Any:
+    latest = _latest_verdicts()
+    conds = [
+        Verdicts.decision == "confirmed",
+        Verdicts.decided_at >= since,
+        _lead("geo", "district").as_string() == district,
+        Verdicts.data["duplicate_of"].as_string().is_(None),
+    ]
+    if exclude_cluster is not None:
+        conds.append(Verdicts.cluster_id != exclude_cluster)
+    if category is not None:
+        conds.append(_lead("category").as_string() == category)
+    if street is not None:
+        conds.append(_lead("geo", "street").as_string() == street)
+    return (
+        select(Verdicts.data)
+        .join(latest, Verdicts.seq == latest.c.seq)
+        .where(and_(*conds))
+        .order_by(Verdicts.decided_at.asc(), Verdicts.seq)
+        .limit(limit)
+    )
+
+
 async def confirmed_near(
     store: Store,
     *,
@@ -404,28 +435,37 @@ async def confirmed_near(
 ) -> list[Verdict]:
     """Latest verdicts, confirmed since ``since``, of other clusters in the district (on
     the category and street when given): candidates a new lead may be one more report of."""
-    latest = _latest_verdicts()
-    conds = [
-        Verdicts.decision == "confirmed",
-        Verdicts.decided_at >= since,
-        Verdicts.cluster_id != exclude_cluster,
-        _lead("geo", "district").as_string() == district,
-        Verdicts.data["duplicate_of"].as_string().is_(None),
-    ]
-    if category is not None:
-        conds.append(_lead("category").as_string() == category)
-    if street is not None:
-        conds.append(_lead("geo", "street").as_string() == street)
-    query = (
-        select(Verdicts.data)
-        .join(latest, Verdicts.seq == latest.c.seq)
-        .where(and_(*conds))
-        .order_by(Verdicts.decided_at.asc(), Verdicts.seq)
-        .limit(limit)
+    query = _confirmed_near_query(
+        category=category,
+        district=district,
+        street=street,
+        since=since,
+        exclude_cluster=exclude_cluster,
+        limit=limit,
     )
     async with store._tx() as conn:
         rows = (await conn.scalars(query)).all()
     return [Verdict.model_validate(data) for data in rows]
+
+
+async def confirmed_in_districts(
+    store: Store, districts: Iterable[str], *, since: datetime, limit: int
+) -> dict[str, list[Verdict]]:
+    """``confirmed_near`` of every cluster, for each district, in one transaction: the
+    verifier's read for a batch of leads, each then taking its own from the list."""
+    out: dict[str, list[Verdict]] = {}
+    async with store._tx() as conn:
+        for district in dict.fromkeys(districts):
+            query = _confirmed_near_query(
+                category=None,
+                district=district,
+                street=None,
+                since=since,
+                exclude_cluster=None,
+                limit=limit,
+            )
+            out[district] = [Verdict.model_validate(d) for d in await conn.scalars(query)]
+    return out
 
 
 async def confirmed_without_case(
