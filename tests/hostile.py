@@ -87,11 +87,6 @@ def refused(topic: str, raw: bytes | None) -> bool:
     return False
 
 
-def _template(topic: str) -> dict[str, Any]:
-    data: dict[str, Any] = valid(topic, "0").model_dump(mode="json")
-    return data
-
-
 def _encode(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False).encode()
 
@@ -99,7 +94,7 @@ def _encode(data: Any) -> bytes:
 def _bounded_text_fields(topic: str) -> list[str]:
     """Top-level string fields with a length limit: a huge value there is refused."""
     huge = "长" * 100_001
-    data = _template(topic)
+    data = _TEMPLATES[topic]
     return [
         name
         for name, value in data.items()
@@ -107,68 +102,105 @@ def _bounded_text_fields(topic: str) -> list[str]:
     ]
 
 
+_TEMPLATES: dict[str, dict[str, Any]] = {
+    topic: valid(topic, "0").model_dump(mode="json") for topic in MODELS
+}
+_RAW = {topic: _encode(data) for topic, data in _TEMPLATES.items()}
 _BOUNDED = {topic: _bounded_text_fields(topic) for topic in MODELS}
 WRONG_VALUES: list[Any] = [[{"?": None}], {"?": [1]}, [], {}, -1, 1.5, True, "", "🦀" * 3]
+
+
+KINDS = (
+    "null",
+    "empty",
+    "truncated",
+    "invalid_utf8",
+    "wrong_type",
+    "missing_field",
+    "unknown_field",
+    "future_schema",
+    "huge_field",
+    "not_an_object",
+    "deep_nesting",
+    "random_bytes",
+    "utf16",
+)
+
+
+class _Draws:
+    """The strategies ``hostile`` draws from, built once per topic: thousands of records
+    are drawn per run, and a strategy built per draw is validated and labelled anew."""
+
+    kind = st.sampled_from(KINDS)
+    bad_utf8 = st.sampled_from([b"\xff", b"\xc3(", b"\xed\xa0\x80", b"\x80", b"\xf8\x88"])
+    wrong_value = st.sampled_from(WRONG_VALUES)
+    unknown_value: st.SearchStrategy[Any] = st.sampled_from([1, "x", None, [], {}])
+    future = st.integers(2, 2**40)
+    one_in_ten = st.integers(0, 9)
+    wide_char = st.sampled_from("长🦀")
+    wide_size = st.integers(100_001, 200_000)
+    ascii_size = st.integers(100_001, 100_064)
+    not_an_object = st.sampled_from([b"[]", b'"post"', b"42", b"null", b"true", b"[{}]"])
+    depth = st.integers(100, 5_000)
+    random_bytes = st.binary(min_size=1, max_size=300)
+
+    def __init__(self, topic: str) -> None:
+        data = _TEMPLATES[topic]
+        raw = _RAW[topic]
+        self.cut = st.integers(0, len(raw) - 1)
+        self.at = st.integers(0, len(raw))
+        self.field = st.sampled_from(sorted(data))
+        required = [n for n, f in MODELS[topic].model_fields.items() if f.is_required()]
+        self.required = st.sampled_from(required)
+        self.unknown = st.text(min_size=1, max_size=20).filter(lambda n: n not in data)
+        self.bounded = st.sampled_from(_BOUNDED[topic])
+
+
+_DRAWS = {topic: _Draws(topic) for topic in MODELS}
 
 
 @st.composite
 def hostile(draw: st.DrawFn, topic: str) -> bytes | None:
     """One record the model on ``topic`` refuses, of every kind a consumer can meet."""
-    data = _template(topic)
-    raw = _encode(data)
-    kind = draw(
-        st.sampled_from(
-            [
-                "null",
-                "empty",
-                "truncated",
-                "invalid_utf8",
-                "wrong_type",
-                "missing_field",
-                "unknown_field",
-                "future_schema",
-                "huge_field",
-                "not_an_object",
-                "deep_nesting",
-                "random_bytes",
-                "utf16",
-            ]
-        )
-    )
+    data = _TEMPLATES[topic]
+    raw = _RAW[topic]
+    d = _DRAWS[topic]
+    kind = draw(d.kind)
     value: bytes | None
     if kind == "null":
         value = None
     elif kind == "empty":
         value = b""
     elif kind == "truncated":
-        value = raw[: draw(st.integers(0, len(raw) - 1))]
+        value = raw[: draw(d.cut)]
     elif kind == "invalid_utf8":
-        at = draw(st.integers(0, len(raw)))
-        bad = draw(st.sampled_from([b"\xff", b"\xc3(", b"\xed\xa0\x80", b"\x80", b"\xf8\x88"]))
-        value = raw[:at] + bad + raw[at:]
+        at = draw(d.at)
+        value = raw[:at] + draw(d.bad_utf8) + raw[at:]
     elif kind == "wrong_type":
-        name = draw(st.sampled_from(sorted(data)))
-        value = _encode({**data, name: draw(st.sampled_from(WRONG_VALUES))})
+        value = _encode({**data, draw(d.field): draw(d.wrong_value)})
     elif kind == "missing_field":
-        required = [n for n, f in MODELS[topic].model_fields.items() if f.is_required()]
-        name = draw(st.sampled_from(required))
+        name = draw(d.required)
         value = _encode({k: v for k, v in data.items() if k != name})
     elif kind == "unknown_field":
-        name = draw(st.text(min_size=1, max_size=20).filter(lambda n: n not in data))
-        value = _encode({**data, name: draw(st.sampled_from([1, "x", None, [], {}]))})
+        value = _encode({**data, draw(d.unknown): draw(d.unknown_value)})
     elif kind == "future_schema":
-        value = _encode({**data, "schema_version": draw(st.integers(2, 2**40))})
+        value = _encode({**data, "schema_version": draw(d.future)})
     elif kind == "huge_field":
-        name = draw(st.sampled_from(_BOUNDED[topic]))
-        size = draw(st.integers(100_001, 200_000))  # at most 800 kB: under Kafka's 1 MiB
-        value = _encode({**data, name: draw(st.sampled_from("长x🦀")) * size})
+        name = draw(d.bounded)
+        # Mostly ASCII just over the limit (hundreds of these go through each run); one in
+        # ten wide characters up to twice it, at most 800 kB: under Kafka's 1 MiB.
+        if draw(d.one_in_ten) == 0:
+            char, size = draw(d.wide_char), draw(d.wide_size)
+        else:
+            char, size = "x", draw(d.ascii_size)
+        value = _encode({**data, name: char * size})
     elif kind == "not_an_object":
-        value = draw(st.sampled_from([b"[]", b'"post"', b"42", b"null", b"true", b"[{}]"]))
+        value = draw(d.not_an_object)
     elif kind == "deep_nesting":
-        depth = draw(st.integers(100, 5_000))
+        depth = draw(d.depth)
         value = b"[" * depth + b"]" * depth
     elif kind == "random_bytes":
-        value = draw(st.binary(min_size=1, max_size=300))
+        value = draw(d.random_bytes)
     else:
         value = raw.decode().encode("utf-16")
     assume(refused(topic, value))
