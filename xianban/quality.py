@@ -97,7 +97,8 @@ async def _file_one(
     cases: dict[str, Case],
 ) -> None:
     for lead in await finder.handle(post):
-        assert isinstance(lead, Lead)
+        if not isinstance(lead, Lead):
+            continue  # a post below the threshold, handed on to the weak-signal stage
         leads[post.post_id] = lead
         for verdict in await verifier.handle(lead):
             if isinstance(verdict, Verdict) and verdict.decision == "confirmed":
