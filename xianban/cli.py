@@ -9,6 +9,7 @@ bad, 2 usage, 3 not available, 130 interrupted.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Callable, Coroutine
@@ -102,6 +103,9 @@ def run(
         print_json(summary)
         if progress.shown():
             typer.echo(_once_in_words(summary), err=True)
+        # What the run built (dictionaries, automata, the simulators' corpus) is left to
+        # the exit: without the collector walking it once more, ~1 s sooner (1.1 -> 0.1 s)
+        gc.freeze()
     else:
         typer.echo(
             f"xianban：控制台 http://{s.console_host}:{s.console_port}（Ctrl-C 停止）", err=True
@@ -417,6 +421,10 @@ def bench(
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             (out / f"{name}.json").write_text(json.dumps(results[name], indent=2) + "\n")
+            if name == "e2e":
+                from xianban.bench_e2e import chart
+
+                (out / "e2e.png").write_bytes(chart(results[name]))
     print_json(results if stage == "all" else results[stage])
 
 

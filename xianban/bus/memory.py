@@ -79,6 +79,14 @@ class MemoryBus:
         self._changed.set()
         self._changed = asyncio.Event()
 
+    def group_lag(self, group: str, topics: Sequence[str]) -> int:
+        """Records of ``topics`` the group has not committed, asked from outside it (what
+        ``xianban.bus.kafka.group_lag`` reads on Kafka)."""
+        committed = self._groups.get(group, _Group()).committed
+        return sum(
+            len(self._logs[t][p]) - committed.get((t, p), 0) for t, p in self._partitions_of(topics)
+        )
+
     def _partitions_of(self, topics: Sequence[str]) -> list[TopicPartition]:
         return [(t, p) for t in topics for p in range(len(self._topic(t)))]
 
