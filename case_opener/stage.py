@@ -10,10 +10,11 @@ another report of a problem a case carries: its posts join that case
 ``handle_batch`` files a poll's confirmations as ``handle`` would one by one, with one read
 (the clusters' cases), one write (the new cases and their outbox items) and one delivery
 round that files them ``filing_concurrency`` at a time. A verdict with ``duplicate_of``
-is attached in its turn, after the confirmations before it are filed, so it finds their
-cases. Under filing failures a batch tries each filing once (one by one, a cluster
-confirmed twice in a poll is tried again at once); the outbox retries the rest on the
-next delivery either way.
+is attached in its turn: at once when the confirmations not yet filed do not carry the
+case it joins, else after they are filed, so it finds their cases as filed. Under
+filing failures a batch tries each filing once (one by one, a cluster confirmed twice in
+a poll is tried again at once); the outbox retries the rest on the next delivery either
+way.
 """
 
 from __future__ import annotations
@@ -154,6 +155,13 @@ class CaseOpenerStage:
                 # the case was opened from another report of this cluster: this one joins it
                 record = record.model_copy(update={"duplicate_of": record.cluster_id})
                 join = True
+            if join and record.duplicate_of not in queued:
+                # a case the confirmations not yet filed do not touch: attached now
+                attached = await joins.attach(i, record)
+                if attached is not None:
+                    out[i] = attached
+                    existing = existing | joins.by_cluster(attached)
+                    continue
             if join:  # attached in its turn: the confirmations before it are filed first
                 filed = bool(segment)
                 if filed:

@@ -75,11 +75,12 @@ class VerifierStage:
     async def handle_batch(self, records: Sequence[Lead]) -> list[Sequence[Record]]:
         assert self.cfg is not None, "start() first"
         store = self.ctx.store
-        follow_ups = [stable_id(r.cluster_id, r.lead_id, "follow_up") for r in records]
-        latest, recorded = await store.verdicts_for({r.cluster_id for r in records}, follow_ups)
+        follow_ups = {stable_id(r.cluster_id, r.lead_id, "follow_up") for r in records}
+        latest, stored = await store.verdicts_for(r.cluster_id for r in records)
         nearby = Nearby(store, self.cfg, len(records))
         await nearby.read(records)
-        batch = _Batch(self, latest, recorded, Counter(r.cluster_id for r in records), nearby)
+        remaining = Counter(r.cluster_id for r in records)
+        batch = _Batch(self, latest, stored & follow_ups, stored, remaining, nearby)
         out = [await batch.decide(record) for record in records]
         await store.store_leads_and_verdicts(records, batch.unwritten())
         return out
@@ -97,6 +98,7 @@ class _Batch:
         stage: VerifierStage,
         latest: dict[str, Verdict],
         recorded: set[str],
+        stored: set[str],
         remaining: Counter[str],
         nearby: Nearby,
     ) -> None:
@@ -105,6 +107,8 @@ class _Batch:
         self.latest = latest
         self.recorded = recorded
         """Verdict ids known to be stored (before the batch, or recorded by it)."""
+        self.stored = stored
+        """The ids of every verdict of the batch's clusters stored before it."""
         self.remaining = remaining
         """Leads of each cluster still to come in this batch."""
         self.verdicts: list[Verdict] = []
@@ -149,10 +153,8 @@ class _Batch:
         )
         if verdict.verdict_id not in self.recorded:
             # Recorded unless stored before: that only matters if the cluster comes again.
-            stored = self.remaining[record.cluster_id] > 0 and bool(
-                (await store.verdicts_for([], [verdict.verdict_id]))[1]
-            )
-            if not stored:
+            again = self.remaining[record.cluster_id] > 0
+            if not (again and verdict.verdict_id in self.stored):
                 self._recorded(verdict)
         return [verdict]
 

@@ -263,12 +263,12 @@ async def latest_verdicts(conn: AsyncConnection, cluster_ids: Iterable[str]) -> 
     return out
 
 
-async def existing_verdict_ids(conn: AsyncConnection, ids: Iterable[str]) -> set[str]:
-    wanted = list(dict.fromkeys(ids))
+async def verdict_ids_of(conn: AsyncConnection, cluster_ids: Iterable[str]) -> set[str]:
+    wanted = list(dict.fromkeys(cluster_ids))
     out: set[str] = set()
     for part in chunks(wanted):
         out.update(
-            await conn.scalars(select(Verdicts.verdict_id).where(Verdicts.verdict_id.in_(part)))
+            await conn.scalars(select(Verdicts.verdict_id).where(Verdicts.cluster_id.in_(part)))
         )
     return out
 

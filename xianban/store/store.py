@@ -482,14 +482,13 @@ class Store:
         async with self._tx() as conn:
             return [(lead_id, found_at) for lead_id, found_at in await conn.execute(query)]
 
-    async def verdicts_for(
-        self, cluster_ids: Iterable[str], verdict_ids: Iterable[str]
-    ) -> tuple[dict[str, Verdict], set[str]]:
-        """The verifier's read for a batch: each cluster's latest verdict, and which of
-        the candidate verdict ids are recorded already."""
+    async def verdicts_for(self, cluster_ids: Iterable[str]) -> tuple[dict[str, Verdict], set[str]]:
+        """The verifier's read for a batch: each cluster's latest verdict, and the ids of
+        every verdict recorded for the clusters (a verdict id names its cluster)."""
+        wanted = list(dict.fromkeys(cluster_ids))
         async with self._tx() as conn:
-            latest = await bulk.latest_verdicts(conn, cluster_ids)
-            return latest, await bulk.existing_verdict_ids(conn, verdict_ids)
+            latest = await bulk.latest_verdicts(conn, wanted)
+            return latest, await bulk.verdict_ids_of(conn, wanted)
 
     async def store_leads_and_verdicts(
         self, leads: Sequence[Lead], verdicts: Sequence[Verdict]
