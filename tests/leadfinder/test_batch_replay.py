@@ -19,7 +19,7 @@ from sqlalchemy import select
 from leadfinder.stage import LeadfinderStage
 from xianban.bus import MemoryBus
 from xianban.embedded import embedded_system
-from xianban.records import Lead, Post, Record
+from xianban.records import Lead, Post, Record, ScoredPost
 from xianban.runtime import Worker
 from xianban.settings import Settings
 from xianban.stage import StageContext
@@ -119,17 +119,22 @@ async def test_batched_leads_equal_one_by_one_record_for_record(
         await bus.produce(Post.topic, post.to_bytes(), key=post.key())
     settings = Settings(batch_size=64, poll_timeout_s=0.05)
     await Worker(worked, bus, settings, store=worker_store).run(until_idle=True)
-    reader = bus.consumer("check", [Lead.topic])
+    reader = bus.consumer("check", [Lead.topic, ScoredPost.topic])
     await reader.start()
+    kinds: dict[str, type[Record]] = {Lead.topic: Lead, ScoredPost.topic: ScoredPost}
     by_worker = [
-        Lead.from_bytes(m.value) for m in await reader.getmany(timeout_s=1, max_records=10**6)
+        kinds[m.topic].from_bytes(m.value)
+        for m in await reader.getmany(timeout_s=1, max_records=10**6)
     ]
 
     leads = [r for r in by_one if isinstance(r, Lead)]
     assert len(leads) > 50 and len({x.cluster_id for x in leads}) < len(leads)
     assert any(x.corroboration > 0 for x in leads)
+    assert any(isinstance(r, ScoredPost) for r in by_one)  # handed to the weak-signal stage
     assert comparable(by_batch) == comparable(by_one)
-    assert comparable(by_worker) == comparable(by_one)
+    for model in kinds.values():  # each topic in order (one partition each)
+        mine = [r for r in by_worker if isinstance(r, model)]
+        assert comparable(mine) == comparable([r for r in by_one if isinstance(r, model)])
     for kind, order in (
         (Posts, Posts.post_id),
         (Leads, Leads.lead_id),
