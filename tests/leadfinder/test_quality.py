@@ -20,7 +20,7 @@ from sim.platforms.venues import FAMILY
 from verifier.rules import load_config, rule_on
 from xianban.cli import app
 from xianban.quality import eval_file, eval_sim, quality_report, sweep_queries
-from xianban.records import Geo, Lead, Post
+from xianban.records import Geo, Lead, Post, ScoredPost
 from xianban.settings import ROOT, Settings
 from xianban.stage import StageContext
 from xianban.store import Store
@@ -88,7 +88,9 @@ async def _confirmed_by_the_rules(posts: list[Post], tmp_path: Path) -> set[str]
         confirmed = set()
         for post in posts:
             for lead in await stage.handle(post):
-                assert isinstance(lead, Lead)
+                if not isinstance(lead, Lead):
+                    assert isinstance(lead, ScoredPost)  # below the threshold: weak signals'
+                    continue
                 if rule_on(lead, cfg).decision == "confirmed":
                     confirmed.add(post.post_id)
         return confirmed
