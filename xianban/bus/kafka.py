@@ -147,6 +147,7 @@ class KafkaConsumer:
             session_timeout_ms=settings.session_timeout_ms,
             heartbeat_interval_ms=settings.heartbeat_interval_ms,
             request_timeout_ms=settings.request_timeout_ms,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
         )
 
     async def start(self) -> None:
