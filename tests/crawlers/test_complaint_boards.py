@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-import httpx
 import pytest
 
 from crawlers.errors import LayoutChanged, LoginRequired, SignatureRejected
@@ -17,29 +16,15 @@ from sim.platforms import create_platforms_app
 from sim.platforms.heimao import merchant
 from sim.platforms.venues import board_of
 from tests.crawlers.fake import FakeFetcher, fixture
-from xianban.records import CrawlTask
+from tests.crawlers.paging import crawl_all, sim_fetcher, task
 
 CST = timezone(timedelta(hours=8))
 APP = create_platforms_app(seed=7)
 STATE = APP.state.sim
 
 
-def task(query: str) -> CrawlTask:
-    return CrawlTask(task_id="t", source="s", query=query, pages=50)
-
-
-def sim(prefix: str) -> HttpFetcher:
-    return HttpFetcher(f"http://sim/{prefix}", transport=httpx.ASGITransport(app=APP))
-
-
-async def crawl_all(adapter: object, query: str, fetch: HttpFetcher) -> list[str]:
-    got: list[str] = []
-    cursor = None
-    while True:
-        page = await adapter.page(task(query), cursor, fetch)  # type: ignore[attr-defined]
-        got += [p.post_id for p in page.posts]
-        if (cursor := page.next_cursor) is None:
-            return got
+def sim(prefix: str, fault: str | None = None) -> HttpFetcher:
+    return sim_fetcher(APP, prefix, fault)
 
 
 async def test_heimao_fixture_merchant_full_text_and_public_link() -> None:
@@ -81,7 +66,7 @@ async def test_heimao_pages_every_complaint_with_its_merchant() -> None:
     listed = STATE.corpus.search("heimao", "", now=STATE.now())
     async with sim("heimao") as fetch:
         adapter = HeimaoSearch(HeimaoOptions(page_size=4))
-        got = await crawl_all(adapter, "", fetch)
+        got = await crawl_all(adapter, fetch, "")
         page = await adapter.page(task(""), None, fetch)
     assert got == [f"heimao:{i.native_id}" for i in listed]
     truth = {i.native_id: i for i in listed}
@@ -115,7 +100,7 @@ async def test_liuyan_pages_a_board_by_its_last_letter() -> None:
         if board_of("liuyan", i.native_id)[0] == "1149"
     ]
     async with sim("liuyan") as fetch:
-        got = await crawl_all(LiuyanBoard(), "1149", fetch)
+        got = await crawl_all(LiuyanBoard(), fetch, "1149")
     ids = [f"liuyan:{i.native_id}" for i in letters]
     assert [g for g in got if g in set(ids)] == ids
     now = STATE.now()
@@ -141,14 +126,9 @@ async def test_12345_fixture_letter_reply_and_a_redesign() -> None:
     assert letter.url == "https://www.szlhq.gov.cn/longhua/detail?id=17380000310"
     assert reply.reply_to == letter.post_id and reply.author.name == "龙华区城市管理和综合执法局"
     assert page.next_cursor == "2"
-    async with sim("12345") as live:
+    async with sim("12345", "layout_changed") as live:
         with pytest.raises(LayoutChanged, match="msg-list"):
-            await Board12345().page(task("longhua"), None, live_with_fault(live))
-
-
-def live_with_fault(fetch: HttpFetcher) -> HttpFetcher:
-    fetch.client_options["headers"]["X-Sim-Fault"] = "layout_changed"
-    return fetch
+            await Board12345().page(task("longhua"), None, live)
 
 
 async def test_12345_boards_read_every_letter_of_their_district() -> None:
@@ -159,5 +139,5 @@ async def test_12345_boards_read_every_letter_of_their_district() -> None:
             if board_of("12345", i.native_id)[0] == code
         ]
         async with sim("12345") as fetch:
-            got = await crawl_all(Board12345(), code, fetch)
+            got = await crawl_all(Board12345(), fetch, code)
         assert {g for g in got if "-r" not in g} == {f"12345:{i.native_id}" for i in letters}

@@ -16,29 +16,15 @@ from crawlers.platforms.wechat import WechatArticles
 from sim.platforms import create_platforms_app
 from sim.platforms.venues import board_of
 from tests.crawlers.fake import FakeFetcher, fixture
-from xianban.records import CrawlTask
+from tests.crawlers.paging import crawl_all, sim_fetcher, task
 
 CST = timezone(timedelta(hours=8))
 APP = create_platforms_app(seed=7)
 STATE = APP.state.sim
 
 
-def task(query: str) -> CrawlTask:
-    return CrawlTask(task_id="t", source="s", query=query, pages=50)
-
-
-def sim(prefix: str) -> HttpFetcher:
-    return HttpFetcher(f"http://sim/{prefix}", transport=httpx.ASGITransport(app=APP))
-
-
-async def crawl_all(adapter: object, query: str, fetch: HttpFetcher) -> list[str]:
-    got: list[str] = []
-    cursor = None
-    while True:
-        page = await adapter.page(task(query), cursor, fetch)  # type: ignore[attr-defined]
-        got += [p.post_id for p in page.posts]
-        if (cursor := page.next_cursor) is None:
-            return got
+def sim(prefix: str, fault: str | None = None) -> HttpFetcher:
+    return sim_fetcher(APP, prefix, fault)
 
 
 async def test_tieba_fixtures_thread_floors_and_lzl() -> None:
@@ -84,7 +70,7 @@ async def test_a_bar_is_read_whole_every_floor_and_lzl() -> None:
                 expected.add(f"tieba:{t.comment.native_id}")
                 expected |= {f"tieba:{r.native_id}" for r in t.replies if r.created_at <= now}
     async with sim("tieba") as fetch:
-        got = await crawl_all(TiebaBar(TiebaOptions(rn=5)), "福田", fetch)
+        got = await crawl_all(TiebaBar(TiebaOptions(rn=5)), fetch, "福田")
     assert len(bar) > 5 and sorted(got) == sorted(expected)
 
 
@@ -117,7 +103,7 @@ async def test_wechat_fixtures_article_through_the_sogou_link() -> None:
 async def test_wechat_search_pages_and_its_antispider_is_a_captcha() -> None:
     listed = STATE.corpus.search("wechat", "，", now=STATE.now())
     async with sim("wechat") as fetch:
-        got = await crawl_all(WechatArticles(), "，", fetch)
+        got = await crawl_all(WechatArticles(), fetch, "，")
         assert got == [f"wechat:{i.native_id}" for i in listed[:100]]
         captcha = {"platform": "wechat", "fault": "captcha", "times": 1}
         async with httpx.AsyncClient(
@@ -140,6 +126,6 @@ async def test_channels_fixtures_paging_and_its_session_wall() -> None:
         await ChannelsSearch().page(task("深圳"), None, wall)
     listed = STATE.corpus.search("channels", "", now=STATE.now())
     async with sim("channels") as live:
-        assert await crawl_all(ChannelsSearch(), "", live) == [
+        assert await crawl_all(ChannelsSearch(), live, "") == [
             f"channels:{i.native_id}" for i in listed
         ]

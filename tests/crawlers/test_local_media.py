@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-import httpx
 import pytest
 
 from crawlers.errors import Captcha, LayoutChanged
@@ -16,32 +15,16 @@ from crawlers.platforms.sznews import SznewsChannel
 from crawlers.platforms.toutiao import ToutiaoSearch
 from sim.platforms import create_platforms_app
 from tests.crawlers.fake import FakeFetcher, fixture
-from xianban.records import CrawlTask, Post
+from tests.crawlers.paging import crawl_all, sim_fetcher, task
+from xianban.records import Post
 
 CST = timezone(timedelta(hours=8))
 APP = create_platforms_app(seed=7)
 STATE = APP.state.sim
 
 
-def task(query: str = "") -> CrawlTask:
-    return CrawlTask(task_id="t", source="s", query=query or None, pages=50)
-
-
 def sim(prefix: str, fault: str | None = None) -> HttpFetcher:
-    fetch = HttpFetcher(f"http://sim/{prefix}", transport=httpx.ASGITransport(app=APP))
-    if fault:
-        fetch.client_options["headers"]["X-Sim-Fault"] = fault
-    return fetch
-
-
-async def crawl_all(adapter: object, fetch: HttpFetcher, query: str = "") -> list[str]:
-    got: list[str] = []
-    cursor = None
-    while True:
-        page = await adapter.page(task(query), cursor, fetch)  # type: ignore[attr-defined]
-        got += [p.post_id for p in page.posts]
-        if (cursor := page.next_cursor) is None:
-            return got
+    return sim_fetcher(APP, prefix, fault)
 
 
 async def test_toutiao_fixture_skips_boxes_reads_the_article() -> None:
