@@ -4,6 +4,7 @@ right moments (working days, Asia/Shanghai), 办结审核, 回访 stored, reopen
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -59,10 +60,11 @@ class Loop:
         return {c.cluster_id: c for c in await self.supervisor.sweep(now=at)}
 
 
-@pytest.fixture
-async def loop(tmp_path: Path) -> AsyncIterator[Loop]:
+@asynccontextmanager
+async def running_loop(db: Path) -> AsyncIterator[Loop]:
+    """A case opener and a supervisor on one SQLite store, filing with a small simulator."""
     async with SimServer(corpus_size=50, judge_routing=False) as sim:
-        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/c.db")
+        store = await Store.open(f"sqlite+aiosqlite:///{db}")
         ctx = StageContext(
             settings=Settings(workorder_url=sim.workorder_url, workorder_timeout_s=2.0),
             store=store,
@@ -74,6 +76,12 @@ async def loop(tmp_path: Path) -> AsyncIterator[Loop]:
         await opener.close()
         await supervisor.close()
         await store.close()
+
+
+@pytest.fixture
+async def loop(tmp_path: Path) -> AsyncIterator[Loop]:
+    async with running_loop(tmp_path / "c.db") as running:
+        yield running
 
 
 def test_the_working_calendar_skips_weekends_holidays_and_counts_makeup_days() -> None:

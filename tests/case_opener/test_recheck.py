@@ -11,34 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from case_opener.stage import CaseOpenerStage
-from case_opener.supervision import Supervisor
 from reports.briefing import build_briefing
 from reports.period import SHENZHEN, period_for
-from sim.server import SimServer
-from tests.case_opener.test_closure import MONDAY, Loop, confirmed
-from xianban.settings import ROOT, Settings
-from xianban.stage import StageContext
-from xianban.store import Store
+from tests.case_opener.test_closure import MONDAY, Loop, confirmed, running_loop
+from xianban.settings import ROOT
 
 WINDOW = timedelta(days=30)  # configs/sla.yaml reopen_window_days
 
 
 @pytest.fixture
 async def supervised(tmp_path: Path) -> AsyncIterator[Loop]:
-    async with SimServer(corpus_size=50, judge_routing=False) as sim:
-        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/r.db")
-        ctx = StageContext(
-            settings=Settings(workorder_url=sim.workorder_url, workorder_timeout_s=2.0),
-            store=store,
-        )
-        opener, supervisor = CaseOpenerStage(ctx), Supervisor(ctx)
-        await opener.start()
-        await supervisor.start()
-        yield Loop(opener, supervisor, sim)
-        await opener.close()
-        await supervisor.close()
-        await store.close()
+    async with running_loop(tmp_path / "r.db") as running:
+        yield running
 
 
 async def test_a_quiet_window_after_closure_passes_the_recheck(supervised: Loop) -> None:
