@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from playwright.async_api import Page
 
 from console import create_app
 from console.auth import Role
@@ -69,6 +70,14 @@ async def log_in(client: httpx.AsyncClient, role: Role, *, name: str = "zhangwei
     assert response.status_code == 303, response.text
     home = await client.get("/cases")
     return _hidden(home.text, "csrf")
+
+
+async def log_in_page(page: Page, role: Role, name: str) -> None:
+    """Fill the login form the page shows and submit it, waiting for where it leads."""
+    await page.fill("input[name=name]", name)
+    await page.fill("input[name=token]", TOKEN_OF[role])
+    async with page.expect_navigation():
+        await page.click("button:has-text('登录')")
 
 
 def _hidden(html: str, name: str) -> str:

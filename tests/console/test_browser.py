@@ -10,7 +10,7 @@ from playwright.async_api import async_playwright
 from console import create_app
 from crawlers.browser import CHROMIUM, LAUNCH_FLAGS
 from tests.console import samples
-from tests.console.conftest import TOKEN_OF, TOKENS
+from tests.console.conftest import TOKENS, log_in_page
 from tests.services import require_service
 from xianban.asgi_server import EmbeddedServer
 from xianban.records import Record, Verdict
@@ -41,10 +41,7 @@ async def test_an_analyst_confirms_a_lead_in_chromium(store: Store, tmp_path: Pa
                 page = await browser.new_page(viewport={"width": 1280, "height": 900})
                 await page.goto(f"{server.url}/review")
                 assert await page.title() == "登录 · 先办控制台"
-                await page.fill("input[name=name]", "zhangwei")
-                await page.fill("input[name=token]", TOKEN_OF["analyst"])
-                async with page.expect_navigation():
-                    await page.click("button:has-text('登录')")
+                await log_in_page(page, "analyst", "zhangwei")
                 assert page.url == f"{server.url}/review"
                 assert "2 条待审核" in await page.inner_text("h1")
                 first = page.locator("article.lead").first

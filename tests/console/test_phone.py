@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from console import create_app
 from crawlers.browser import CHROMIUM, LAUNCH_FLAGS
 from tests.console import samples
-from tests.console.conftest import TOKEN_OF, TOKENS
+from tests.console.conftest import TOKENS, log_in_page
 from tests.services import require_service
 from xianban.asgi_server import EmbeddedServer
 from xianban.records import Record, Verdict
@@ -95,10 +95,7 @@ async def logged_in(browser: Browser, url: str, width: int) -> Page:
     context = await browser.new_context(viewport={"width": width, "height": 844})
     page = await context.new_page()
     await page.goto(f"{url}/login")
-    await page.fill("input[name=name]", "zhangwei")
-    await page.fill("input[name=token]", TOKEN_OF["admin"])
-    async with page.expect_navigation():
-        await page.click("button:has-text('登录')")
+    await log_in_page(page, "admin", "zhangwei")
     return page
 
 

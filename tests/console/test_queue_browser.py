@@ -16,7 +16,7 @@ from console import create_app
 from crawlers.browser import CHROMIUM, LAUNCH_FLAGS
 from sim.server import SimServer
 from tests.console import samples
-from tests.console.conftest import TOKEN_OF, TOKENS
+from tests.console.conftest import TOKENS, log_in_page
 from tests.services import require_service
 from xianban.asgi_server import EmbeddedServer
 from xianban.records import Author, Engagement, Geo, Lead, Post, Record, Verdict
@@ -154,10 +154,7 @@ async def _shot(page: Page, name: str) -> None:
 
 async def _day(page: Page, url: str, store: Store) -> None:
     await page.goto(f"{url}/review")
-    await page.fill("input[name=name]", "zhangwei")
-    await page.fill("input[name=token]", TOKEN_OF["analyst"])
-    async with page.expect_navigation():
-        await page.click("button:has-text('登录')")
+    await log_in_page(page, "analyst", "zhangwei")
     assert "共 61 条待审核" in await page.inner_text("h1")
     assert await page.locator("article.lead").count() == 50
     first = page.locator("article.lead").first

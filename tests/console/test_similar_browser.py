@@ -11,7 +11,7 @@ from playwright.async_api import async_playwright
 
 from console import create_app
 from crawlers.browser import CHROMIUM, LAUNCH_FLAGS
-from tests.console.conftest import TOKEN_OF, TOKENS
+from tests.console.conftest import TOKENS, log_in_page
 from tests.console.test_similar import UNIT, recent_case
 from tests.services import require_service
 from xianban.asgi_server import EmbeddedServer
@@ -40,10 +40,7 @@ async def test_a_leader_tags_assigns_and_follows_a_similar_case_in_chromium(
             try:
                 page = await browser.new_page(viewport={"width": 1280, "height": 900})
                 await page.goto(f"{server.url}/similar")
-                await page.fill("input[name=name]", "chen")
-                await page.fill("input[name=token]", TOKEN_OF["leader"])
-                async with page.expect_navigation():
-                    await page.click("button:has-text('登录')")
+                await log_in_page(page, "leader", "chen")
                 assert page.url == f"{server.url}/similar"
                 row = page.locator("#similar-ranked tbody tr").first
                 assert "未处置" in await row.inner_text()

@@ -22,7 +22,7 @@ from crawlers.fetch import HttpFetcher
 from crawlers.sources import Source
 from crawlers.stage import CrawlerStage
 from sim.platforms import create_platforms_app
-from tests.console.conftest import TOKEN_OF, TOKENS
+from tests.console.conftest import TOKENS, log_in_page
 from tests.services import require_service
 from xianban.asgi_server import EmbeddedServer
 from xianban.records import CrawlTask, Record
@@ -193,10 +193,7 @@ async def test_each_state_in_chinese_and_rerun_keeps_the_last_success(
             try:
                 page = await browser.new_page(viewport={"width": 1366, "height": 1000})
                 await page.goto(f"{server.url}/sources")
-                await page.fill("input[name=name]", "liops")
-                await page.fill("input[name=token]", TOKEN_OF["ops"])
-                async with page.expect_navigation():
-                    await page.click("button:has-text('登录')")
+                await log_in_page(page, "ops", "liops")
                 assert page.url == f"{server.url}/sources"
                 for source_id, label in EXPECTED.items():
                     card = page.locator(f"#source-{source_id}")

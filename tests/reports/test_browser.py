@@ -22,7 +22,7 @@ from playwright.async_api import Page, async_playwright
 from console import create_app
 from crawlers.browser import CHROMIUM, LAUNCH_FLAGS
 from reports.publish import publish
-from tests.console.conftest import TOKEN_OF, TOKENS
+from tests.console.conftest import TOKENS, log_in_page
 from tests.reports import fixture_store as fx
 from tests.services import require_service
 from xianban.asgi_server import EmbeddedServer
@@ -101,10 +101,7 @@ async def test_the_briefing_and_the_map_in_chromium(store: Store, tmp_path: Path
                 await _title_reads(page, "#title", "未诉先办每周简报")
 
                 await page.goto(f"{server.url}/reports?{WEEK}")
-                await page.fill("input[name=name]", "liuyang")
-                await page.fill("input[name=token]", TOKEN_OF["viewer"])
-                async with page.expect_navigation():
-                    await page.click("button:has-text('登录')")
+                await log_in_page(page, "viewer", "liuyang")
                 assert await page.title() == "每周简报 · 先办控制台"
                 assert "250" in await page.inner_text("#funnel tr[data-row=posts]")
                 await page.screenshot(path=SCREENSHOTS / "console-reports.png", full_page=True)
