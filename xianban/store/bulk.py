@@ -62,6 +62,7 @@ def _first_by(items: Iterable[T], key: Callable[[T], str]) -> list[T]:
 
 
 def _larger(current: Any, new: Any) -> ColumnElement[Any]:
+    """GREATEST on every backend (SQLite has no GREATEST, PostgreSQL no two-argument MAX)."""
     return case((new > current, new), else_=current)
 
 
@@ -199,21 +200,27 @@ async def upsert_leads(conn: AsyncConnection, insert: InsertFor, leads: Sequence
 def _cluster_fold(insert: InsertFor, *, first_new: bool) -> Any:
     ins = insert(Clusters)
     incoming = ins.excluded
-    newest = incoming.last_seen >= Clusters.last_seen
     added = incoming.leads if first_new else incoming.leads - 1
     return ins.on_conflict_do_update(
-        index_elements=["cluster_id"],
-        set_={
-            "category": case((newest, incoming.category), else_=Clusters.category),
-            "geo": case((newest, incoming.geo), else_=Clusters.geo),
-            "urgent": or_(Clusters.urgent, incoming.urgent),
-            "max_score": _larger(Clusters.max_score, incoming.max_score),
-            "corroboration": _larger(Clusters.corroboration, incoming.corroboration),
-            "leads": Clusters.leads + added,
-            "first_seen": _smaller(Clusters.first_seen, incoming.first_seen),
-            "last_seen": _larger(Clusters.last_seen, incoming.last_seen),
-        },
+        index_elements=["cluster_id"], set_=cluster_fold(incoming, added)
     )
+
+
+def cluster_fold(incoming: Any, added: Any) -> dict[str, Any]:
+    """How a cluster row takes in an incoming one (``excluded``) that brings ``added``
+    leads: the newest category and place, urgent if either is, the larger scores, the
+    wider time span. One definition for the one-lead upsert and the batch fold."""
+    newest = incoming.last_seen >= Clusters.last_seen
+    return {
+        "category": case((newest, incoming.category), else_=Clusters.category),
+        "geo": case((newest, incoming.geo), else_=Clusters.geo),
+        "urgent": or_(Clusters.urgent, incoming.urgent),
+        "max_score": _larger(Clusters.max_score, incoming.max_score),
+        "corroboration": _larger(Clusters.corroboration, incoming.corroboration),
+        "leads": Clusters.leads + added,
+        "first_seen": _smaller(Clusters.first_seen, incoming.first_seen),
+        "last_seen": _larger(Clusters.last_seen, incoming.last_seen),
+    }
 
 
 async def get_leads(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Lead]:

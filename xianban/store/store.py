@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, Insert, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Insert, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, StatementError
@@ -55,15 +55,6 @@ class _Unset(Enum):
 
 
 UNSET = _Unset.UNSET
-
-
-def _larger(current: Any, new: Any) -> ColumnElement[Any]:
-    """GREATEST on every backend (SQLite has no GREATEST, PostgreSQL no two-argument MAX)."""
-    return case((new > current, new), else_=current)
-
-
-def _smaller(current: Any, new: Any) -> ColumnElement[Any]:
-    return case((new < current, new), else_=current)
 
 
 class Store:
@@ -194,20 +185,8 @@ class Store:
             first_seen=lead.found_at,
             last_seen=lead.found_at,
         )
-        incoming = insert.excluded
-        newest = incoming.last_seen >= Clusters.last_seen
         return insert.on_conflict_do_update(
-            index_elements=["cluster_id"],
-            set_={
-                "category": case((newest, incoming.category), else_=Clusters.category),
-                "geo": case((newest, incoming.geo), else_=Clusters.geo),
-                "urgent": or_(Clusters.urgent, incoming.urgent),
-                "max_score": _larger(Clusters.max_score, incoming.max_score),
-                "corroboration": _larger(Clusters.corroboration, incoming.corroboration),
-                "leads": Clusters.leads + (1 if new else 0),
-                "first_seen": _smaller(Clusters.first_seen, incoming.first_seen),
-                "last_seen": _larger(Clusters.last_seen, incoming.last_seen),
-            },
+            index_elements=["cluster_id"], set_=bulk.cluster_fold(insert.excluded, int(new))
         )
 
     async def get_lead(self, lead_id: str) -> Lead | None:
