@@ -22,9 +22,22 @@ from collections import Counter
 from collections.abc import Sequence
 
 from verifier.context import Nearby, follow_up, gather
-from verifier.rules import VerifierConfig, load_config, rule_on
+from verifier.rules import Ruling, VerifierConfig, load_config, rule_on
 from xianban.records import Lead, Record, Verdict, stable_id
 from xianban.stage import StageContext
+
+
+def verdict_of(lead: Lead, ruling: Ruling) -> Verdict:
+    """The verdict a rule gives: its id from cluster, lead and rule, so a replay is the same."""
+    return Verdict(
+        verdict_id=stable_id(lead.cluster_id, lead.lead_id, ruling.rule),
+        cluster_id=lead.cluster_id,
+        lead=lead,
+        decision=ruling.decision,
+        by=f"rule:{ruling.rule}",
+        reason=ruling.reason,
+        duplicate_of=ruling.duplicate_of,
+    )
 
 
 class VerifierStage:
@@ -53,15 +66,7 @@ class VerifierStage:
         ruling = rule_on(record, self.cfg, await gather(store, record, self.cfg))
         if previous is not None and previous.decision == ruling.decision:
             return []
-        verdict = Verdict(
-            verdict_id=stable_id(record.cluster_id, record.lead_id, ruling.rule),
-            cluster_id=record.cluster_id,
-            lead=record,
-            decision=ruling.decision,
-            by=f"rule:{ruling.rule}",
-            reason=ruling.reason,
-            duplicate_of=ruling.duplicate_of,
-        )
+        verdict = verdict_of(record, ruling)
         await store.record_verdict(verdict)
         return [verdict]
 
@@ -142,15 +147,7 @@ class _Batch:
         ruling = rule_on(record, self.stage.cfg, context)
         if previous is not None and previous.decision == ruling.decision:
             return []
-        verdict = Verdict(
-            verdict_id=stable_id(record.cluster_id, record.lead_id, ruling.rule),
-            cluster_id=record.cluster_id,
-            lead=record,
-            decision=ruling.decision,
-            by=f"rule:{ruling.rule}",
-            reason=ruling.reason,
-            duplicate_of=ruling.duplicate_of,
-        )
+        verdict = verdict_of(record, ruling)
         if verdict.verdict_id not in self.recorded:
             # Recorded unless stored before: that only matters if the cluster comes again.
             again = self.remaining[record.cluster_id] > 0
