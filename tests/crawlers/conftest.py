@@ -7,6 +7,9 @@ backoff the runtime chose without waiting for it.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -152,3 +155,26 @@ def visible(rig: Rig, query: str = WIDE) -> set[str]:
 
 def native_ids(posts: list[Post]) -> list[str]:
     return sorted(p.native_id for p in posts)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a CLI run on the test sources, with its own data directory."""
+    write_sources(tmp_path / "configs")
+    return {
+        **os.environ,
+        "XIANBAN_DATA_DIR": str(tmp_path / "data"),
+        "XIANBAN_CONFIGS_DIR": str(tmp_path / "configs"),
+    }
+
+
+def xianban(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m xianban ARGS`` in ``env``, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "xianban", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )

@@ -3,37 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from crawlers.sessions import SessionPool
-from tests.crawlers.conftest import WIDE, write_sources
+from tests.crawlers.conftest import WIDE, xianban
 from xianban.records import Post
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    write_sources(tmp_path / "configs")
-    return {
-        **os.environ,
-        "XIANBAN_DATA_DIR": str(tmp_path / "data"),
-        "XIANBAN_CONFIGS_DIR": str(tmp_path / "configs"),
-    }
-
-
-def xianban(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "xianban", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
-    )
 
 
 def test_sources_list_as_json(env: dict[str, str]) -> None:

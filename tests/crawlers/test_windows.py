@@ -4,14 +4,10 @@ and paged adapters, and the CLI's flags; rerun keeps the last success."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 
 from crawlers.base import Window
 from crawlers.checkpoint import Checkpoint
@@ -21,7 +17,7 @@ from crawlers.platforms import load_adapter
 from crawlers.sources import Source
 from sim.platforms import create_platforms_app
 from sim.platforms.venues import board_of
-from tests.crawlers.conftest import WIDE, write_sources
+from tests.crawlers.conftest import WIDE, xianban
 from xianban.records import CrawlTask
 from xianban.settings import Settings
 from xianban.store import Store
@@ -76,27 +72,6 @@ async def test_a_paged_listing_keeps_the_window_and_stops_past_it() -> None:
         options={"page_size": 1},
     )
     assert await crawl(dute, "", gap) == expected("dute", gap)
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    write_sources(tmp_path / "configs")
-    return {
-        **os.environ,
-        "XIANBAN_DATA_DIR": str(tmp_path / "data"),
-        "XIANBAN_CONFIGS_DIR": str(tmp_path / "configs"),
-    }
-
-
-def xianban(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "xianban", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
-    )
 
 
 def test_crawl_since_until_on_the_command_line(env: dict[str, str]) -> None:
