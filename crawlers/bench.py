@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import httpx
 from crawlers.fetch import HttpFetcher
 from crawlers.platforms.weibo import PATH, to_post
 from crawlers.politeness import Politeness
+from xianban.bus.broker import free_port
 from xianban.errors import ConfigError
 from xianban.settings import Settings
 
@@ -52,13 +52,6 @@ def page_params(i: int) -> dict[str, str]:
 
 def page_urls(base_url: str, pages: int) -> list[str]:
     return [str(httpx.URL(base_url + "/weibo" + PATH, params=page_params(i))) for i in range(pages)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start_server(argv: list[str], probe: str, what: str) -> tuple[subprocess.Popen[bytes], str]:
