@@ -9,16 +9,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Dialog, Page, async_playwright
+from playwright.async_api import Dialog, Page
 
 from case_opener.stage import CaseOpenerStage
 from console import create_app
-from crawlers.browser import CHROMIUM, LAUNCH_FLAGS
+from crawlers.browser import CHROMIUM
 from sim.server import SimServer
 from tests.console import samples
+from tests.console.browser import console_page
 from tests.console.conftest import TOKENS, log_in_page
 from tests.services import require_service
-from xianban.asgi_server import EmbeddedServer
 from xianban.records import Author, Engagement, Geo, Lead, Post, Record, Verdict
 from xianban.settings import Settings
 from xianban.stage import StageContext
@@ -110,26 +110,16 @@ async def test_an_analysts_day_in_chromium(filled: Store, tmp_path: Path) -> Non
                 await opener.handle(record)
 
         app = create_app(store=store, publish=publish, settings=settings, tokens=TOKENS)
-        server = EmbeddedServer(app)
-        await server.start()
         try:
-            async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=list(LAUNCH_FLAGS)
-                )
-                try:
-                    page = await browser.new_page(viewport={"width": 1366, "height": 900})
+            async with console_page(app, width=1366, height=900) as (page, url):
 
-                    async def refuse(dialog: Dialog) -> None:
-                        dialogs.append(dialog.message)
-                        await dialog.dismiss()
+                async def refuse(dialog: Dialog) -> None:
+                    dialogs.append(dialog.message)
+                    await dialog.dismiss()
 
-                    page.on("dialog", refuse)
-                    await _day(page, server.url, store)
-                finally:
-                    await browser.close()
+                page.on("dialog", refuse)
+                await _day(page, url, store)
         finally:
-            await server.stop()
             await opener.close()
     assert dialogs == []
     for name in (

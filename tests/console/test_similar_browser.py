@@ -7,14 +7,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from playwright.async_api import async_playwright
-
 from console import create_app
-from crawlers.browser import CHROMIUM, LAUNCH_FLAGS
+from crawlers.browser import CHROMIUM
+from tests.console.browser import console_page
 from tests.console.conftest import TOKENS, log_in_page
 from tests.console.test_similar import UNIT, recent_case
 from tests.services import require_service
-from xianban.asgi_server import EmbeddedServer
 from xianban.settings import Settings
 from xianban.store import Store
 
@@ -30,60 +28,48 @@ async def test_a_leader_tags_assigns_and_follows_a_similar_case_in_chromium(
     for n, days in ((1, 1), (2, 3), (3, 10)):
         await store.save_case(recent_case(n, days_ago=days))
     app = create_app(store=store, publish=None, settings=Settings(data_dir=tmp_path), tokens=TOKENS)
-    server = EmbeddedServer(app)
-    await server.start()
-    try:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, args=list(LAUNCH_FLAGS)
-            )
-            try:
-                page = await browser.new_page(viewport={"width": 1280, "height": 900})
-                await page.goto(f"{server.url}/similar")
-                await log_in_page(page, "leader", "chen")
-                assert page.url == f"{server.url}/similar"
-                row = page.locator("#similar-ranked tbody tr").first
-                assert "未处置" in await row.inner_text()
-                async with page.expect_navigation():
-                    await row.locator("a", has_text="龙华区龙华街道 · 市政设施").click()
-                assert "近 90 天工单" in await page.inner_text("#governance")
+    async with console_page(app) as (page, url):
+        await page.goto(f"{url}/similar")
+        await log_in_page(page, "leader", "chen")
+        assert page.url == f"{url}/similar"
+        row = page.locator("#similar-ranked tbody tr").first
+        assert "未处置" in await row.inner_text()
+        async with page.expect_navigation():
+            await row.locator("a", has_text="龙华区龙华街道 · 市政设施").click()
+        assert "近 90 天工单" in await page.inner_text("#governance")
 
-                await page.select_option("select[name=status]", "following")
-                await page.fill("input[name=tags]", f"台阶破损、天桥，{HOSTILE_TAG}")
-                await page.fill("input[name=unit]", UNIT)
-                await page.fill("input[name=assignee]", "王工")
-                await page.fill("input[name=note]", "约谈养护单位")
-                async with page.expect_navigation():
-                    await page.click("#govern-form button[type=submit]")
-                assert "已保存" in await page.inner_text(".notice")
-                tags = await page.inner_text("#governance-tags")
-                assert "台阶破损" in tags and "天桥" in tags and HOSTILE_TAG in tags
-                assert await page.evaluate("typeof window.__xss") == "undefined"
-                assert await page.inner_text("#governance-status") == "跟进中"
-                assert await page.inner_text("#governance-unit") == f"{UNIT}（责任人：王工）"
-                notes = await page.inner_text("#similar-notes")
-                assert f"交办：{UNIT}" in notes and "备注：约谈养护单位" in notes
-                assert "chen" in notes
+        await page.select_option("select[name=status]", "following")
+        await page.fill("input[name=tags]", f"台阶破损、天桥，{HOSTILE_TAG}")
+        await page.fill("input[name=unit]", UNIT)
+        await page.fill("input[name=assignee]", "王工")
+        await page.fill("input[name=note]", "约谈养护单位")
+        async with page.expect_navigation():
+            await page.click("#govern-form button[type=submit]")
+        assert "已保存" in await page.inner_text(".notice")
+        tags = await page.inner_text("#governance-tags")
+        assert "台阶破损" in tags and "天桥" in tags and HOSTILE_TAG in tags
+        assert await page.evaluate("typeof window.__xss") == "undefined"
+        assert await page.inner_text("#governance-status") == "跟进中"
+        assert await page.inner_text("#governance-unit") == f"{UNIT}（责任人：王工）"
+        notes = await page.inner_text("#similar-notes")
+        assert f"交办：{UNIT}" in notes and "备注：约谈养护单位" in notes
+        assert "chen" in notes
 
-                async with page.expect_navigation():
-                    await page.click("#follow-form button", timeout=5000)
-                assert await page.inner_text("#governance-followers") == "chen"
-                assert "取消关注" in await page.inner_text("#follow-form")
-                await page.screenshot(path=SHOTS / "similar-case.png", full_page=True)
+        async with page.expect_navigation():
+            await page.click("#follow-form button", timeout=5000)
+        assert await page.inner_text("#governance-followers") == "chen"
+        assert "取消关注" in await page.inner_text("#follow-form")
+        await page.screenshot(path=SHOTS / "similar-case.png", full_page=True)
 
-                await page.goto(f"{server.url}/similar")
-                row_text = await page.locator("#similar-ranked tbody tr").first.inner_text()
-                assert "跟进中" in row_text and UNIT in row_text and "已关注" in row_text
-                await page.screenshot(path=SHOTS / "similar-list.png", full_page=True)
+        await page.goto(f"{url}/similar")
+        row_text = await page.locator("#similar-ranked tbody tr").first.inner_text()
+        assert "跟进中" in row_text and UNIT in row_text and "已关注" in row_text
+        await page.screenshot(path=SHOTS / "similar-list.png", full_page=True)
 
-                await page.goto(f"{server.url}/reports")
-                governance = page.locator("#similar .group-governance").first
-                assert await governance.inner_text() == (
-                    f"跟进中 · 责任单位：{UNIT}（王工） · 标签：台阶破损、天桥、{HOSTILE_TAG}"
-                )
-                assert await page.evaluate("typeof window.__xss") == "undefined"
-            finally:
-                await browser.close()
-    finally:
-        await server.stop()
+        await page.goto(f"{url}/reports")
+        governance = page.locator("#similar .group-governance").first
+        assert await governance.inner_text() == (
+            f"跟进中 · 责任单位：{UNIT}（王工） · 标签：台阶破损、天桥、{HOSTILE_TAG}"
+        )
+        assert await page.evaluate("typeof window.__xss") == "undefined"
     assert (SHOTS / "similar-case.png").stat().st_size > 10_000

@@ -14,17 +14,16 @@ from typing import Any
 
 import httpx
 import yaml
-from playwright.async_api import async_playwright
 
 from console import create_app
-from crawlers.browser import CHROMIUM, LAUNCH_FLAGS
+from crawlers.browser import CHROMIUM
 from crawlers.fetch import HttpFetcher
 from crawlers.sources import Source
 from crawlers.stage import CrawlerStage
 from sim.platforms import create_platforms_app
+from tests.console.browser import console_page
 from tests.console.conftest import TOKENS, log_in_page
 from tests.services import require_service
-from xianban.asgi_server import EmbeddedServer
 from xianban.records import CrawlTask, Record
 from xianban.settings import Settings
 from xianban.stage import StageContext
@@ -183,38 +182,26 @@ async def test_each_state_in_chinese_and_rerun_keeps_the_last_success(
         published.append(record)
 
     app = create_app(store=store, publish=publish, settings=settings, tokens=TOKENS)
-    server = EmbeddedServer(app)
-    await server.start()
-    try:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, args=list(LAUNCH_FLAGS)
-            )
-            try:
-                page = await browser.new_page(viewport={"width": 1366, "height": 1000})
-                await page.goto(f"{server.url}/sources")
-                await log_in_page(page, "ops", "liops")
-                assert page.url == f"{server.url}/sources"
-                for source_id, label in EXPECTED.items():
-                    card = page.locator(f"#source-{source_id}")
-                    badge = await card.locator("header .badge").inner_text()
-                    assert badge.startswith(label), (source_id, badge)
-                await page.screenshot(path=tmp_path / "sources.png", full_page=True)
-                card = page.locator("#source-ts-captcha")
-                last = await card.locator("dd.last-success").inner_text()
-                assert last != "—"
-                async with page.expect_navigation():
-                    await card.locator("button", has_text="重新采集").click()
-                assert page.url.endswith("/sources?done=rerun")
-                card = page.locator("#source-ts-captcha")
-                assert await card.locator("header .badge").inner_text() == "待重采"
-                assert await card.locator("dd.last-success").inner_text() == last
-                assert "最近成功时间保留" in await page.inner_text("p.notice")
-                await page.screenshot(path=tmp_path / "rerun.png", full_page=True)
-            finally:
-                await browser.close()
-    finally:
-        await server.stop()
+    async with console_page(app, width=1366, height=1000) as (page, url):
+        await page.goto(f"{url}/sources")
+        await log_in_page(page, "ops", "liops")
+        assert page.url == f"{url}/sources"
+        for source_id, label in EXPECTED.items():
+            card = page.locator(f"#source-{source_id}")
+            badge = await card.locator("header .badge").inner_text()
+            assert badge.startswith(label), (source_id, badge)
+        await page.screenshot(path=tmp_path / "sources.png", full_page=True)
+        card = page.locator("#source-ts-captcha")
+        last = await card.locator("dd.last-success").inner_text()
+        assert last != "—"
+        async with page.expect_navigation():
+            await card.locator("button", has_text="重新采集").click()
+        assert page.url.endswith("/sources?done=rerun")
+        card = page.locator("#source-ts-captcha")
+        assert await card.locator("header .badge").inner_text() == "待重采"
+        assert await card.locator("dd.last-success").inner_text() == last
+        assert "最近成功时间保留" in await page.inner_text("p.notice")
+        await page.screenshot(path=tmp_path / "rerun.png", full_page=True)
     after = await store.get_source_state("ts-captcha")
     assert after is not None and after.last_success == before.last_success
     assert (tmp_path / "sources.png").stat().st_size > 10_000

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
 from console import create_app
-from crawlers.browser import CHROMIUM, LAUNCH_FLAGS
+from crawlers.browser import CHROMIUM
 from reports.publish import publish
+from tests.console.browser import console_page
 from tests.console.conftest import TOKENS, log_in_page
 from tests.reports import fixture_store as fx
 from tests.services import require_service
-from xianban.asgi_server import EmbeddedServer
 from xianban.settings import ROOT, Settings
 from xianban.store import Store
 
@@ -85,49 +85,37 @@ async def test_the_briefing_and_the_map_in_chromium(store: Store, tmp_path: Path
         now=fx.NOW,
     )
     app = create_app(store=store, publish=None, settings=Settings(data_dir=tmp_path), tokens=TOKENS)
-    server = EmbeddedServer(app)
-    await server.start()
-    try:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, args=list(LAUNCH_FLAGS)
-            )
-            try:
-                page = await browser.new_page(viewport={"width": 1280, "height": 900})
-                # the file as sent: opened straight from disk
-                await page.goto(written.files[0].as_uri())
-                assert await page.title() == "未诉先办每周简报（2026年11月23日至11月29日）"
-                await page.screenshot(path=SCREENSHOTS / "briefing-file.png", full_page=True)
-                await _title_reads(page, "#title", "未诉先办每周简报")
+    async with console_page(app) as (page, url):
+        # the file as sent: opened straight from disk
+        await page.goto(written.files[0].as_uri())
+        assert await page.title() == "未诉先办每周简报（2026年11月23日至11月29日）"
+        await page.screenshot(path=SCREENSHOTS / "briefing-file.png", full_page=True)
+        await _title_reads(page, "#title", "未诉先办每周简报")
 
-                await page.goto(f"{server.url}/reports?{WEEK}")
-                await log_in_page(page, "viewer", "liuyang")
-                assert await page.title() == "每周简报 · 先办控制台"
-                assert "250" in await page.inner_text("#funnel tr[data-row=posts]")
-                await page.screenshot(path=SCREENSHOTS / "console-reports.png", full_page=True)
-                await _title_reads(page, "#title", "未诉先办每周简报")
-                funnel = await page.locator("#chart-funnel svg").screenshot()
-                assert (0xB9, 0x1C, 0x1C) in _colours(funnel)  # fills survive the CSP
+        await page.goto(f"{url}/reports?{WEEK}")
+        await log_in_page(page, "viewer", "liuyang")
+        assert await page.title() == "每周简报 · 先办控制台"
+        assert "250" in await page.inner_text("#funnel tr[data-row=posts]")
+        await page.screenshot(path=SCREENSHOTS / "console-reports.png", full_page=True)
+        await _title_reads(page, "#title", "未诉先办每周简报")
+        funnel = await page.locator("#chart-funnel svg").screenshot()
+        assert (0xB9, 0x1C, 0x1C) in _colours(funnel)  # fills survive the CSP
 
-                await page.click("a:has-text('一张图')")
-                await page.wait_for_url(f"{server.url}/reports/map?{WEEK}")
-                await page.screenshot(path=SCREENSHOTS / "console-map.png", full_page=True)
-                await _title_reads(page, "h1", "深圳市未诉先办一张图")
-                shown = await page.locator("#map-districts tbody td:first-child").all_inner_texts()
-                assert sorted(shown) == sorted(DISTRICTS)
-                html = await page.content()
-                for district in DISTRICTS:  # each district's name is drawn on the map
-                    assert f"<!-- {district} -->" in html
-                drawn = await page.locator(".map-figure svg").screenshot()
-                colours = _colours(drawn)
-                assert (0x7F, 0x1D, 0x1D) in colours  # 龙华区, the most cases
-                assert (0xEE, 0xF1, 0xF5) in colours  # districts without cases
+        await page.click("a:has-text('一张图')")
+        await page.wait_for_url(f"{url}/reports/map?{WEEK}")
+        await page.screenshot(path=SCREENSHOTS / "console-map.png", full_page=True)
+        await _title_reads(page, "h1", "深圳市未诉先办一张图")
+        shown = await page.locator("#map-districts tbody td:first-child").all_inner_texts()
+        assert sorted(shown) == sorted(DISTRICTS)
+        html = await page.content()
+        for district in DISTRICTS:  # each district's name is drawn on the map
+            assert f"<!-- {district} -->" in html
+        drawn = await page.locator(".map-figure svg").screenshot()
+        colours = _colours(drawn)
+        assert (0x7F, 0x1D, 0x1D) in colours  # 龙华区, the most cases
+        assert (0xEE, 0xF1, 0xF5) in colours  # districts without cases
 
-                pdf = await page.request.get(f"{server.url}/reports/briefing.pdf?{WEEK}")
-                assert pdf.ok and (await pdf.body()).startswith(b"%PDF")
-                assert "briefing-weekly-20261123-20261129.pdf" in pdf.headers["content-disposition"]
-            finally:
-                await browser.close()
-    finally:
-        await server.stop()
+        pdf = await page.request.get(f"{url}/reports/briefing.pdf?{WEEK}")
+        assert pdf.ok and (await pdf.body()).startswith(b"%PDF")
+        assert "briefing-weekly-20261123-20261129.pdf" in pdf.headers["content-disposition"]
     assert (SCREENSHOTS / "console-map.png").stat().st_size > 20_000
