@@ -48,15 +48,32 @@ STYLE: dict[Any, Any] = {
 
 @cache
 def cjk_font() -> str:
-    """The installed font family that has Chinese glyphs; a ConfigError names the fix."""
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for family in CJK_FAMILIES:
-        if family in installed:
-            return family
+    """The installed font family that has Chinese glyphs; a ConfigError names the fix.
+
+    matplotlib caches its font list on first use, so a font installed afterwards (`make
+    reports-tools` after `make run`) is only found by one rescan of the system's fonts.
+    """
+    for rescan in (False, True):
+        if rescan:
+            _add_fonts_installed_since_the_cache()
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        for family in CJK_FAMILIES:
+            if family in installed:
+                return family
     raise ConfigError(
         "no Chinese font for the charts (one of: " + ", ".join(CJK_FAMILIES) + "); "
         "install one with `make reports-tools` (Debian: fonts-wqy-microhei)"
     )
+
+
+def _add_fonts_installed_since_the_cache() -> None:
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):  # a file FreeType cannot read
+                continue
 
 
 _STYLE_ATTR = re.compile(r'style="([^"]*)"')
