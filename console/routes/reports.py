@@ -24,6 +24,8 @@ from xianban.settings import Settings
 router = APIRouter()
 
 KindQuery = Annotated[Kind, Query(description="weekly | monthly")]
+FirstDay = Annotated[date | None, Query(alias="from", description="开始日期 YYYY-MM-DD")]
+LastDay = Annotated[date | None, Query(alias="to", description="结束日期 YYYY-MM-DD")]
 DayQuery = Annotated[date | None, Query()]
 MEDIA = {
     "html": "text/html; charset=utf-8",
@@ -57,8 +59,8 @@ async def reports_page(
     store: StoreDep,
     pages: PagesDep,
     kind: KindQuery = "weekly",
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    first: FirstDay = None,
+    last: LastDay = None,
 ) -> Response:
     from reports.render import draw_charts, render_body
 
@@ -85,8 +87,8 @@ async def map_page(
     store: StoreDep,
     pages: PagesDep,
     kind: KindQuery = "weekly",
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    first: FirstDay = None,
+    last: LastDay = None,
 ) -> Response:
     from reports.render import district_map
 
@@ -112,8 +114,8 @@ async def download(
     user: Viewer,
     store: StoreDep,
     kind: KindQuery = "weekly",
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    first: FirstDay = None,
+    last: LastDay = None,
 ) -> Response:
     from reports.render import draw_charts, render_html, render_markdown, render_pdf
 
