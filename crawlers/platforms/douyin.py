@@ -222,8 +222,9 @@ def parse_results(body: Any, source: str) -> tuple[list[Post], int | None]:
     return posts, nxt if more else None
 
 
-class DouyinSearch:
-    name = "douyin"
+class SignedDouyin:
+    """What every Douyin adapter shares: its options and the signer its requests go through
+    (the signer may be a browser or a service, so it is closed with the adapter)."""
 
     def __init__(self, options: DouyinOptions | None = None) -> None:
         self.options = options or DouyinOptions()
@@ -235,6 +236,10 @@ class DouyinSearch:
 
     async def close(self) -> None:
         await self.signer.aclose()
+
+
+class DouyinSearch(SignedDouyin):
+    name = "douyin"
 
     async def page(self, task: CrawlTask, cursor: str | None, fetch: Fetcher) -> Page:
         keyword = (task.query or "").strip()

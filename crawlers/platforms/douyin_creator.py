@@ -4,13 +4,11 @@ paged by ``max_cursor`` (the millisecond time of the oldest video served), signe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 from crawlers.base import Fetcher, Page
 from crawlers.errors import LayoutChanged
-from crawlers.platforms.douyin import DouyinOptions, signed_get, to_post, with_comments
-from crawlers.signing import make_signer
+from crawlers.platforms.douyin import SignedDouyin, signed_get, to_post, with_comments
 from xianban.records import CrawlTask, Post
 
 POSTS = "/aweme/v1/web/aweme/post/"
@@ -27,19 +25,8 @@ def aweme_posts(body: dict[str, Any], source: str, where: str) -> list[Post]:
     return [to_post(a, source) for a in listed if a.get("desc")]
 
 
-class DouyinCreator:
+class DouyinCreator(SignedDouyin):
     name = "douyin_creator"
-
-    def __init__(self, options: DouyinOptions | None = None) -> None:
-        self.options = options or DouyinOptions()
-        self.signer = make_signer(self.options.signer)
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, object]) -> Self:
-        return cls(DouyinOptions.model_validate(options))
-
-    async def close(self) -> None:
-        await self.signer.aclose()
 
     async def page(self, task: CrawlTask, cursor: str | None, fetch: Fetcher) -> Page:
         account = (task.query or "").strip()

@@ -3,31 +3,16 @@ whose tag is the place hint; paged by offset, signed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Self
-
 from crawlers.base import Fetcher, Page
-from crawlers.platforms.douyin import DouyinOptions, signed_get, with_comments
+from crawlers.platforms.douyin import SignedDouyin, signed_get, with_comments
 from crawlers.platforms.douyin_creator import aweme_posts
-from crawlers.signing import make_signer
 from xianban.records import CrawlTask
 
 POI = "/aweme/v1/web/poi/detail/aweme/"
 
 
-class DouyinPoi:
+class DouyinPoi(SignedDouyin):
     name = "douyin_poi"
-
-    def __init__(self, options: DouyinOptions | None = None) -> None:
-        self.options = options or DouyinOptions()
-        self.signer = make_signer(self.options.signer)
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, object]) -> Self:
-        return cls(DouyinOptions.model_validate(options))
-
-    async def close(self) -> None:
-        await self.signer.aclose()
 
     async def page(self, task: CrawlTask, cursor: str | None, fetch: Fetcher) -> Page:
         poi = (task.query or "").strip()
