@@ -5,13 +5,20 @@ Every request carries ``Idempotency-Key: <case_id>``: a filing that timed out ha
 work order instead of a second one. Errors are translated here, at the boundary:
 timeouts, connection failures and 5xx are ``TransientError`` (the outbox retries them);
 other 4xx are ``PermanentError`` (retrying cannot help).
+
+Requests go through one ``aiohttp.ClientSession``: httpx cost ~4 ms of CPU a filing
+against the simulator (its pool's bookkeeping, and httpcore looking for the absent
+``sniffio`` on every request), aiohttp 0.4 ms, measured 2026-12-01 on this machine with
+16 filings in flight; at a burst's hundreds of cases a second that was most of the case
+opener's time.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-import httpx
+import aiohttp
 
 from xianban.errors import ConfigError, PermanentError, TransientError
 from xianban.records import Case
@@ -21,9 +28,9 @@ from xianban.tls import tls_context
 
 class WorkOrderClient:
     def __init__(self, base_url: str, *, timeout_s: float) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/open311/v2", timeout=timeout_s, verify=tls_context()
-        )
+        self._base = base_url.rstrip("/") + "/open311/v2"
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkOrderClient:
@@ -31,24 +38,36 @@ class WorkOrderClient:
             raise ConfigError("workorder_url is not set (XIANBAN_WORKORDER_URL)")
         return cls(settings.workorder_url, timeout_s=settings.workorder_timeout_s)
 
+    def _open(self) -> aiohttp.ClientSession:
+        """The session, made on first use (it belongs to the running event loop)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=tls_context()), timeout=self._timeout
+            )
+        return self._session
+
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            response = await self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
+            async with self._open().request(method, self._base + path, **kwargs) as response:
+                status = response.status
+                body = await response.read()
+        except TimeoutError as exc:
             raise TransientError(f"work-order system timed out on {method} {path}") from exc
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise TransientError(f"work-order system unreachable: {exc!r}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise TransientError(f"work-order system answered {response.status_code}")
-        if response.status_code >= 400:
+        if status >= 500 or status == 429:
+            raise TransientError(f"work-order system answered {status}")
+        if status >= 400:
+            text = body.decode("utf-8", "replace")
             raise PermanentError(
-                f"work-order system refused {method} {path}: "
-                f"{response.status_code} {response.text[:200]}"
+                f"work-order system refused {method} {path}: {status} {text[:200]}"
             )
-        return response.json()
+        return json.loads(body)
 
     async def file(self, case: Case) -> str:
         """File a case; returns the system's request id (the same one on a retry)."""
