@@ -57,11 +57,11 @@ from xianban.stage import StageContext
 from xianban.store.ticket_api import (
     Delivery,
     EventHead,
+    NewEvent,
     Subscription,
     claim_deliveries,
     deactivate_subscriptions,
-    enqueue_event,
-    event_known,
+    enqueue_events,
     get_subscription,
     put_subscription,
     record_attempt,
@@ -199,22 +199,29 @@ def wants(sub: Subscription, kind: str, department: str) -> bool:
     return not sub.departments or department in sub.departments
 
 
-async def enqueue(store: Store, case: Case, *, at: datetime | None = None) -> str | None:
-    """Put the case's change in the outbox; its event type, or None for a replayed record."""
+def new_event(case: Case, *, at: datetime) -> NewEvent:
     event_id = event_id_of(case)
-    if await event_known(store, event_id):
-        return None
-    now = at or utcnow()
-    return await enqueue_event(
-        store,
+    return NewEvent(
         event_id=event_id,
         case_id=case.case_id,
         status=case.status,
         department=case.department,
-        body=lambda head: event_body(case, event_id, head, at=now),
+        body=lambda head: event_body(case, event_id, head, at=at),
         wants=lambda sub, kind: wants(sub, kind, case.department),
-        at=now,
     )
+
+
+async def enqueue(store: Store, case: Case, *, at: datetime | None = None) -> str | None:
+    """Put the case's change in the outbox; its event type, or None for a replayed record."""
+    return (await enqueue_all(store, [case], at=at))[0]
+
+
+async def enqueue_all(
+    store: Store, cases: Sequence[Case], *, at: datetime | None = None
+) -> list[str | None]:
+    """``enqueue`` for the cases of one batch, in order, in one transaction."""
+    now = at or utcnow()
+    return await enqueue_events(store, [new_event(case, at=now) for case in cases], at=now)
 
 
 async def configure(store: Store, subscribers: Sequence[Subscriber]) -> list[str]:
@@ -476,6 +483,10 @@ class WebhookStage:
     async def handle(self, record: Case) -> Sequence[Record]:
         await enqueue(self._store, record)
         return []
+
+    async def handle_batch(self, records: Sequence[Case]) -> Sequence[Sequence[Record]]:
+        await enqueue_all(self._store, records)
+        return [[] for _ in records]
 
     async def close(self) -> None:
         await self._dispatcher.close()

@@ -34,6 +34,7 @@ from console.webhooks import (
     WebhookStage,
     configure,
     enqueue,
+    enqueue_all,
     sign,
     sign_all,
     subscribers_from_env,
@@ -188,6 +189,23 @@ async def test_a_change_is_delivered_signed_numbered_and_masked(
     assert receiver.headers[1][SEQUENCE_HEADER] == "2"
     assert samples.PHONE.encode() not in b"".join(receiver.bodies)
     assert await delivery_counts(store) == {"pending": 0, "delivered": 2, "parked": 0}
+
+
+async def test_a_batch_enqueues_what_one_by_one_would(store: Store) -> None:
+    await _subscribe(store, "https://hooks.example.cn/a")
+
+    def stream(first: int) -> list[Case]:
+        one, two = samples.case(first), samples.case(first + 1)
+        moved = changed(one, "in_progress", 50)
+        return [one, one, moved, two, moved, changed(two, "resolved", 55), one]
+
+    singly = [await enqueue(store, case) for case in stream(1)]
+    await enqueue(store, samples.case(10))  # in the outbox before its batch comes again
+    batched = await enqueue_all(store, [samples.case(10), *stream(11)])
+    created, changed_ = "case.created", "case.status_changed"
+    assert singly == [created, None, changed_, created, None, changed_, None]
+    assert batched == [None, *singly]
+    assert await delivery_counts(store) == {"pending": 9, "delivered": 0, "parked": 0}
 
 
 async def test_a_dead_endpoint_is_retried_then_parked_and_audited(

@@ -407,12 +407,17 @@ class EventHead:
     first: bool
 
 
-async def event_known(store: Store, event_id: str) -> bool:
-    async with store._tx() as conn:
-        found = await conn.scalar(
-            select(WebhookEvents.event_id).where(WebhookEvents.event_id == event_id)
-        )
-    return found is not None
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A case change for the outbox: ``body(head)`` gives (event type, JSON text) once the
+    event's number is known; ``wants(sub, type)`` says whether a subscription receives it."""
+
+    event_id: str
+    case_id: str
+    status: str
+    department: str
+    body: Callable[[EventHead], tuple[str, str]]
+    wants: Callable[[Subscription, str], bool]
 
 
 async def enqueue_event(
@@ -426,55 +431,83 @@ async def enqueue_event(
     wants: Callable[[Subscription, str], bool],
     at: datetime | None = None,
 ) -> str | None:
-    """Number the case's next event, store it and one delivery per subscription it matches,
-    in one transaction. ``body(head)`` gives (event type, JSON text); ``wants(sub, type)``
-    says whether a subscription receives it. None when the event was enqueued before."""
+    """``enqueue_events`` for one event: its type, or None when it was enqueued before."""
+    event = NewEvent(event_id, case_id, status, department, body, wants)
+    return (await enqueue_events(store, [event], at=at))[0]
+
+
+async def enqueue_events(
+    store: Store, events: Sequence[NewEvent], *, at: datetime | None = None
+) -> list[str | None]:
+    """Number each case's next events in the given order, store them and one delivery per
+    subscription each matches, all in one transaction (a batch of the webhook stage: two
+    transactions, not two per case). Per event its type, or None for one enqueued before
+    (in the outbox already, or earlier in ``events``)."""
     now = at or utcnow()
-    head_insert = store._insert(WebhookCaseHeads).values(
-        case_id=case_id, seq=1, status=status, prev_status=None
-    )
-    bumped = head_insert.on_conflict_do_update(
-        index_elements=["case_id"],
-        set_={
-            "seq": WebhookCaseHeads.seq + 1,
-            "prev_status": WebhookCaseHeads.status,
-            "status": head_insert.excluded.status,
-        },
-    ).returning(WebhookCaseHeads.seq, WebhookCaseHeads.prev_status)
+    async with store._tx() as conn:
+        ids = list({e.event_id for e in events})
+        known = set(
+            (
+                await conn.scalars(
+                    select(WebhookEvents.event_id).where(WebhookEvents.event_id.in_(ids))
+                )
+            )
+            if ids
+            else ()
+        )
+    kinds: list[str | None] = [None] * len(events)
+    fresh: list[tuple[int, NewEvent]] = []
+    for i, event in enumerate(events):
+        if event.event_id not in known:
+            known.add(event.event_id)
+            fresh.append((i, event))
+    if not fresh:
+        return kinds
     try:
         async with store._tx() as conn:
-            # The head's upsert comes first: on SQLite it takes the write lock at once.
-            seq, prev_status = (await conn.execute(bumped)).one()
-            head = EventHead(seq=seq, prev_status=prev_status, first=seq == 1)
-            event_type, text = body(head)
-            inserted = await store._inserted(
-                conn,
-                store._insert(WebhookEvents)
-                .values(
-                    event_id=event_id,
-                    case_id=case_id,
-                    seq=seq,
-                    type=event_type,
-                    department=department,
-                    body=text,
-                    created_at=now,
+            # The heads' upserts come first: on SQLite the first takes the write lock at once.
+            rows: list[dict[str, Any]] = []
+            numbered: list[tuple[NewEvent, int, str]] = []
+            for i, event in fresh:
+                seq, prev_status = (await conn.execute(_bump_head(store, event))).one()
+                kind, text = event.body(EventHead(seq=seq, prev_status=prev_status, first=seq == 1))
+                kinds[i] = kind
+                numbered.append((event, seq, kind))
+                rows.append(
+                    {
+                        "event_id": event.event_id,
+                        "case_id": event.case_id,
+                        "seq": seq,
+                        "type": kind,
+                        "department": event.department,
+                        "body": text,
+                        "created_at": now,
+                    }
                 )
-                .on_conflict_do_nothing(index_elements=["event_id"])
-                .returning(WebhookEvents.event_id),
-            )
-            if not inserted:
-                raise _Replayed
-            subs = (
-                await conn.execute(
-                    select(WebhookSubscriptions).where(WebhookSubscriptions.active.is_(True))
+            inserted = (
+                await conn.scalars(
+                    store._insert(WebhookEvents)
+                    .on_conflict_do_nothing(index_elements=["event_id"])
+                    .returning(WebhookEvents.event_id),
+                    rows,
                 )
             ).all()
-            rows = [
+            if len(inserted) != len(rows):
+                raise _Replayed  # another writer enqueued one since the check above
+            subs = [
+                _subscription(row)
+                for row in (
+                    await conn.execute(
+                        select(WebhookSubscriptions).where(WebhookSubscriptions.active.is_(True))
+                    )
+                ).all()
+            ]
+            deliveries = [
                 {
-                    "delivery_id": delivery_id(event_id, sub.subscription_id),
-                    "event_id": event_id,
+                    "delivery_id": delivery_id(event.event_id, sub.subscription_id),
+                    "event_id": event.event_id,
                     "subscription_id": sub.subscription_id,
-                    "case_id": case_id,
+                    "case_id": event.case_id,
                     "seq": seq,
                     "status": "pending",
                     "attempts": 0,
@@ -482,14 +515,34 @@ async def enqueue_event(
                     "created_at": now,
                     "updated_at": now,
                 }
-                for sub in map(_subscription, subs)
-                if wants(sub, event_type)
+                for event, seq, kind in numbered
+                for sub in subs
+                if event.wants(sub, kind)
             ]
-            if rows:
-                await conn.execute(store._insert(WebhookDeliveries).values(rows))
-            return event_type
+            if deliveries:
+                await conn.execute(store._insert(WebhookDeliveries), deliveries)
     except _Replayed:
-        return None
+        if len(events) == 1:
+            return [None]
+        # undone as a whole: each event alone, as if they had come one by one
+        return [(await enqueue_events(store, [event], at=now))[0] for event in events]
+    return kinds
+
+
+def _bump_head(store: Store, event: NewEvent) -> Any:
+    """The case's next number and the status before it, in one statement (concurrent
+    writers of one case each get their own number)."""
+    head_insert = store._insert(WebhookCaseHeads).values(
+        case_id=event.case_id, seq=1, status=event.status, prev_status=None
+    )
+    return head_insert.on_conflict_do_update(
+        index_elements=["case_id"],
+        set_={
+            "seq": WebhookCaseHeads.seq + 1,
+            "prev_status": WebhookCaseHeads.status,
+            "status": head_insert.excluded.status,
+        },
+    ).returning(WebhookCaseHeads.seq, WebhookCaseHeads.prev_status)
 
 
 def delivery_id(event_id: str, subscription_id: str) -> str:
