@@ -3,12 +3,21 @@
 Stateless workers agree on a cluster id without talking to each other: the id is taken from
 the earliest lead the store already holds for a near-duplicate (same category and district,
 close SimHash, inside the time window), else derived from the post itself.
+
+A near-identical copy (the same post pasted on with "转自群聊：" before it or "（转）" after it)
+also joins whatever category the model gave it: close SimHash and one shared run of
+characters covering nearly all of the shorter text. SimHash alone is too loose for that:
+unrelated posts of one district come within 11 bits of each other, while copies of a short
+post with a prefix are 14 apart; the run alone would call a short post a copy of a long one
+that quotes it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from difflib import SequenceMatcher
+from functools import lru_cache
 
 import numpy as np
 
@@ -17,10 +26,33 @@ from leadfinder.normalise import normalise
 _NOISE = re.compile(r"[\s\W_]+")
 _REPOST = re.compile(r"//@[^:：]*[:：]?")
 _BITS = np.arange(64, dtype=np.uint64)
+COPY_SHARE = 0.85
+"""Of the shorter text, what one run shared with the other must cover for a copy. Two
+copies of one post with a prefix each ("转自群聊：" + 43 characters + " +1", "帮朋友发一下：" + the
+same 43) share 0.896 of the shorter; among the 11,590 distinct texts of the training corpus
+and the written pool, 3 pairs within ``max_hamming`` share 0.85 or more (all chatter, no lead)."""
+COPY_MIN_RUN = 12
+"""Characters that run must have at least: a short phrase ("路灯坏了") is no copy."""
+
+
+def bare(text: str) -> str:
+    """What SimHash reads of a post: normalised, without repost marks, punctuation, spaces."""
+    return _NOISE.sub("", _REPOST.sub("", normalise(text)))
 
 
 def simhash(text: str, n: int = 3) -> int:
-    chars = _NOISE.sub("", _REPOST.sub("", normalise(text)))
+    return simhash_of_bare(bare(text), n)
+
+
+@lru_cache(maxsize=4096)
+def fingerprint(text: str) -> tuple[str, int]:
+    """``bare(text)`` and its SimHash, remembered: clustering through the store compares
+    each post with the same recent leads again."""
+    chars = bare(text)
+    return chars, simhash_of_bare(chars)
+
+
+def simhash_of_bare(chars: str, n: int = 3) -> int:
     grams = {chars[i : i + n] for i in range(max(1, len(chars) - n + 1))}
     hashes = np.fromiter(
         (int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "big") for g in grams),
@@ -34,3 +66,17 @@ def simhash(text: str, n: int = 3) -> int:
 
 def hamming(a: int, b: int) -> int:
     return (a ^ b).bit_count()
+
+
+def may_be_copy(chars: str) -> bool:
+    """A bare text long enough for ``near_identical`` to call it a copy of anything."""
+    return len(chars) >= COPY_MIN_RUN
+
+
+def near_identical(a: str, b: str) -> bool:
+    """Two bare texts (``bare``) are one post copied: a prefix, a suffix or a cut end apart."""
+    shorter = min(len(a), len(b))
+    if shorter < COPY_MIN_RUN:
+        return False
+    run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return run.size >= max(COPY_MIN_RUN, COPY_SHARE * shorter)

@@ -2,7 +2,11 @@
 
 The lead joins the cluster of the near-duplicates the store already holds (a repost, the
 same complaint on another platform), so verification and case opening see one problem with
-its corroboration count instead of many.
+its corroboration count instead of many. A near-identical copy (``cluster.near_identical``)
+joins whatever category the model gave it and takes the cluster's; a repost or copy of a
+lead that the model scores below the lead threshold (a bare "转发微博", a prefix the model
+reads as chatter) is that lead reported again: it joins as corroboration with the lead's
+category, place, urgency and score.
 
 Two paths give the same leads. ``handle`` (one post) asks the store for the recent leads
 of the post's category. ``handle_batch`` (the records of one poll) scores the posts with
@@ -18,13 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from leadfinder.cluster import hamming, simhash
+from leadfinder.cluster import bare, fingerprint, may_be_copy, near_identical, simhash_of_bare
 from leadfinder.extract import Extraction, Extractor, read_mapping
-from leadfinder.window import ClusterWindow, Seen
+from leadfinder.window import ClusterWindow, Reach, Seen, same_or_unknown
 from xianban.records import Lead, Post, Record, ScoredPost, stable_id, utcnow
 from xianban.stage import StageContext
 
@@ -37,24 +42,69 @@ it is found (its batch's write), and clocks differ a little between machines."""
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def make_lead(post: Post, found: Extraction, lead_id: str, cluster_id: str, corr: int) -> Lead:
-    assert found.category is not None
+def is_lead(found: Extraction) -> bool:
+    return found.is_lead and found.category is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Where a post's lead goes: its cluster, how many other posts back it up, and the
+    lead it was matched to there (``None``: a cluster of its own)."""
+
+    cluster_id: str
+    corroboration: int
+    to: Lead | Seen | None = None
+
+
+def earliest_join(matches: Sequence[Lead | Seen]) -> Join:
+    """The cluster of the first-reported match, backed by the matches in it."""
+    first = min(matches, key=lambda m: (m.posted_at or m.found_at, m.lead_id))
+    return Join(first.cluster_id, sum(m.cluster_id == first.cluster_id for m in matches), first)
+
+
+def make_lead(
+    post: Post, found: Extraction, lead_id: str, join: Join, labels: Mapping[str, str]
+) -> Lead:
+    """A lead takes its cluster's category (the lead it joined keeps the one it was filed
+    under). A post the model scores below the threshold is a lead only as a copy of one:
+    what it says is what that lead says, so it takes that lead's place, urgency and score
+    (its own low score would have the verifier reject a cluster waiting for review)."""
+    to = join.to
+    if is_lead(found):
+        assert found.category is not None
+        category, urgent, triggers = found.category, found.urgent, found.urgency_triggers
+        geo, score, reasons = found.geo, found.score, list(found.reasons)
+        if to is not None and to.category != category:
+            reasons.append(
+                f"类别:沿用同一内容的线索 {to.lead_id} 的「{labels[to.category]}」"
+                f"(模型判本帖为「{labels[category]}」)"
+            )
+            category = to.category
+    else:
+        assert to is not None, "a post below the threshold is a lead only as a copy"
+        category, urgent, triggers = to.category, to.urgent, to.urgency_triggers
+        geo, score = to.geo, to.score
+        reasons = [
+            f"转载:转发或照搬线索 {to.lead_id}，模型对本帖评分 {found.score:.2f} 低于线索阈值，"
+            f"沿用原帖的类别、地点与评分，作为佐证并入其线索簇",
+            *found.reasons,
+        ]
     return Lead(
         lead_id=lead_id,
-        cluster_id=cluster_id,
+        cluster_id=join.cluster_id,
         post_ids=[post.post_id],
         platform=post.platform,
         url=post.url,
         title=post.title,
         text=post.text,
-        category=found.category,
-        urgent=found.urgent,
-        urgency_triggers=found.urgency_triggers,
-        geo=found.geo,
-        score=found.score,
-        reasons=found.reasons,
+        category=category,
+        urgent=urgent,
+        urgency_triggers=triggers,
+        geo=geo,
+        score=score,
+        reasons=reasons,
         features=found.features,
-        corroboration=corr,
+        corroboration=join.corroboration,
         posted_at=post.created_at,
     )
 
@@ -62,7 +112,7 @@ def make_lead(post: Post, found: Extraction, lead_id: str, cluster_id: str, corr
 def below_threshold(post: Post, found: Extraction) -> list[Record]:
     """The weak-signal stage's share of a post that is no lead: what was found, when the
     post is placed to a street (the coarsest place two weak signals can share)."""
-    if found.is_lead or found.geo.district is None or found.geo.street is None:
+    if is_lead(found) or found.geo.district is None or found.geo.street is None:
         return []
     return [
         ScoredPost(
@@ -103,48 +153,81 @@ class LeadfinderStage:
 
     # -- one post: the store is the window -----------------------------------------------
 
+    @property
+    def _labels(self) -> Mapping[str, str]:
+        assert self.extractor is not None, "start() first"
+        return self.extractor.labels
+
     async def handle(self, record: Post) -> Sequence[Record]:
         assert self.extractor is not None, "start() first"
         await self.ctx.store.upsert_post(record)
         found = self.extractor.extract(record)
-        if not found.is_lead or found.category is None:
-            return below_threshold(record, found)
         lead_id = stable_id(record.post_id)
-        cluster_id, corroboration = await self._cluster(record, lead_id, found)
-        lead = make_lead(record, found, lead_id, cluster_id, corroboration)
+        join = await self._cluster(record, lead_id, found)
+        if join is None:
+            return below_threshold(record, found)
+        lead = make_lead(record, found, lead_id, join, self._labels)
         # Stored now, not only when the verifier gets it: the next near-duplicate (in this batch
         # or on another worker's partition) must find this lead to join its cluster.
         await self.ctx.store.upsert_lead(lead)
         self.window.add(lead)
         return [lead]
 
-    async def _cluster(self, post: Post, lead_id: str, found: Extraction) -> tuple[str, int]:
-        """(cluster id, how many other posts back it up), from the earliest near-duplicate."""
+    async def _cluster(self, post: Post, lead_id: str, found: Extraction) -> Join | None:
+        """The earliest near-duplicate's cluster; ``None`` for a post that is neither a
+        lead nor a copy of one."""
         store = self.ctx.store
         if post.repost_of:
             original = await store.get_lead(stable_id(post.repost_of))
             if original is not None:
                 members = await store.leads_in_cluster(original.cluster_id)
-                return original.cluster_id, len({m.lead_id for m in members} | {lead_id}) - 1
+                corroboration = len({m.lead_id for m in members} | {lead_id}) - 1
+                return Join(original.cluster_id, corroboration, original)
+        chars = bare(post.text)
+        if not is_lead(found) and not may_be_copy(chars):
+            return None
+        reach = self._reach(post, lead_id, simhash_of_bare(chars))
+        limit = int(self.cluster["lookback_limit"])
+        district = found.geo.district
+
+        def kept(lead: Lead) -> bool:
+            return reach.keeps(lead.lead_id, lead.posted_at, fingerprint(lead.text)[1])
+
+        recent = await store.recent_leads(since=reach.since, limit=limit)
+        matches = {
+            lead.lead_id: lead
+            for lead in recent
+            if same_or_unknown(lead.geo.district, district)
+            and kept(lead)
+            and near_identical(fingerprint(lead.text)[0], chars)
+        }
+        if is_lead(found):
+            # Fewer than ``limit`` of any category: they are all there are of this one.
+            of_category = (
+                [lead for lead in recent if lead.category == found.category]
+                if len(recent) < limit
+                else await store.recent_leads(
+                    since=reach.since, limit=limit, category=found.category
+                )
+            )
+            for lead in of_category:
+                if lead.geo.district == district and kept(lead):
+                    matches.setdefault(lead.lead_id, lead)
+        if matches:
+            return earliest_join(list(matches.values()))
+        return Join(stable_id("cluster", lead_id), 0) if is_lead(found) else None
+
+    def _reach(self, post: Post, lead_id: str, mine: int) -> Reach:
         when = post.created_at or utcnow()
         window = self._window_span
-        recent = await store.recent_leads(
-            since=when - window, limit=int(self.cluster["lookback_limit"]), category=found.category
+        return Reach(
+            since=when - window,
+            when=when,
+            window=window,
+            mine=mine,
+            max_hamming=int(self.cluster["max_hamming"]),
+            exclude=lead_id,
         )
-        mine = simhash(post.text)
-        near = [
-            lead
-            for lead in recent
-            if lead.lead_id != lead_id
-            and lead.category == found.category
-            and lead.geo.district == found.geo.district
-            and hamming(simhash(lead.text), mine) <= int(self.cluster["max_hamming"])
-            and (lead.posted_at is None or abs(lead.posted_at - when) <= window)
-        ]
-        if not near:
-            return stable_id("cluster", lead_id), 0
-        earliest = min(near, key=lambda lead: (lead.posted_at or lead.found_at, lead.lead_id))
-        return earliest.cluster_id, sum(lead.cluster_id == earliest.cluster_id for lead in near)
 
     # -- a batch: the window in memory, one write ------------------------------------------
 
@@ -157,15 +240,15 @@ class LeadfinderStage:
         assert self.extractor is not None, "start() first"
         await self._refresh()
         found = self.extractor.extract_many(records)
-        batch = _Batch(self, await self._originals(records, found))
+        batch = _Batch(self, await self._originals(records))
         out: list[Sequence[Record]] = []
         leads: list[Lead] = []
         try:
             for post, extraction in zip(records, found, strict=True):
-                if not extraction.is_lead or extraction.category is None:
+                lead = await batch.lead_for(post, extraction)
+                if lead is None:
                     out.append(below_threshold(post, extraction))
                     continue
-                lead = await batch.lead_for(post, extraction)
                 leads.append(lead)
                 out.append([lead])
             await self.ctx.store.store_posts_and_leads(records, leads)
@@ -194,15 +277,10 @@ class LeadfinderStage:
             return
         self._refreshed_at = now
 
-    async def _originals(
-        self, records: Sequence[Post], found: Sequence[Extraction]
-    ) -> dict[str, Lead]:
-        """The stored leads the batch's reposts point at (one read, reposts only)."""
-        wanted = {
-            stable_id(post.repost_of)
-            for post, f in zip(records, found, strict=True)
-            if post.repost_of and f.is_lead and f.category is not None
-        }
+    async def _originals(self, records: Sequence[Post]) -> dict[str, Lead]:
+        """The stored leads the batch's reposts point at (one read, reposts only: a repost
+        the model scores below the threshold still joins its original)."""
+        wanted = {stable_id(post.repost_of) for post in records if post.repost_of}
         return await self.ctx.store.get_leads(wanted) if wanted else {}
 
     async def close(self) -> None:
@@ -223,15 +301,21 @@ class _Batch:
         self.replaced: dict[str, Seen | None] = {}
         """What the window held for each lead this batch put there, to undo it."""
 
-    async def lead_for(self, post: Post, found: Extraction) -> Lead:
+    async def lead_for(self, post: Post, found: Extraction) -> Lead | None:
+        """``None`` for a post that is neither a lead nor a copy of one."""
+        chars = bare(post.text)
+        if not (is_lead(found) or post.repost_of or may_be_copy(chars)):
+            return None
         lead_id = stable_id(post.post_id)
-        mine = simhash(post.text)
-        cluster_id, corroboration = await self._cluster(post, lead_id, found, mine)
-        lead = make_lead(post, found, lead_id, cluster_id, corroboration)
-        self._keep(lead, mine)
+        mine = simhash_of_bare(chars)
+        join = await self._cluster(post, lead_id, found, chars, mine)
+        if join is None:
+            return None
+        lead = make_lead(post, found, lead_id, join, self.stage._labels)
+        self._keep(lead, chars, mine)
         return lead
 
-    def _keep(self, lead: Lead, hashed: int) -> None:
+    def _keep(self, lead: Lead, chars: str, hashed: int) -> None:
         for cluster_id, lead_ids in self.members.items():
             if cluster_id == lead.cluster_id:
                 lead_ids.add(lead.lead_id)
@@ -240,7 +324,7 @@ class _Batch:
         self.made[lead.lead_id] = lead
         window = self.stage.window
         self.replaced.setdefault(lead.lead_id, window.get(lead.lead_id))
-        window.add(lead, hashed)  # the lead's text is the post's
+        window.add(lead, chars, hashed)  # the lead's text is the post's
 
     def undo(self) -> None:
         window = self.stage.window
@@ -261,33 +345,25 @@ class _Batch:
         return self.members[cluster_id]
 
     async def _cluster(
-        self, post: Post, lead_id: str, found: Extraction, mine: int
-    ) -> tuple[str, int]:
+        self, post: Post, lead_id: str, found: Extraction, chars: str, mine: int
+    ) -> Join | None:
+        """``LeadfinderStage._cluster`` against the window and this batch."""
         if post.repost_of:
             original_id = stable_id(post.repost_of)
             original = self.made.get(original_id) or self.originals.get(original_id)
             if original is not None:
                 members = await self._members(original.cluster_id)
-                return original.cluster_id, len(members | {lead_id}) - 1
-        assert found.category is not None
-        stage = self.stage
-        when = post.created_at or utcnow()
-        span = stage._window_span
-        near = stage.window.near(
-            category=found.category,
-            district=found.geo.district,
-            since=when - span,
-            when=when,
-            window=span,
-            mine=mine,
-            max_hamming=int(stage.cluster["max_hamming"]),
-            exclude=lead_id,
-        )
-        if not near:
-            return stable_id("cluster", lead_id), 0
-        earliest = min(near, key=_first_reported)
-        return earliest.cluster_id, sum(seen.cluster_id == earliest.cluster_id for seen in near)
-
-
-def _first_reported(seen: Seen) -> tuple[datetime, str]:
-    return (seen.posted_at or seen.found_at, seen.lead_id)
+                return Join(original.cluster_id, len(members | {lead_id}) - 1, original)
+        if not is_lead(found) and not may_be_copy(chars):
+            return None
+        window = self.stage.window
+        reach = self.stage._reach(post, lead_id, mine)
+        district = found.geo.district
+        matches = {s.lead_id: s for s in window.copies(chars=chars, district=district, reach=reach)}
+        if is_lead(found):
+            assert found.category is not None
+            for seen in window.near(category=found.category, district=district, reach=reach):
+                matches.setdefault(seen.lead_id, seen)
+        if matches:
+            return earliest_join(list(matches.values()))
+        return Join(stable_id("cluster", lead_id), 0) if is_lead(found) else None

@@ -4,8 +4,10 @@ It answers exactly what ``Store.recent_leads(since=..., limit=lookback_limit,
 category=...)`` answers (the ``limit`` newest leads of a category by found time, then
 those found at or after ``since``), filtered the way clustering filters them (same
 district, posted within the window, SimHash within ``max_hamming``), with each lead's
-SimHash computed once instead of once per post. It holds per category the newest
-``limit`` leads plus some slack, indexed by district; it is filled from the store when a
+SimHash computed once instead of once per post; and, for near-identical copies, what the
+same query without a category answers (``copies``). It holds per category the newest
+``limit`` leads plus some slack, indexed by district (and all of them together, the
+newest ``limit`` of any category being among them); it is filled from the store when a
 worker's partitions change and topped up with the leads other workers stored since.
 """
 
@@ -16,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from leadfinder.cluster import hamming, simhash
-from xianban.records import Lead
+from leadfinder.cluster import bare, hamming, near_identical, simhash_of_bare
+from xianban.records import Category, Geo, Lead
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SLACK = 256
@@ -33,15 +35,22 @@ def micros(at: datetime) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """What clustering needs of a lead."""
+    """What clustering needs of a lead; and what a copy the model scored below the lead
+    threshold takes from it (category, place, urgency, score)."""
 
     lead_id: str
     cluster_id: str
-    category: str
+    category: Category
     district: str | None
     posted_at: datetime | None
     found_at: datetime
+    chars: str
+    """``cluster.bare`` of the lead's text: what a copy is compared by."""
     simhash: int
+    geo: Geo
+    urgent: bool
+    urgency_triggers: list[str]
+    score: float
 
     @property
     def order(self) -> tuple[int, str]:
@@ -49,8 +58,10 @@ class Seen:
         return (-micros(self.found_at), self.lead_id)
 
     @classmethod
-    def of(cls, lead: Lead, hashed: int | None = None) -> Seen:
-        """``hashed``: the SimHash of ``lead.text`` when the caller has it already."""
+    def of(cls, lead: Lead, chars: str | None = None, hashed: int | None = None) -> Seen:
+        """``chars``, ``hashed``: ``bare(lead.text)`` and its SimHash when the caller has
+        them already."""
+        chars = bare(lead.text) if chars is None else chars
         return cls(
             lead_id=lead.lead_id,
             cluster_id=lead.cluster_id,
@@ -58,8 +69,19 @@ class Seen:
             district=lead.geo.district,
             posted_at=lead.posted_at,
             found_at=lead.found_at,
-            simhash=simhash(lead.text) if hashed is None else hashed,
+            chars=chars,
+            simhash=simhash_of_bare(chars) if hashed is None else hashed,
+            geo=lead.geo,
+            urgent=lead.urgent,
+            urgency_triggers=lead.urgency_triggers,
+            score=lead.score,
         )
+
+
+def same_or_unknown(a: str | None, b: str | None) -> bool:
+    """Districts a copy may be in: its original's, or either is not known (a copy pasted
+    without its place tag, or a place the resolver only found in one)."""
+    return a is None or b is None or a == b
 
 
 @dataclass
@@ -68,6 +90,28 @@ class _Category:
     """Every kept lead's order key, sorted (newest first)."""
     by_district: dict[str | None, list[tuple[tuple[int, str], Seen]]] = field(default_factory=dict)
 
+    def insert(self, seen: Seen) -> None:
+        order = seen.order
+        bisect.insort(self.orders, order)
+        bisect.insort(self.by_district.setdefault(seen.district, []), (order, seen))
+
+    def discard(self, seen: Seen) -> None:
+        order = seen.order
+        i = bisect.bisect_left(self.orders, order)
+        if i < len(self.orders) and self.orders[i] == order:
+            del self.orders[i]
+        entries = self.by_district[seen.district]
+        j = bisect.bisect_left(entries, (order,))
+        while j < len(entries) and entries[j][0] == order:
+            if entries[j][1].lead_id == seen.lead_id:
+                del entries[j]
+                break
+            j += 1
+
+    def boundary(self, limit: int) -> tuple[int, str] | None:
+        """The ``limit``-th newest: what the store's ``LIMIT`` stops at."""
+        return self.orders[limit - 1] if len(self.orders) > limit else None
+
 
 class ClusterWindow:
     def __init__(self, *, limit: int, slack: int = SLACK) -> None:
@@ -75,6 +119,8 @@ class ClusterWindow:
         self.slack = slack
         self._by_id: dict[str, Seen] = {}
         self._categories: dict[str, _Category] = {}
+        self._all = _Category()
+        """Every kept lead whatever its category: where copies are looked for."""
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -88,6 +134,7 @@ class ClusterWindow:
     def clear(self) -> None:
         self._by_id.clear()
         self._categories.clear()
+        self._all = _Category()
 
     def knows(self, lead_id: str, found_at: datetime) -> bool:
         """The window holds this lead as it was found at ``found_at`` (or dropped it as
@@ -95,9 +142,9 @@ class ClusterWindow:
         seen = self._by_id.get(lead_id)
         return seen is not None and seen.found_at == found_at
 
-    def add(self, lead: Lead, hashed: int | None = None) -> Seen:
+    def add(self, lead: Lead, chars: str | None = None, hashed: int | None = None) -> Seen:
         """Keep a lead (replacing an earlier version of it); returns what is kept."""
-        seen = Seen.of(lead, hashed)
+        seen = Seen.of(lead, chars, hashed)
         self.add_seen(seen)
         return seen
 
@@ -108,9 +155,8 @@ class ClusterWindow:
     def add_seen(self, seen: Seen) -> None:
         self.remove(seen.lead_id)
         cat = self._categories.setdefault(seen.category, _Category())
-        order = seen.order
-        bisect.insort(cat.orders, order)
-        bisect.insort(cat.by_district.setdefault(seen.district, []), (order, seen))
+        cat.insert(seen)
+        self._all.insert(seen)
         self._by_id[seen.lead_id] = seen
         while len(cat.orders) > self.limit + self.slack:
             oldest = cat.orders[-1]
@@ -120,52 +166,67 @@ class ClusterWindow:
         seen = self._by_id.pop(lead_id, None)
         if seen is None:
             return
-        cat = self._categories[seen.category]
-        order = seen.order
-        i = bisect.bisect_left(cat.orders, order)
-        if i < len(cat.orders) and cat.orders[i] == order:
-            del cat.orders[i]
-        entries = cat.by_district[seen.district]
-        j = bisect.bisect_left(entries, (order,))
-        while j < len(entries) and entries[j][0] == order:
-            if entries[j][1].lead_id == lead_id:
-                del entries[j]
-                break
-            j += 1
+        self._categories[seen.category].discard(seen)
+        self._all.discard(seen)
 
-    def near(
-        self,
-        *,
-        category: str,
-        district: str | None,
-        since: datetime,
-        when: datetime,
-        window: timedelta,
-        mine: int,
-        max_hamming: int,
-        exclude: str,
-    ) -> list[Seen]:
+    def near(self, *, category: str, district: str | None, reach: Reach) -> list[Seen]:
         """The leads clustering would pick from the store: among the ``limit`` newest of
-        the category found at or after ``since``, those of the same district posted
-        within ``window`` of ``when`` whose SimHash is within ``max_hamming`` of
-        ``mine``, other than ``exclude`` (the lead itself)."""
+        the category found at or after ``reach.since``, those of the same district that
+        ``reach`` keeps."""
         cat = self._categories.get(category)
         if cat is None:
             return []
-        entries = cat.by_district.get(district, [])
-        # The limit-th newest of the category bounds what the store would return.
-        boundary = cat.orders[self.limit - 1] if len(cat.orders) > self.limit else None
-        oldest_allowed = -micros(since)
-        out = []
+        return list(reach.over(cat.by_district.get(district, []), cat.boundary(self.limit)))
+
+    def copies(self, *, chars: str, district: str | None, reach: Reach) -> list[Seen]:
+        """The near-identical copies clustering would pick from the store whatever their
+        category: among the ``limit`` newest leads found at or after ``reach.since``,
+        those whose district is this one or unknown (any, when this one is unknown) that
+        ``reach`` keeps and whose text ``chars`` is ``near_identical`` to."""
+        everything = self._all
+        boundary = everything.boundary(self.limit)
+        if district is None:
+            lists = list(everything.by_district.values())
+        else:
+            lists = [everything.by_district.get(district, []), everything.by_district.get(None, [])]
+        return [
+            seen
+            for entries in lists
+            for seen in reach.over(entries, boundary)
+            if near_identical(seen.chars, chars)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What a near-duplicate of a post is, besides its category and place: found at or
+    after ``since``, posted within ``window`` of ``when``, SimHash within
+    ``max_hamming`` of ``mine``, and not ``exclude`` (the post's own lead)."""
+
+    since: datetime
+    when: datetime
+    window: timedelta
+    mine: int
+    max_hamming: int
+    exclude: str
+
+    def keeps(self, lead_id: str, posted_at: datetime | None, hashed: int) -> bool:
+        return (
+            lead_id != self.exclude
+            and (posted_at is None or abs(posted_at - self.when) <= self.window)
+            and hamming(hashed, self.mine) <= self.max_hamming
+        )
+
+    def over(
+        self, entries: list[tuple[tuple[int, str], Seen]], boundary: tuple[int, str] | None
+    ) -> Iterable[Seen]:
+        """One district's leads (newest first) as far as the store's query reaches
+        (``boundary``: the ``limit``-th newest), those this reach keeps."""
+        oldest_allowed = -micros(self.since)
         for order, seen in entries:
             if boundary is not None and order > boundary:
                 break
             if order[0] > oldest_allowed:  # found before ``since``: so is everything after
                 break
-            if seen.lead_id == exclude:
-                continue
-            if seen.posted_at is not None and abs(seen.posted_at - when) > window:
-                continue
-            if hamming(seen.simhash, mine) <= max_hamming:
-                out.append(seen)
-        return out
+            if self.keeps(seen.lead_id, seen.posted_at, seen.simhash):
+                yield seen

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadfinder.cluster import hamming, simhash
-from leadfinder.window import ClusterWindow
+from leadfinder.window import ClusterWindow, Reach
 from xianban.records import Geo, Lead
 
 T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
@@ -99,16 +99,10 @@ def test_near_is_the_store_query(
         window.add(lead)
     mine = simhash(text)
     since = T0 + timedelta(seconds=since_s)
-    got = window.near(
-        category=category,
-        district=district,
-        since=since,
-        when=T0,
-        window=WINDOW,
-        mine=mine,
-        max_hamming=18,
-        exclude=f"l{exclude:03d}",
+    reach = Reach(
+        since=since, when=T0, window=WINDOW, mine=mine, max_hamming=18, exclude=f"l{exclude:03d}"
     )
+    got = window.near(category=category, district=district, reach=reach)
     assert {s.lead_id for s in got} == reference(
         leads,
         limit=limit,
