@@ -13,7 +13,7 @@ import asyncio
 import io
 import json
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
@@ -404,9 +404,9 @@ def _post_line(post: Any) -> str:
     return json.dumps(localise(post.model_dump()), ensure_ascii=False)
 
 
-async def _unknown(post_id: str) -> bool:
+async def _unknown(post_ids: Sequence[str]) -> set[str]:
     """A one-off crawl shows everything it reads; dedupe is the loop's business."""
-    return False
+    return set()
 
 
 @asynccontextmanager

@@ -24,7 +24,7 @@ lists none, the platform is answering "200, nothing" on purpose: a silent block.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -35,8 +35,9 @@ from crawlers.sources import Source
 from crawlers.urls import absolute_post
 from xianban.records import CrawlTask, Post
 
-Known = Callable[[str], Awaitable[bool]]
-"""Whether a post id is already known downstream (``store.has_post``)."""
+Known = Callable[[Sequence[str]], Awaitable[Set[str]]]
+"""Which of a page's post ids are already known downstream (``store.known_posts``: one
+query a page, not one a post)."""
 OnPage = Callable[[int, int], None]
 """Told (pages so far, new posts so far) after each page: the CLI's progress bar."""
 SMALLEST_WINDOW = timedelta(seconds=2)
@@ -113,8 +114,10 @@ class _Run:
         self.listed += len(posts)
         if self.window is not None:
             posts = self.inside(posts)
-        for post in posts:
-            if post.post_id not in self.found and not await self.known(post.post_id):
+        unseen = [post for post in posts if post.post_id not in self.found]
+        known = await self.known([post.post_id for post in unseen]) if unseen else set()
+        for post in unseen:
+            if post.post_id not in self.found and post.post_id not in known:
                 self.found[post.post_id] = absolute_post(post, self.fetch.base_url)
                 new += 1
         if self.on_page:

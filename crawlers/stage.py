@@ -96,7 +96,7 @@ class CrawlerStage:
         checkpoint: Checkpoint,
         now: datetime,
     ) -> Crawled:
-        known = self.ctx.store.has_post
+        known = self.ctx.store.known_posts
         if not isinstance(adapter, SessionAdapter):
             fetch = self.fetcher(source)
             return await crawl_task(adapter, source, task, checkpoint, fetch, known, now=now)

@@ -247,8 +247,8 @@ async def crawl_world(settings: Settings, sim: Any) -> tuple[list[Post], list[st
     seen: dict[str, Post] = {}
     errors: list[str] = []
 
-    async def known(post_id: str) -> bool:
-        return post_id in seen
+    async def known(post_ids: Sequence[str]) -> set[str]:
+        return seen.keys() & set(post_ids)
 
     def platform_of(source: Source) -> str:
         """The simulated site a source crawls (``Item.site``)."""

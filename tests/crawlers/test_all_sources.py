@@ -5,6 +5,7 @@ architecture document states."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -80,5 +81,5 @@ async def test_a_source_crawls_posts_with_absolute_links(source_id: str) -> None
         assert {p.reply_to for p in replies} & ids, "comments answer posts of the crawl"
 
 
-async def _unknown(_: str) -> bool:
-    return False
+async def _unknown(_: Sequence[str]) -> set[str]:
+    return set()

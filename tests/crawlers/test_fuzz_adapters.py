@@ -15,7 +15,7 @@ import json
 import os
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -411,5 +411,5 @@ def _now() -> Any:
     return datetime(2026, 11, 22, 4, 0, tzinfo=UTC)
 
 
-async def _unknown(_: str) -> bool:
-    return False
+async def _unknown(_: Sequence[str]) -> set[str]:
+    return set()

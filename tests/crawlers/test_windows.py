@@ -4,6 +4,7 @@ and paged adapters, and the CLI's flags; rerun keeps the last success."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,8 +39,8 @@ async def crawl(source: Source, query: str, window: Window) -> list[str]:
     return sorted(p.post_id for p in got.posts if p.reply_to is None)
 
 
-async def _unknown(_: str) -> bool:
-    return False
+async def _unknown(_: Sequence[str]) -> set[str]:
+    return set()
 
 
 def expected(site: str, window: Window, query: str = "", board: str | None = None) -> list[str]:

@@ -239,6 +239,8 @@ async def test_has_post_knows_only_stored_posts(store: Store) -> None:
     assert not await store.has_post("weibo:2")
     assert not await store.has_post("douyin:1")
     assert await store.get_post("weibo:2") is None
+    assert await store.known_posts(["weibo:2", "weibo:1", "weibo:1"]) == {"weibo:1"}
+    assert await store.known_posts([]) == set()
 
 
 async def test_concurrent_upserts_of_one_post_make_one_row_and_one_winner(store: Store) -> None:

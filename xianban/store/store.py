@@ -136,9 +136,15 @@ class Store:
             return False
 
     async def has_post(self, post_id: str) -> bool:
+        return post_id in await self.known_posts([post_id])
+
+    async def known_posts(self, post_ids: Iterable[str]) -> set[str]:
+        """Which of these posts the store holds, in one query (a crawled page's worth)."""
+        ids = list(set(post_ids))
+        if not ids:
+            return set()
         async with self._tx() as conn:
-            found = await conn.execute(select(Posts.post_id).where(Posts.post_id == post_id))
-            return found.first() is not None
+            return set(await conn.scalars(select(Posts.post_id).where(Posts.post_id.in_(ids))))
 
     async def get_post(self, post_id: str) -> Post | None:
         async with self._tx() as conn:
