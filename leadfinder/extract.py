@@ -322,9 +322,11 @@ class Extractor:
                     for j, first, rest in self._combos
                     if first in firsts and all(map(text.__contains__, rest))
                 }
+        # In the order they are written; a combination and a trigger that start at the same
+        # word go by their words, not by the set's (per-process) hash order.
         triggers = sorted(
             (t for t in named if not any(t != o and t in o for o in named)),
-            key=lambda t: text.find(t.split("+")[0]),
+            key=lambda t: (text.find(t.split("+")[0]), t),
         )
         intent = sorted(_longest(found.of("intent")))
         state = sorted(_longest(found.of("state")))

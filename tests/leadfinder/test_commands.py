@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,34 @@ def test_extract_one_result_per_line_in_order_and_bad_lines_named() -> None:
         assert set(bad) == {"id", "error"} and bad["error"]
     assert "engagement" in out[4]["error"]
     assert out[6]["is_lead"] is False and out[6]["category"] is None
+
+
+# Each names one danger twice, as a trigger and as a combination that start at the same word.
+TIED_TRIGGERS = [
+    "宝安西乡这边井盖不见了，晚上骑车差点掉下去",
+    "南山蛇口路口的井盖丢了，井盖丢了三天都没人管",
+    "龙岗布吉小区门口井盖不见了好几天，小孩天天从这里走",
+]
+
+
+def test_extract_is_the_same_bytes_whatever_the_hash_seed(tmp_path: Path) -> None:
+    posts = tmp_path / "posts.jsonl"
+    rows = [
+        json.dumps({"id": str(i), "text": t}, ensure_ascii=False)
+        for i, t in enumerate(TIED_TRIGGERS)
+    ]
+    posts.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-m", "xianban", "extract", str(posts)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    assert outputs[0] == outputs[1]
+    assert all(json.loads(line)["urgent"] for line in outputs[0].splitlines())
 
 
 def test_extract_output_fields_are_the_cli_contract() -> None:
