@@ -10,8 +10,11 @@ another report of a problem a case carries: its posts join that case
 ``handle_batch`` files a poll's confirmations as ``handle`` would one by one, with one read
 (the clusters' cases), one write (the new cases and their outbox items) and one delivery
 round that files them ``filing_concurrency`` at a time. A verdict with ``duplicate_of``
-is attached in its turn: at once when the confirmations not yet filed do not carry the
-case it joins, else after they are filed, so it finds their cases as filed. Under
+is attached in memory: at once when the confirmations not yet filed do not carry the
+case it joins, else, in its turn, onto that case as the delivery round filed it (one
+round a poll, not one per such report: the bench's polls made ~10 rounds of 5 store
+transactions and an HTTP round each). Only a report whose case is missing, pending or
+closed goes through ``Corroboration.attach``, after what came before it is filed. Under
 filing failures a batch tries each filing once (one by one, a cluster confirmed twice in
 a poll is tried again at once); the outbox retries the rest on the next delivery either
 way.
@@ -142,6 +145,7 @@ class CaseOpenerStage:
         joins = _Joins(self, records)
         segment: list[int] = []
         queued: dict[str, Case] = {}
+        deferred: list[tuple[int, Verdict]] = []
         for i, record in enumerate(records):
             if record.decision != "confirmed":
                 continue
@@ -155,36 +159,61 @@ class CaseOpenerStage:
                 # the case was opened from another report of this cluster: this one joins it
                 record = record.model_copy(update={"duplicate_of": record.cluster_id})
                 join = True
-            if join and record.duplicate_of not in queued:
+            if join and record.duplicate_of in queued:
+                # joins a case of this segment: attached in its turn once that is filed
+                deferred.append((i, record))
+                continue
+            if join:
                 # a case the confirmations not yet filed do not touch: attached now
                 attached = await joins.attach(i, record)
                 if attached is not None:
                     out[i] = attached
                     existing = existing | joins.by_cluster(attached)
                     continue
-            if join:  # attached in its turn: the confirmations before it are filed first
-                filed = bool(segment)
-                if filed:
-                    await joins.save()
-                    await self._file(records, segment, existing, out)
-                    joins.forget()
-                attached = await joins.attach(i, record)
-                if attached is None:
-                    await joins.save()
-                    out[i] = await self.corroboration.attach(record)
-                    joins.forget()
-                    existing = await cases_after(i + 1)
-                else:
-                    out[i] = attached
-                    existing = joins.known() if filed else existing | joins.by_cluster(attached)
-                segment, queued = [], {}
+                # no case yet, a pending or a closed one: the store's way, after what came
+                # before it is filed and saved
+                await self._flush(records, segment, deferred, existing, joins, out)
+                out[i] = await self.corroboration.attach(record)
+                joins.forget()
+                existing = await cases_after(i + 1)
+                segment, queued, deferred = [], {}, []
                 continue
             segment.append(i)
             if record.cluster_id not in queued and (case is None or case.status == "pending"):
                 queued[record.cluster_id] = case or self._build(record)
-        await joins.save()
-        await self._file(records, segment, existing, out)
+        await self._flush(records, segment, deferred, existing, joins, out)
         return out
+
+    async def _flush(
+        self,
+        records: Sequence[Verdict],
+        segment: Sequence[int],
+        deferred: Sequence[tuple[int, Verdict]],
+        existing: dict[str, Case],
+        joins: _Joins,
+        out: list[Sequence[Record]],
+    ) -> None:
+        """File the segment's confirmations in one delivery round, then attach the reports
+        that join their cases, in order, onto the cases as filed; save what changed.
+        (One by one, each of those reports found its case filed already: the filings in
+        between touch other cases.) A report whose case is still pending (its filing
+        failed) goes the store's way, and so do those after it."""
+        assert self.corroboration is not None
+        await joins.save()
+        filed = await self._file(records, segment, existing, out)
+        for n, (i, record) in enumerate(deferred):
+            target = record.duplicate_of
+            assert target is not None
+            attached = joins.join(filed[target], record)
+            if attached is None:
+                await joins.save()
+                for j, rest in deferred[n:]:
+                    out[j] = await self.corroboration.attach(rest)
+                break
+            out[i] = attached
+            if attached:
+                filed[target] = attached[0]
+        await joins.save()
 
     async def _file(
         self,
@@ -192,8 +221,9 @@ class CaseOpenerStage:
         indices: Sequence[int],
         existing: dict[str, Case],
         out: list[Sequence[Record]],
-    ) -> None:
-        """Open and file the cases of these confirmations; their outputs go into ``out``."""
+    ) -> dict[str, Case]:
+        """Open and file the cases of these confirmations; their outputs go into ``out``.
+        The cases queued, by cluster, as the delivery left them."""
         assert self.routing and self.sla and self.client
         queued: dict[str, tuple[int, Case]] = {}
         again: list[int] = []
@@ -207,7 +237,7 @@ class CaseOpenerStage:
                 continue
             queued[record.cluster_id] = (i, case or self._build(record))
         if not queued:
-            return
+            return {}
         store = self.ctx.store
         await store.queue_filings([case for _, case in queued.values()], kind=FILE_CASE)
         changed = await deliver(
@@ -227,6 +257,7 @@ class CaseOpenerStage:
         for i in again:
             case = queued[records[i].cluster_id][1]
             out[i] = [] if case.case_id in after else [case]
+        return {cluster: after.get(case.case_id, case) for cluster, (_, case) in queued.items()}
 
     async def close(self) -> None:
         if self.supervisor is not None:
@@ -260,7 +291,15 @@ class _Joins:
             wanted = {c for r in self.records[i:] for c in (r.cluster_id, r.duplicate_of) if c}
             found = await self.stage.ctx.store.cases_by_cluster(wanted | {target})
             self.cases = {cluster: found.get(cluster) for cluster in wanted | {target}}
-        case = self.cases[target]
+        attached = self.join(self.cases[target], verdict)
+        if attached:
+            self.cases[target] = attached[0]
+        return attached
+
+    def join(self, case: Case | None, verdict: Verdict) -> list[Case] | None:
+        """``verdict``'s posts added to ``case`` in memory (kept to be saved), as
+        ``Corroboration.attach`` adds them; None when the case is not one it joins so
+        (none, pending or closed)."""
         if case is None or case.status in ("pending", "closed"):
             return None
         new = [p for p in verdict.lead.post_ids if p not in case.post_ids]
@@ -269,12 +308,8 @@ class _Joins:
         note = corroboration_note(verdict, new)
         updated = with_status(case, case.status, note, by="case-opener", at=utcnow())
         updated = updated.model_copy(update={"post_ids": [*case.post_ids, *new]})
-        self.cases[target] = self.changed[updated.case_id] = updated
+        self.changed[updated.case_id] = updated
         return [updated]
-
-    def known(self) -> dict[str, Case]:
-        """The cases held, by cluster (what ``cases_by_cluster`` would read now)."""
-        return {cluster: case for cluster, case in (self.cases or {}).items() if case}
 
     @staticmethod
     def by_cluster(cases: Sequence[Case]) -> dict[str, Case]:
