@@ -55,15 +55,29 @@ class DutyJudge:
         return found.truth.incident if found is not None else None
 
     def judge(self, form: Mapping[str, str]) -> Judgement | None:
-        post_ids = [p for p in form.get("attribute[post_ids]", "").split(",") if p]
+        """The receiving unit's answer to an Open311 work order (the form the case opener
+        files)."""
+        return self.judge_unit(
+            [p for p in form.get("attribute[post_ids]", "").split(",") if p],
+            form.get("attribute[department]", ""),
+            Geo(
+                district=form.get("attribute[district]") or None,
+                street=form.get("attribute[street]") or None,
+                community=form.get("attribute[community]") or None,
+            ),
+        )
+
+    def judge_unit(self, post_ids: list[str], unit: str, ours: Geo) -> Judgement | None:
+        """Whether ``unit`` acts on the problem the posts report; ``ours`` is the place the
+        order gives (the truth is made as fine as the order where it cannot say). One judgement for
+        a filed work order and for ``xianban eval --sim``'s cases, which are never filed."""
         found = self.item(post_ids)
         if found is None:
             return None
         truth = found.truth
         if not truth.is_lead or not truth.category:
-            return Judgement(True, form.get("attribute[department]", ""), "", truth.incident)
-        geo = self._place(truth.district, truth.street, form)
-        unit = form.get("attribute[department]", "")
+            return Judgement(True, unit, "", truth.incident)
+        geo = self._place(truth.district, truth.street, ours)
         # the true category's own duty decides, not the matter shortcuts our side may take
         right = {
             self.duties.route(category, geo, found.text, matters=False).unit
@@ -91,13 +105,8 @@ class DutyJudge:
         return None
 
     @staticmethod
-    def _place(district: str | None, street: str | None, form: Mapping[str, str]) -> Geo:
+    def _place(district: str | None, street: str | None, ours: Geo) -> Geo:
         """The true place, made as fine as the order's where the truth cannot say."""
-        ours = Geo(
-            district=form.get("attribute[district]") or None,
-            street=form.get("attribute[street]") or None,
-            community=form.get("attribute[community]") or None,
-        )
         if district is None:
             return ours
         if ours.district != district:

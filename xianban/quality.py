@@ -11,7 +11,8 @@ for what clustering does with them, filler posts apart.
 Every evaluation also runs its posts through the real leadfinder and verifier stages (a
 throw-away SQLite store, so clustering and corroboration work as in the loop) and reports
 ``filed``: the clusters the automatic rules confirm, i.e. the cases that would be opened,
-and how many of them are real problems.
+how many of them are real problems and (``--sim``) how many the first unit the duties list
+names would accept (``first_time_routing``, by the simulated city's duty judge).
 
 The never-tuned seed (``sim.platforms.pool_posts.HELD_OUT_SEED``) reports numbers only,
 never the posts it got wrong.
@@ -27,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from leadfinder.commands import post_from
 from leadfinder.labelled import CALIBRATION
@@ -41,6 +42,9 @@ from xianban.records import CrawlTask, Lead, Post, Verdict, stable_id
 from xianban.settings import ROOT, Settings
 from xianban.stage import StageContext
 from xianban.store import Store
+
+if TYPE_CHECKING:
+    from sim.platforms.corpus import Corpus
 
 DEV_SET = ROOT / "tests" / "data" / "leadfinder" / "dev.jsonl"
 SWEEP_CHARS = frozenset("，。！？、：；")
@@ -348,7 +352,8 @@ async def eval_sim(
         },
         **report,
         "filed": filed_report(filed, labels, originals)
-        | {"duplicate_cases": _duplicate_cases(filed, truths)},
+        | {"duplicate_cases": _duplicate_cases(filed, truths)}
+        | first_time_routing(filed, corpus, settings),
         "duplicates": _duplicates(filed, truths, copies),
         "filler": {
             k: v for k, v in filler.report().items() if k in ("posts", "is_lead", "by_kind")
@@ -368,6 +373,29 @@ def _duplicate_cases(filed: Filed, truths: dict[str, Any]) -> int:
         repeats += incident in seen
         seen.add(incident)
     return repeats
+
+
+def first_time_routing(filed: Filed, corpus: Corpus, settings: Settings) -> dict[str, Any]:
+    """Cases the first unit would accept (the simulated city's duty judge on the unit the
+    duties list names), as ``run --once`` counts them from the 退单 it gets back: the eval
+    files nothing, so the judge is asked directly, and the never-tuned seed gets the figure
+    as a number without a single case being looked at."""
+    from case_opener.duties import DutiesList
+    from sim.duty_judge import DutyJudge
+
+    duties = DutiesList.load(settings.configs_dir)
+    judge = DutyJudge(corpus, duties)
+    returned = 0
+    for case in filed.cases:
+        lead = case.lead
+        route = duties.route(lead.category, lead.geo, f"{lead.title or ''}\n{lead.text}")
+        judgement = judge.judge_unit(lead.post_ids, route.unit, lead.geo)
+        returned += judgement is not None and not judgement.accepted
+    cases = len(filed.cases)
+    return {
+        "first_time_routing": ratio(cases - returned, cases),
+        "cases_rerouted": returned,
+    }
 
 
 def _duplicates(filed: Filed, truths: dict[str, Any], copies: Scorer) -> dict[str, Any]:

@@ -5,22 +5,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from case_opener.stage import CaseOpenerStage
 from leadfinder.extract import Extraction, Extractor
 from leadfinder.scoring import Label, Scorer
 from leadfinder.stage import LeadfinderStage
 from sim.platforms import generate
 from sim.platforms.pool_posts import HELD_OUT_SEED
 from sim.platforms.venues import FAMILY
+from sim.server import SimServer
 from verifier.rules import load_config, rule_on
 from xianban.cli import app
-from xianban.quality import eval_file, eval_sim, quality_report, sweep_queries
-from xianban.records import Geo, Lead, Post, ScoredPost
+from xianban.quality import Case as QualityCase
+from xianban.quality import (
+    eval_file,
+    eval_sim,
+    file_cases,
+    first_time_routing,
+    quality_report,
+    sweep_queries,
+)
+from xianban.records import Geo, Lead, Post, ScoredPost, Verdict
 from xianban.settings import ROOT, Settings
 from xianban.stage import StageContext
 from xianban.store import Store
@@ -209,6 +220,7 @@ async def test_the_never_tuned_seed_reports_numbers_only(tmp_path: Path) -> None
     settings = Settings(data_dir=tmp_path, configs_dir=CONFIGS)
     report, _ = await eval_sim(settings, seed=HELD_OUT_SEED, size=30)
     assert report["misses_hidden"] is True and "misses" not in report
+    assert "first_time_routing" in report["filed"] and "cases_rerouted" in report["filed"]
     assert report["is_lead"]["tp"] + report["is_lead"]["fn"] >= 0
 
 
@@ -250,3 +262,51 @@ def test_quality_bench_without_the_calibration_set_is_a_usage_error(tmp_path: Pa
         and "找不到标定集" in result.output
         and "--calibration" in result.output
     )
+
+
+async def test_first_time_routing_is_what_the_simulated_city_returns(
+    tmp_path: Path, sim_eval: tuple[dict[str, Any], list[Post]]
+) -> None:
+    """The eval files nothing, so it asks the city's duty judge directly; that must be what
+    the simulated work-order system answers when the case opener files the same cases.
+    Half the cases are re-filed under a category whose unit is wrong: the figure is not 1."""
+    report, posts = sim_eval
+    settings = Settings(data_dir=tmp_path, configs_dir=CONFIGS)
+    filed = await file_cases(posts, settings)
+    assert len(filed.cases) == report["filed"]["cases"] > 4
+    wrong = {c.cluster_id for c in filed.cases[::2]}
+    for i, case in enumerate(filed.cases):
+        if case.cluster_id in wrong:
+            other = "health" if case.lead.category == "education" else "education"
+            lead = case.lead.model_copy(update={"category": other})
+            filed.cases[i] = QualityCase(case.cluster_id, lead, case.rule)
+    async with SimServer(seed=7, corpus_size=SIZE) as sim:
+        mine = first_time_routing(filed, sim.platforms.corpus, settings)
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/cases.db")
+        ctx = StageContext(
+            settings=settings.model_copy(update={"workorder_url": sim.workorder_url}), store=store
+        )
+        opener = CaseOpenerStage(ctx)
+        await opener.start()
+        try:
+            for case in filed.cases:
+                verdict = Verdict(
+                    verdict_id=f"v-{case.cluster_id}",
+                    cluster_id=case.cluster_id,
+                    lead=case.lead,
+                    decision="confirmed",
+                    by=f"rule:{case.rule}",
+                    reason="",
+                    decided_at=datetime(2026, 11, 22, 2, 0, tzinfo=UTC),
+                )
+                await opener.handle(verdict)
+        finally:
+            await opener.close()
+            await store.close()
+        city = sim.workorders.stats()
+    assert city["orders"] == len(filed.cases)
+    assert mine == {
+        "first_time_routing": round(city["accepted_first_time"] / city["orders"], 4),
+        "cases_rerouted": city["returned_ever"],
+    }
+    assert 0 < mine["cases_rerouted"] <= len(wrong)
