@@ -1,4 +1,5 @@
-"""The window answers what the store's recent-leads query answers, limit and ties included."""
+"""The window answers what the store's recent-leads query answers, limit and ties included,
+of one category (``near``) or of any (``copies``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadfinder.cluster import hamming, simhash
+from leadfinder.cluster import bare, hamming, near_identical, simhash
 from leadfinder.window import ClusterWindow, Reach
 from xianban.records import Geo, Lead
 
@@ -113,6 +114,71 @@ def test_near_is_the_store_query(
         mine=mine,
         exclude=f"l{exclude:03d}",
     )
+
+
+BODY = "龙华区民治街道白石龙社区门口的路灯底座一直在冒火花"
+COPY_TEXTS = [
+    BODY,
+    f"转自群聊：{BODY}",
+    f"{BODY}（转）",
+    "龙华区民治街道白石龙社区门口的井盖丢了好几天",
+]
+COPIES = st.lists(
+    st.builds(
+        make,
+        st.integers(0, 40),
+        st.sampled_from(["noise", "municipal_facilities", "road_traffic"]),
+        st.sampled_from(["龙华区", "南山区", None]),
+        st.integers(0, 6),
+        st.integers(-100, 100),
+        st.sampled_from(COPY_TEXTS),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    leads=COPIES,
+    limit=st.integers(1, 6),
+    slack=st.integers(0, 3),
+    since_s=st.integers(0, 6),
+    district=st.sampled_from(["龙华区", "南山区", None]),
+    exclude=st.integers(0, 40),
+    text=st.sampled_from(COPY_TEXTS),
+)
+def test_copies_is_the_store_query_of_any_category(
+    leads: list[Lead],
+    limit: int,
+    slack: int,
+    since_s: int,
+    district: str | None,
+    exclude: int,
+    text: str,
+) -> None:
+    """The newest ``limit`` of any category (per-category eviction keeps them all), those
+    in this district or with either unknown, within the window, near-identical."""
+    window = ClusterWindow(limit=limit, slack=slack)
+    for lead in leads:
+        window.add(lead)
+    since = T0 + timedelta(seconds=since_s)
+    mine = simhash(text)
+    reach = Reach(
+        since=since, when=T0, window=WINDOW, mine=mine, max_hamming=18, exclude=f"l{exclude:03d}"
+    )
+    got = window.copies(chars=bare(text), district=district, reach=reach)
+    latest = {lead.lead_id: lead for lead in leads}
+    ranked = sorted(latest.values(), key=lambda x: (-x.found_at.timestamp(), x.lead_id))[:limit]
+    assert {s.lead_id for s in got} == {
+        x.lead_id
+        for x in ranked
+        if x.found_at >= since
+        and x.lead_id != f"l{exclude:03d}"
+        and (district is None or x.geo.district in (district, None))
+        and (x.posted_at is None or abs(x.posted_at - T0) <= WINDOW)
+        and hamming(simhash(x.text), mine) <= 18
+        and near_identical(bare(x.text), bare(text))
+    }
 
 
 def test_old_leads_beyond_limit_and_slack_are_dropped() -> None:
