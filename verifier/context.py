@@ -54,6 +54,11 @@ class Nearby:
         self.lists: dict[str, list[Verdict]] = {}
         self.whole: set[str] = set()
         """Districts whose list is every confirmation in the window, not a prefix."""
+        self.ids: set[str] = set()
+        """The verdict ids the lists hold."""
+        self.holding: dict[str, set[str]] = {}
+        """Cluster id -> the districts whose list holds one of its verdicts (scanning
+        every list for each recorded verdict was a fifth of the verifier's batch)."""
 
     async def read(self, leads: Iterable[Lead]) -> None:
         rule = self.cfg.rules.duplicate_open_case
@@ -65,6 +70,11 @@ class Nearby:
             self.store, sorted(districts), since=since, limit=self.limit
         )
         self.whole = {d for d, found in self.lists.items() if len(found) < self.limit}
+        self.ids = {v.verdict_id for found in self.lists.values() for v in found}
+        self.holding = {}
+        for district, found in self.lists.items():
+            for v in found:
+                self.holding.setdefault(v.cluster_id, set()).add(district)
 
     def context(self, lead: Lead) -> Context | None:
         """The lead's context, or None when the store must be asked (``gather``)."""
@@ -87,9 +97,13 @@ class Nearby:
         """``verdict`` is its cluster's latest now: the cluster's confirmation leaves the
         lists, and the verdict joins its district's when it is a confirmation itself. A
         verdict the lists hold already was stored before (a replay): nothing changes."""
-        if any(v.verdict_id == verdict.verdict_id for f in self.lists.values() for v in f):
+        if verdict.verdict_id in self.ids:
             return
-        for found in self.lists.values():
+        for held in self.holding.pop(verdict.cluster_id, set()):
+            found = self.lists[held]
+            self.ids.difference_update(
+                v.verdict_id for v in found if v.cluster_id == verdict.cluster_id
+            )
             found[:] = [v for v in found if v.cluster_id != verdict.cluster_id]
         district = verdict.lead.geo.district
         if (
@@ -99,6 +113,8 @@ class Nearby:
             and district in self.lists
         ):
             self.lists[district].append(verdict)
+            self.ids.add(verdict.verdict_id)
+            self.holding.setdefault(verdict.cluster_id, set()).add(district)
 
 
 def follow_up(lead: Lead, previous: Verdict) -> Verdict:
