@@ -2,12 +2,14 @@
 
 Platforms are mounted under their own prefixes (``/weibo/...``) by ``sim.platforms``; the
 work-order system lives under ``/workorders`` and the group robots (``sim.robots``) under
-``/robots``. The server runs on the caller's event loop, so ``xianban run`` and the tests
-start it in-process; ``xianban sim`` runs it alone.
+``/robots``. The server runs on the caller's event loop: the tests start it in-process,
+``xianban sim`` runs it alone, and ``xianban run`` in a child process of its own
+(``sim.process``).
 """
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -63,6 +65,7 @@ class SimServer(EmbeddedServer):
         workorders: WorkOrderSystem | None = None,
         configs_dir: Path = CONFIGS,
         judge_routing: bool = True,
+        sock: socket.socket | None = None,
     ) -> None:
         self.workorders = workorders or WorkOrderSystem()
         app = create_sim_app(
@@ -76,7 +79,7 @@ class SimServer(EmbeddedServer):
             # the city knows which unit acts on each simulated problem: wrong ones return it
             duties = DutiesList.load(configs_dir)
             self.workorders.judge = DutyJudge(self.platforms.corpus, duties).judge
-        super().__init__(app, host=host, port=port, lifespan="off")
+        super().__init__(app, host=host, port=port, lifespan="off", sock=sock)
 
     @property
     def workorder_url(self) -> str:

@@ -19,6 +19,9 @@ from starlette.types import ASGIApp
 from xianban.errors import PortInUseError
 
 Lifespan = Literal["auto", "on", "off"]
+BACKLOG = 2048
+"""Connections the kernel holds for a server that has not accepted them yet (uvicorn's own
+default)."""
 
 
 class _Server(uvicorn.Server):
@@ -27,23 +30,38 @@ class _Server(uvicorn.Server):
         yield
 
 
+def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A TCP socket bound to host:port (0 = a free port) and listening: connections queue
+    in its backlog until a server accepts them, in this process or in a child given it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Inherited by accepted connections on Linux. Without it, a response written in two
+    # parts waits for the client's delayed ACK: ~40 ms per request on keep-alive.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise PortInUseError(host, port, exc.strerror or str(exc)) from None
+    return sock
+
+
 class EmbeddedServer:
-    """Serve an ASGI app on host:port (0 = a free port) until ``stop()``."""
+    """Serve an ASGI app on host:port (0 = a free port), or on a listening ``sock`` made
+    by ``listening_socket``, until ``stop()``."""
 
     def __init__(
-        self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, lifespan: Lifespan = "auto"
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        lifespan: Lifespan = "auto",
+        sock: socket.socket | None = None,
     ) -> None:
-        self.host = host
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Inherited by accepted connections on Linux. Without it, a response written in two
-        # parts waits for the client's delayed ACK: ~40 ms per request on keep-alive.
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            self._sock.bind((host, port))
-        except OSError as exc:
-            self._sock.close()
-            raise PortInUseError(host, port, exc.strerror or str(exc)) from None
+        self._sock = sock if sock is not None else listening_socket(host, port)
+        self.host: str = host if sock is None else sock.getsockname()[0]
         self.port: int = self._sock.getsockname()[1]
         self._server = _Server(
             uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False)

@@ -1,4 +1,4 @@
-"""The embedded loop: simulators, memory bus and SQLite in one process.
+"""The embedded loop: memory bus and SQLite in one process, the simulators in a child.
 
 ``run_once`` is ``xianban run --once``: schedule every source once, drain each stage in
 pipeline order, sweep supervision, and summarise. ``run_forever`` is ``xianban run``: all
@@ -16,8 +16,7 @@ from typing import Any
 
 import structlog
 
-from sim.server import SimServer
-from sim.workorders import WorkOrderSystem
+from sim.process import SimProcess
 from xianban import metrics
 from xianban.asgi_server import EmbeddedServer
 from xianban.bus import LocalBroker
@@ -38,7 +37,8 @@ log = structlog.get_logger(__name__)
 
 @asynccontextmanager
 async def embedded_system(settings: Settings) -> AsyncIterator[System]:
-    """Start the simulators on localhost and point the settings at them, then open.
+    """Start the simulators on localhost (in a child process) and point the settings at
+    them, then open.
 
     The simulated work-order system keeps its orders in the data directory, so a second
     run finds the work orders the first one filed, as it would in production. With the
@@ -50,20 +50,27 @@ async def embedded_system(settings: Settings) -> AsyncIterator[System]:
             kafka = settings.kafka.model_copy(update={"bootstrap": broker.bootstrap})
             settings = settings.model_copy(update={"kafka": kafka})
             log.info("kafka.local_broker", bootstrap=broker.bootstrap)
+        sim: SimProcess | None = None
         if settings.sim_url is None or settings.workorder_url is None:
-            workorders = WorkOrderSystem(
-                auto_advance_s=120, state_file=settings.data_dir / "workorder-sim.json"
+            sim = SimProcess(
+                host=settings.sim_host,
+                port=settings.sim_port,
+                auto_advance_s=120,
+                state_file=settings.data_dir / "workorder-sim.json",
             )
-            sim = SimServer(host=settings.sim_host, port=settings.sim_port, workorders=workorders)
-            await sim.start()
-            stack.push_async_callback(sim.stop)
+            await stack.enter_async_context(sim)
             settings = settings.model_copy(
                 update={
                     "sim_url": settings.sim_url or sim.url,
                     "workorder_url": settings.workorder_url or sim.workorder_url,
                 }
             )
-        system = await stack.enter_async_context(open_system(settings))
+        system = await stack.enter_async_context(open_system(settings))  # while the sim starts
+        if sim is not None:
+            for name in STAGES:  # imported while the simulators start, not after
+                load_stage(name)
+            load_supervisor()
+            await sim.ready()
         yield system
 
 
