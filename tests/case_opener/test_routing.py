@@ -102,6 +102,68 @@ NAMED = [
         "district",
     ),
     ("health", "福田区", None, None, "吃完上吐下泻", "深圳市市场监督管理局福田监管局", "district"),
+    # a power-supply fault is the power company's whatever it was filed under
+    (
+        "property_management",
+        "福田区",
+        None,
+        None,
+        "车库进水，旁边配电房怕漏电",
+        "深圳供电局",
+        "city",
+    ),
+    ("construction_safety", "罗湖区", None, None, "楼外墙的电线烧起来了", "深圳供电局", "city"),
+    ("water_power_gas", "宝安区", None, None, "高压线被风刮断了", "深圳供电局", "city"),
+    # ... but words that name no matter by themselves leave the category's own duty
+    (
+        "municipal_facilities",
+        "南山区",
+        None,
+        None,
+        "路灯杆漏电，小孩别靠近",
+        "南山区城市管理和综合执法局",
+        "district",
+    ),
+    (
+        "fire_safety",
+        "宝安区",
+        "西乡街道",
+        None,
+        "消防通道天天有车违停",
+        "宝安区西乡街道办事处",
+        "street",
+    ),
+    # flooding and backflow are the water bureau's
+    ("road_traffic", "福田区", None, None, "下水道倒灌，店门口全是水", "福田区水务局", "district"),
+    # parking on the carriageway is traffic police's, also at a school gate
+    (
+        "education",
+        "龙华区",
+        None,
+        None,
+        "放学时家长车辆双排停车",
+        "深圳市公安局交通警察局龙华大队",
+        "district",
+    ),
+    # a rental dispute is the street office's (租赁管理), not market supervision's
+    (
+        "consumer_rights",
+        "南山区",
+        "粤海街道",
+        None,
+        "退租一个月了押金还不退",
+        "南山区粤海街道办事处",
+        "street",
+    ),
+    (
+        "construction_safety",
+        "南山区",
+        "沙河街道",
+        None,
+        "天台又加盖了一层",
+        "南山区沙河街道办事处",
+        "street",
+    ),
 ]
 
 
@@ -121,6 +183,21 @@ def test_named_units(
     geo = Geo(district=district, street=street, community=community)
     route = duties.route(category, geo, text)
     assert (route.unit, route.level) == (unit, level), route.why
+
+
+def test_a_matter_names_the_unit_its_own_category_gives(duties: DutiesList) -> None:
+    """A matter is a shortcut across categories, never a second opinion: its unit is the one
+    its own category's duty gives for the same words (what the simulated city judges by),
+    so a lead filed under another category lands where a rightly filed one would."""
+    for district in sorted(duties.places.districts):
+        geo = Geo(district=district, street=_first_street(duties, district))
+        for matter in duties.duties.matters:
+            for phrase in matter.phrases:
+                own = duties.route(matter.category, geo, phrase, matters=False)
+                other = next(c for c in CATEGORIES if c != matter.category)
+                shortcut = duties.route(other, geo, phrase)
+                assert shortcut.unit == own.unit, (matter.matter, phrase, own.why)
+                assert shortcut.why[0].startswith("权责清单：事项“"), shortcut.why
 
 
 def test_unknown_places_fall_back_a_level_at_a_time(duties: DutiesList) -> None:
