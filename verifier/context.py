@@ -8,7 +8,7 @@ the store would hold them while the batch records its verdicts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from verifier.rules import Context, VerifierConfig
@@ -47,13 +47,23 @@ class Nearby:
     the list cannot vouch for (entries aged out of the window since the read) is left
     to ``gather``."""
 
-    def __init__(self, store: Store, cfg: VerifierConfig, leads: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cfg: VerifierConfig,
+        leads: int,
+        known: Mapping[str, Verdict] | None = None,
+    ) -> None:
         self.store = store
         self.cfg = cfg
         self.limit = NEAR_LIMIT + leads + 1
+        self.known = known
+        """Verdicts read before (by id), not decoded again."""
         self.lists: dict[str, list[Verdict]] = {}
         self.whole: set[str] = set()
         """Districts whose list is every confirmation in the window, not a prefix."""
+        self.fetched: dict[str, list[Verdict]] = {}
+        """The lists as read, before this batch's verdicts."""
         self.ids: set[str] = set()
         """The verdict ids the lists hold."""
         self.holding: dict[str, set[str]] = {}
@@ -67,8 +77,9 @@ class Nearby:
         districts = {lead.geo.district for lead in leads if lead.geo.district is not None}
         since = utcnow() - timedelta(hours=rule.window_hours)
         self.lists = await confirmed_in_districts(
-            self.store, sorted(districts), since=since, limit=self.limit
+            self.store, sorted(districts), since=since, limit=self.limit, known=self.known
         )
+        self.fetched = {d: list(found) for d, found in self.lists.items()}
         self.whole = {d for d, found in self.lists.items() if len(found) < self.limit}
         self.ids = {v.verdict_id for found in self.lists.values() for v in found}
         self.holding = {}
@@ -92,6 +103,11 @@ class Nearby:
         if len(near) < NEAR_LIMIT and district not in self.whole:
             return None
         return Context(now=now, near=tuple(near[:NEAR_LIMIT]))
+
+    def held(self) -> dict[str, Verdict]:
+        """The verdicts read, by id (as stored: not this batch's, which a verdict stored
+        before under the same id may differ from), for the next batch's read."""
+        return {v.verdict_id: v for found in self.fetched.values() for v in found}
 
     def recorded(self, verdict: Verdict) -> None:
         """``verdict`` is its cluster's latest now: the cluster's confirmation leaves the

@@ -47,6 +47,8 @@ class VerifierStage:
     def __init__(self, ctx: StageContext) -> None:
         self.ctx = ctx
         self.cfg: VerifierConfig | None = None
+        self.known: dict[str, Verdict] = {}
+        """The confirmations the last batch read for its context, by id (``Nearby.held``)."""
 
     async def start(self) -> None:
         self.cfg = load_config(self.ctx.settings.configs_dir)
@@ -82,12 +84,13 @@ class VerifierStage:
         store = self.ctx.store
         follow_ups = {stable_id(r.cluster_id, r.lead_id, "follow_up") for r in records}
         latest, stored = await store.verdicts_for(r.cluster_id for r in records)
-        nearby = Nearby(store, self.cfg, len(records))
+        nearby = Nearby(store, self.cfg, len(records), self.known)
         await nearby.read(records)
         remaining = Counter(r.cluster_id for r in records)
         batch = _Batch(self, latest, stored & follow_ups, stored, remaining, nearby)
         out = [await batch.decide(record) for record in records]
         await store.store_leads_and_verdicts(records, batch.unwritten())
+        self.known = nearby.held()
         return out
 
     async def close(self) -> None:

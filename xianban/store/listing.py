@@ -9,7 +9,7 @@ on PostgreSQL, so no write path has to maintain extra columns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
@@ -17,6 +17,7 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, true
 
 from xianban.records import Case, DeadLetter, Post, Verdict
+from xianban.store.bulk import chunks
 from xianban.store.rows import AuditRow
 from xianban.store.store import Store
 from xianban.store.tables import AuditLog, Cases, Clusters, DeadLetters, Leads, Posts, Verdicts
@@ -400,6 +401,7 @@ def _confirmed_near_query(
     since: datetime,
     exclude_cluster: str | None,
     limit: int,
+    column: Any = Verdicts.data,
 ) -> Any:
     latest = _latest_verdicts()
     conds = [
@@ -415,7 +417,7 @@ def _confirmed_near_query(
     if street is not None:
         conds.append(_lead("geo", "street").as_string() == street)
     return (
-        select(Verdicts.data)
+        select(column)
         .join(latest, Verdicts.seq == latest.c.seq)
         .where(and_(*conds))
         .order_by(Verdicts.decided_at.asc(), Verdicts.seq)
@@ -449,11 +451,23 @@ async def confirmed_near(
 
 
 async def confirmed_in_districts(
-    store: Store, districts: Iterable[str], *, since: datetime, limit: int
+    store: Store,
+    districts: Iterable[str],
+    *,
+    since: datetime,
+    limit: int,
+    known: Mapping[str, Verdict] | None = None,
 ) -> dict[str, list[Verdict]]:
     """``confirmed_near`` of every cluster, for each district, in one transaction: the
-    verifier's read for a batch of leads, each then taking its own from the list."""
-    out: dict[str, list[Verdict]] = {}
+    verifier's read for a batch of leads, each then taking its own from the list.
+
+    ``known`` (by verdict id: the caller's from earlier reads; a verdict never changes
+    once recorded) are not read again: the ids come first, then the data of the others.
+    The verifier read and decoded every confirmation of its districts' window again at
+    each batch, its largest cost when the batches are small."""
+    known = known or {}
+    ids: dict[str, list[str]] = {}
+    found: dict[str, Verdict] = {}
     async with store._tx() as conn:
         for district in dict.fromkeys(districts):
             query = _confirmed_near_query(
@@ -463,9 +477,16 @@ async def confirmed_in_districts(
                 since=since,
                 exclude_cluster=None,
                 limit=limit,
+                column=Verdicts.verdict_id,
             )
-            out[district] = [Verdict.model_validate(d) for d in await conn.scalars(query)]
-    return out
+            ids[district] = list(await conn.scalars(query))
+        missing = list(dict.fromkeys(i for got in ids.values() for i in got if i not in known))
+        for part in chunks(missing):
+            query = select(Verdicts.data).where(Verdicts.verdict_id.in_(part))
+            for data in await conn.scalars(query):
+                verdict = Verdict.model_validate(data)
+                found[verdict.verdict_id] = verdict
+    return {district: [found.get(i) or known[i] for i in got] for district, got in ids.items()}
 
 
 async def confirmed_without_case(
