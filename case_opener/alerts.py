@@ -11,6 +11,7 @@ tick. Post text is masked (phone and ID numbers) before it leaves.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
@@ -30,7 +31,8 @@ from xianban.store import Store
 from xianban.store.listing import urgent_since
 from xianban.store.verification import (
     Alert,
-    add_alert,
+    NewAlert,
+    add_alerts,
     last_alert_sent_at,
     mark_alerts,
     pending_alerts,
@@ -115,29 +117,28 @@ class AlertDesk:
 
     async def note(self, now: datetime, cases: Iterable[Case] = ()) -> int:
         """Queue alerts for what is urgent now; how many are new."""
-        new = 0
         since = now - timedelta(hours=self.cfg.lookback_hours)
-        for verdict in await urgent_since(self.store, since=since):
-            new += await add_alert(
-                self.store,
+        alerts = [
+            NewAlert(
                 alert_id=f"lead:{verdict.cluster_id}",
                 kind="urgent_lead",
                 subject=verdict.cluster_id,
                 payload={"line": lead_line(verdict)},
-                at=now,
             )
+            for verdict in await urgent_since(self.store, since=since)
+        ]
         for case in cases:
             late = case.history and case.history[-1].note.startswith("督办")
             if case.priority == "urgent" and late:
-                new += await add_alert(
-                    self.store,
-                    alert_id=f"overdue:{case.case_id}:{case.escalations}",
-                    kind="overdue_case",
-                    subject=case.case_id,
-                    payload={"line": case_line(case)},
-                    at=now,
+                alerts.append(
+                    NewAlert(
+                        alert_id=f"overdue:{case.case_id}:{case.escalations}",
+                        kind="overdue_case",
+                        subject=case.case_id,
+                        payload={"line": case_line(case)},
+                    )
                 )
-        return new
+        return await add_alerts(self.store, alerts, at=now)
 
     async def tick(self, now: datetime | None = None, cases: Iterable[Case] = ()) -> int:
         """Note what is urgent and send one digest if one is due; alerts delivered."""
@@ -163,14 +164,20 @@ class AlertDesk:
                 results[channel.name] = f"error: {exc}"
                 continue
             results[channel.name] = "ok"
+        # alerts that end with the same answers are recorded in one update (a digest's
+        # alerts were all waiting for the same channels, so usually all in one)
+        marked: dict[str, tuple[dict[str, str], list[str]]] = {}
         for alert in waiting:
             deliveries = dict(alert.deliveries)
             for name, outcome in results.items():
                 if deliveries.get(name) != "ok":
                     deliveries[name] = outcome
+            key = json.dumps(deliveries, sort_keys=True)
+            marked.setdefault(key, (deliveries, []))[1].append(alert.alert_id)
+        for deliveries, alert_ids in marked.values():
             done = all(deliveries.get(c.name) == "ok" for c in self.channels)
             await mark_alerts(
-                self.store, [alert.alert_id], deliveries=deliveries, sent_at=now if done else None
+                self.store, alert_ids, deliveries=deliveries, sent_at=now if done else None
             )
         return sum(
             1

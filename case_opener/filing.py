@@ -16,6 +16,7 @@ opener's time.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -102,6 +103,20 @@ class WorkOrderClient:
         if not isinstance(body, list) or not body or not isinstance(body[0], dict):
             raise TransientError(f"unexpected status answer for {external_id}")
         return body[0]
+
+    async def statuses(self, external_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Several work orders in one read (GeoReport v2's comma-delimited
+        ``service_request_id``), by id; an id the answer lacks is left out."""
+        body = await self._call(
+            "GET", "/requests.json", params={"service_request_id": ",".join(external_ids)}
+        )
+        if not isinstance(body, list):
+            raise TransientError(f"unexpected answer for {len(external_ids)} work orders")
+        return {
+            str(order["service_request_id"]): order
+            for order in body
+            if isinstance(order, dict) and "service_request_id" in order
+        }
 
     async def escalate(self, external_id: str, reason: str) -> None:
         await self._call("POST", f"/requests/{external_id}/x_escalations", json={"reason": reason})

@@ -289,6 +289,18 @@ def create_workorder_app(system: WorkOrderSystem | None = None) -> FastAPI:
     async def get_request(request_id: str) -> list[dict[str, Any]]:
         return [find(request_id).as_open311()]
 
+    @api.get("/requests.json")
+    async def get_requests(service_request_id: str = "") -> list[dict[str, Any]]:
+        """Several requests at once (GeoReport v2: ``service_request_id`` comma-delimited);
+        unknown ids are left out of the answer. The spec's other filters are not served."""
+        found = []
+        for request_id in filter(None, service_request_id.split(",")):
+            order = system.orders.get(request_id)
+            if order is not None:
+                system.refresh(order)
+                found.append(order.as_open311())
+        return found
+
     @api.post("/requests/{request_id}/x_escalations")
     async def escalate(request_id: str, request: Request) -> dict[str, Any]:
         order = find(request_id)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from case_opener.config import load_routing
+from case_opener.filing import WorkOrderClient
 from case_opener.stage import CaseOpenerStage, case_id_for
 from case_opener.supervision import Supervisor
 from sim.server import SimServer
@@ -153,6 +154,21 @@ async def test_supervision_syncs_status_until_closed(
         "resolved",
         "closed",
     ]
+
+
+async def test_several_work_orders_are_read_at_once_and_unknown_ids_left_out(
+    opener: CaseOpenerStage, sim: SimServer
+) -> None:
+    for cluster in ("c7", "c8"):
+        await opener.handle(confirmed(cluster))
+    ids = list(sim.workorders.orders)
+    client = WorkOrderClient(sim.workorder_url, timeout_s=5)
+    try:
+        several = await client.statuses([*ids, "SZ-NO-SUCH-ORDER"])
+        alone = {external_id: await client.status(external_id) for external_id in ids}
+    finally:
+        await client.close()
+    assert len(ids) == 2 and several == alone
 
 
 async def test_overdue_cases_are_escalated_on_schedule(

@@ -210,30 +210,37 @@ def _site_check(row: Any) -> SiteCheck:
 # -- duty alerts ------------------------------------------------------------------------------
 
 
-async def add_alert(
-    store: Store,
-    *,
-    alert_id: str,
-    kind: str,
-    subject: str,
-    payload: dict[str, Any],
-    at: datetime | None = None,
-) -> bool:
-    """Queue an alert once per id; True if it is new."""
-    insert = store._insert(Alerts).values(
-        alert_id=alert_id,
-        kind=kind,
-        subject=subject,
-        created_at=at or utcnow(),
-        sent_at=None,
-        payload=payload,
-        deliveries={},
-    )
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    alert_id: str
+    kind: str
+    subject: str
+    payload: dict[str, Any]
+
+
+async def add_alerts(
+    store: Store, alerts: Sequence[NewAlert], *, at: datetime | None = None
+) -> int:
+    """Queue alerts once per id, all in one statement (a tick notes every urgent lead of
+    the last day); how many are new."""
+    if not alerts:
+        return 0
+    created = at or utcnow()
+    rows = [
+        {
+            "alert_id": alert.alert_id,
+            "kind": alert.kind,
+            "subject": alert.subject,
+            "created_at": created,
+            "sent_at": None,
+            "payload": alert.payload,
+            "deliveries": {},
+        }
+        for alert in alerts
+    ]
+    insert = store._insert(Alerts).on_conflict_do_nothing(index_elements=["alert_id"])
     async with store._tx() as conn:
-        return await store._inserted(
-            conn,
-            insert.on_conflict_do_nothing(index_elements=["alert_id"]).returning(Alerts.alert_id),
-        )
+        return len((await conn.scalars(insert.returning(Alerts.alert_id), rows)).all())
 
 
 async def pending_alerts(store: Store, *, limit: int = 1000) -> list[Alert]:
