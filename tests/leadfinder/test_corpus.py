@@ -94,3 +94,12 @@ FIRST_ROUND = [p for p in CORPUS if p.stem in {"t1", "t2", "t3", "t4"}]
 def test_each_first_round_writer_covers_every_category(path: Path) -> None:
     """(The second round, t5 and t6, writes the boundary categories only; see BRIEF.md.)"""
     assert {e.category for e in read_examples(path) if e.is_lead} == set(CATEGORIES)
+
+
+def test_fourth_round_training_posts_agree_with_their_blind_second_reading() -> None:
+    from scripts.second_reading import misplaced, report
+
+    assert misplaced() == [], "run python scripts/second_reading.py --check"
+    agreement = report()
+    assert agreement["posts"] == 2700
+    assert agreement["is_lead"]["kappa"] >= 0.9  # the guide's lead line reads the same to two

@@ -1,0 +1,126 @@
+"""Agreement between the fourth round's writers and its blind second readers, and the split it
+decides: a post stays training text only when both readings agree.
+
+    python scripts/second_reading.py          # print agreement (Cohen's kappa) as JSON
+    python scripts/second_reading.py --check  # exit 1 when a training post disagrees with its
+                                              # reading or a disputed post agrees with it
+
+Three readers, each given a third of the posts (id, platform, text only) and docs/LABELS.md,
+labelled is_lead, urgent, category and also without seeing the writer's labels
+(corpus/second_reading/). Two readings agree when is_lead is the same and, for a lead, urgent
+is the same and each primary category is acceptable to the other reading (its category or its
+`also`). Disagreements are not adjudicated: they leave training for corpus/disputed/, each
+with its second reading, because neither reading can be preferred without a third.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from leadfinder.labelled import ROOT
+
+READINGS = ROOT / "corpus" / "second_reading" / "fourth_round.jsonl"
+DISPUTED = ROOT / "corpus" / "disputed" / "fourth_round.jsonl"
+TRAIN = ROOT / "corpus" / "train"
+
+
+def _rows(path: Path) -> dict[str, dict[str, Any]]:
+    with path.open(encoding="utf-8") as lines:
+        return {row["id"]: row for row in map(json.loads, lines)}
+
+
+def agree(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
+    if first["is_lead"] != second["is_lead"]:
+        return False
+    if not first["is_lead"]:
+        return True
+    if first["urgent"] != second["urgent"]:
+        return False
+    return second["category"] in {first["category"], *first["also"]} or first["category"] in {
+        second["category"],
+        *second["also"],
+    }
+
+
+def kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
+    """Cohen's kappa: agreement beyond what the two readings' label rates give by chance."""
+    n = len(a)
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    ca, cb = Counter(a), Counter(b)
+    chance = sum(ca[k] * cb[k] for k in ca) / (n * n)
+    return (observed - chance) / (1 - chance) if chance < 1 else 1.0
+
+
+def written() -> dict[str, dict[str, Any]]:
+    """The fourth round's posts as their writers labelled them: still training, or disputed."""
+    read = _rows(READINGS).keys()
+    rows = _rows(DISPUTED)
+    for path in sorted(TRAIN.glob("*.jsonl")):
+        rows |= {i: row for i, row in _rows(path).items() if i in read}
+    return rows
+
+
+def report() -> dict[str, Any]:
+    readings = _rows(READINGS)
+    posts = written()
+    ids = sorted(readings)
+    leads = [i for i in ids if posts[i]["is_lead"] and readings[i]["is_lead"]]
+    return {
+        "posts": len(ids),
+        "is_lead": {
+            "kappa": round(
+                kappa([posts[i]["is_lead"] for i in ids], [readings[i]["is_lead"] for i in ids]), 3
+            ),
+        },
+        "urgent_where_both_read_a_lead": {
+            "kappa": round(
+                kappa([posts[i]["urgent"] for i in leads], [readings[i]["urgent"] for i in leads]),
+                3,
+            ),
+            "writer_only": sum(posts[i]["urgent"] and not readings[i]["urgent"] for i in leads),
+            "reader_only": sum(readings[i]["urgent"] and not posts[i]["urgent"] for i in leads),
+        },
+        "category_where_both_read_a_lead": {
+            "same_primary": round(
+                sum(posts[i]["category"] == readings[i]["category"] for i in leads) / len(leads), 3
+            ),
+            "acceptable_to_both": round(
+                sum(
+                    agree({**posts[i], "urgent": False}, {**readings[i], "urgent": False})
+                    for i in leads
+                )
+                / len(leads),
+                3,
+            ),
+        },
+        "disputed": sum(not agree(posts[i], readings[i]) for i in ids),
+    }
+
+
+def misplaced() -> list[str]:
+    """Ids on the wrong side of the split: training that disagrees, or disputed that agrees."""
+    readings = _rows(READINGS)
+    disputed = set(_rows(DISPUTED))
+    posts = written()
+    if set(posts) != set(readings):
+        return sorted(set(posts) ^ set(readings))
+    return sorted(i for i in readings if agree(posts[i], readings[i]) == (i in disputed))
+
+
+def main(argv: list[str]) -> int:
+    if "--check" in argv:
+        wrong = misplaced()
+        for post_id in wrong:
+            print(f"{post_id}: on the wrong side of the second reading's split")
+        return 1 if wrong else 0
+    print(json.dumps(report(), ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
