@@ -53,6 +53,7 @@ class SimProcess:
         self._sock = listening_socket(host, port)
         self.url = f"http://{host}:{self._sock.getsockname()[1]}"
         self._proc: asyncio.subprocess.Process | None = None
+        self._serving = False
 
     @property
     def workorder_url(self) -> str:
@@ -78,7 +79,10 @@ class SimProcess:
             self._sock.close()  # the child's copy serves; if it dies, clients are refused
 
     async def ready(self, *, timeout_s: float = READY_TIMEOUT_S) -> None:
-        """Wait until the child serves; an error naming its exit code if it never will."""
+        """Wait until the child serves (at once once it has); an error naming its exit code
+        if it never will."""
+        if self._serving:
+            return
         assert self._proc is not None and self._proc.stdout is not None, "start() first"
         try:
             line = await asyncio.wait_for(self._proc.stdout.readline(), timeout_s)
@@ -86,6 +90,7 @@ class SimProcess:
             why = f"is not ready after {timeout_s} s"
         else:
             if line == READY:
+                self._serving = True
                 return
             why = f"exited with code {await self._proc.wait()}"
         raise UnavailableError(f"the simulators' process {why} (its error is on stderr)")

@@ -55,6 +55,10 @@ def load_supervisor() -> Any:
     return _import(SUPERVISOR)
 
 
+async def _serving() -> None:
+    """Nothing to wait for: the outside world was there before the system."""
+
+
 @dataclass
 class System:
     """Everything a running loop shares: settings, store, bus and the stage context."""
@@ -62,6 +66,9 @@ class System:
     settings: Settings
     store: Store
     bus: Bus
+    ready: Callable[[], Awaitable[None]] = _serving
+    """Waits until the outside world the loop calls serves (the embedded simulators start
+    beside the system); awaited before the first crawl."""
 
     @property
     def ctx(self) -> StageContext:
