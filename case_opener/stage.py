@@ -199,7 +199,8 @@ class CaseOpenerStage:
         between touch other cases.) A report whose case is still pending (its filing
         failed) goes the store's way, and so do those after it."""
         assert self.corroboration is not None
-        await joins.save()
+        # The cases attached so far are saved with the rest below: the delivery reads and
+        # writes only pending cases, which those are not.
         filed = await self._file(records, segment, existing, out)
         for n, (i, record) in enumerate(deferred):
             target = record.duplicate_of
