@@ -141,8 +141,12 @@ class CaseOpenerStage:
                 {r.cluster_id for r in records[start:] if r.decision == "confirmed"}
             )
 
-        existing = await cases_after(0)
+        # one read for the confirmations and for the reports joining a case (what the
+        # first attach would read)
+        wanted = _Joins.wanted(records)
+        existing = await store.cases_by_cluster(wanted)
         joins = _Joins(self, records)
+        joins.cases = {cluster: existing.get(cluster) for cluster in wanted}
         segment: list[int] = []
         queued: dict[str, Case] = {}
         deferred: list[tuple[int, Verdict]] = []
@@ -289,13 +293,18 @@ class _Joins:
         assert target is not None
         if self.cases is None or target not in self.cases:
             await self.save()
-            wanted = {c for r in self.records[i:] for c in (r.cluster_id, r.duplicate_of) if c}
-            found = await self.stage.ctx.store.cases_by_cluster(wanted | {target})
-            self.cases = {cluster: found.get(cluster) for cluster in wanted | {target}}
+            wanted = self.wanted(self.records[i:]) | {target}
+            found = await self.stage.ctx.store.cases_by_cluster(wanted)
+            self.cases = {cluster: found.get(cluster) for cluster in wanted}
         attached = self.join(self.cases[target], verdict)
         if attached:
             self.cases[target] = attached[0]
         return attached
+
+    @staticmethod
+    def wanted(records: Sequence[Verdict]) -> set[str]:
+        """The clusters whose cases these reports belong to or join."""
+        return {c for r in records for c in (r.cluster_id, r.duplicate_of) if c}
 
     def join(self, case: Case | None, verdict: Verdict) -> list[Case] | None:
         """``verdict``'s posts added to ``case`` in memory (kept to be saved), as
