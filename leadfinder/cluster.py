@@ -15,8 +15,8 @@ that quotes it.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
-from difflib import SequenceMatcher
 from functools import lru_cache
 
 import numpy as np
@@ -33,6 +33,10 @@ same 43) share 0.896 of the shorter; among the 11,590 distinct texts of the trai
 and the written pool, 3 pairs within ``max_hamming`` share 0.85 or more (all chatter, no lead)."""
 COPY_MIN_RUN = 12
 """Characters that run must have at least: a short phrase ("路灯坏了") is no copy."""
+COPY_MAX_CHARS = 5_000
+"""Texts longer than this are not compared as copies (the longest of the 13,114 written
+and training posts has 338 characters; a hostile post has up to 100,000, and one built
+to repeat a phrase would cost the run's search seconds)."""
 
 
 def bare(text: str) -> str:
@@ -69,14 +73,42 @@ def hamming(a: int, b: int) -> int:
 
 
 def may_be_copy(chars: str) -> bool:
-    """A bare text long enough for ``near_identical`` to call it a copy of anything."""
-    return len(chars) >= COPY_MIN_RUN
+    """A bare text ``near_identical`` may call a copy of something."""
+    return COPY_MIN_RUN <= len(chars) <= COPY_MAX_CHARS
 
 
 def near_identical(a: str, b: str) -> bool:
-    """Two bare texts (``bare``) are one post copied: a prefix, a suffix or a cut end apart."""
-    shorter = min(len(a), len(b))
-    if shorter < COPY_MIN_RUN:
+    """Two bare texts (``bare``) are one post copied: a prefix, a suffix or a cut end apart,
+    one shared run covering ``COPY_SHARE`` of the shorter.
+
+    Such a run covers the shorter text's middle (from ``len - need`` to ``need``) wherever
+    it starts, so only where that middle occurs in the longer text is a run looked for,
+    and grown with slice compares: linear in practice, where a longest-common-substring
+    search in Python is quadratic."""
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    need = max(COPY_MIN_RUN, math.ceil(COPY_SHARE * len(short)))
+    if need > len(short) or len(long_) > COPY_MAX_CHARS:
         return False
-    run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
-    return run.size >= max(COPY_MIN_RUN, COPY_SHARE * shorter)
+    lo, hi = len(short) - need, need
+    middle = short[lo:hi]
+    at = long_.find(middle)
+    while at != -1:
+        end = at + len(middle)
+        left = _common_prefix(short[:lo][::-1], long_[max(0, at - lo) : at][::-1])
+        right = _common_prefix(short[hi:], long_[end : end + len(short) - hi])
+        if left + len(middle) + right >= need:
+            return True
+        at = long_.find(middle, at + 1)
+    return False
+
+
+def _common_prefix(x: str, y: str) -> int:
+    """How many characters ``x`` and ``y`` start with alike, by halving (slice compares)."""
+    low, high = 0, min(len(x), len(y))
+    while low < high:
+        mid = (low + high + 1) // 2
+        if x[:mid] == y[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low

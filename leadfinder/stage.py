@@ -9,7 +9,8 @@ reads as chatter) is that lead reported again: it joins as corroboration with th
 category, place, urgency and score.
 
 Two paths give the same leads. ``handle`` (one post) asks the store for the recent leads
-of the post's category. ``handle_batch`` (the records of one poll) scores the posts with
+(of any category, for copies; of the post's, when that query stopped at its limit).
+``handle_batch`` (the records of one poll) scores the posts with
 ``Extractor.extract_many``, clusters them against the window in memory
 (``leadfinder.window``) and writes posts, leads and clusters in one transaction. The window
 is rebuilt from the store when the worker's partitions change and topped up every
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from leadfinder.extract import Extraction, Extractor, read_mapping
 from leadfinder.window import ClusterWindow, Reach, Seen, same_or_unknown
 from xianban.records import Lead, Post, Record, ScoredPost, stable_id, utcnow
 from xianban.stage import StageContext
+from xianban.store.rows import RecentLead
 
 REFRESH_S = 1.0
 """How often a batch first reads the leads other workers stored (found-at stamps only;
@@ -53,10 +55,10 @@ class Join:
 
     cluster_id: str
     corroboration: int
-    to: Lead | Seen | None = None
+    to: Lead | Seen | RecentLead | None = None
 
 
-def earliest_join(matches: Sequence[Lead | Seen]) -> Join:
+def earliest_join(matches: Sequence[Lead | Seen | RecentLead]) -> Join:
     """The cluster of the first-reported match, backed by the matches in it."""
     first = min(matches, key=lambda m: (m.posted_at or m.found_at, m.lead_id))
     return Join(first.cluster_id, sum(m.cluster_id == first.cluster_id for m in matches), first)
@@ -81,7 +83,7 @@ def make_lead(
             )
             category = to.category
     else:
-        assert to is not None, "a post below the threshold is a lead only as a copy"
+        assert isinstance(to, Lead | Seen), "a post below the threshold is a lead only as a copy"
         category, urgent, triggers = to.category, to.urgent, to.urgency_triggers
         geo, score = to.geo, to.score
         reasons = [
@@ -190,14 +192,14 @@ class LeadfinderStage:
         limit = int(self.cluster["lookback_limit"])
         district = found.geo.district
 
-        def kept(lead: Lead) -> bool:
+        def kept(lead: RecentLead) -> bool:
             return reach.keeps(lead.lead_id, lead.posted_at, fingerprint(lead.text)[1])
 
         recent = await store.recent_leads(since=reach.since, limit=limit)
         matches = {
             lead.lead_id: lead
             for lead in recent
-            if same_or_unknown(lead.geo.district, district)
+            if same_or_unknown(lead.district, district)
             and kept(lead)
             and near_identical(fingerprint(lead.text)[0], chars)
         }
@@ -211,11 +213,16 @@ class LeadfinderStage:
                 )
             )
             for lead in of_category:
-                if lead.geo.district == district and kept(lead):
+                if lead.district == district and kept(lead):
                     matches.setdefault(lead.lead_id, lead)
-        if matches:
-            return earliest_join(list(matches.values()))
-        return Join(stable_id("cluster", lead_id), 0) if is_lead(found) else None
+        if not matches:
+            return Join(stable_id("cluster", lead_id), 0) if is_lead(found) else None
+        join = earliest_join(list(matches.values()))
+        if is_lead(found):
+            return join
+        # A copy takes what its original found: the whole lead, not just what was compared.
+        assert join.to is not None
+        return replace(join, to=await store.get_lead(join.to.lead_id))
 
     def _reach(self, post: Post, lead_id: str, mine: int) -> Reach:
         when = post.created_at or utcnow()

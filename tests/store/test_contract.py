@@ -332,6 +332,24 @@ async def test_recent_leads_of_one_category(store: Store) -> None:
     assert [x.lead_id for x in noise] == ["lead-1"]
 
 
+async def test_recent_leads_carry_what_clustering_compares(store: Store) -> None:
+    """Read by JSON path, not decoded: the same values the lead has."""
+    posted = (T0 - timedelta(minutes=30)).astimezone(timezone(timedelta(hours=8)))
+    placed = lead(1, found=T0).model_copy(update={"posted_at": posted})
+    unplaced = lead(2, cluster="c2", found=T0 + timedelta(seconds=1))
+    unplaced = unplaced.model_copy(update={"geo": Geo(), "text": "没说在哪"})
+    for each in (placed, unplaced):
+        await store.upsert_lead(each)
+    got = await store.recent_leads(since=T0 - timedelta(hours=1))
+    assert [
+        (x.lead_id, x.cluster_id, x.category, x.district, x.posted_at, x.found_at, x.text)
+        for x in got
+    ] == [
+        ("lead-2", "c2", "municipal_facilities", None, None, unplaced.found_at, "没说在哪"),
+        ("lead-1", "c1", "municipal_facilities", "龙华区", posted, T0, placed.text),
+    ]
+
+
 # -- verdicts and the review queue ----------------------------------------------------------
 
 

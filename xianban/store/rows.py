@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
+from xianban.records import Category
+
 TaskStatus = Literal["queued", "running", "done", "failed", "retried"]
 TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
 
@@ -33,6 +35,20 @@ class ClusterRow:
     leads: int
     first_seen: datetime
     last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecentLead:
+    """What clustering compares a post with, read by JSON path: decoding every recent lead
+    in full for every post was most of what clustering through the store cost."""
+
+    lead_id: str
+    cluster_id: str
+    category: Category
+    district: str | None
+    posted_at: datetime | None
+    found_at: datetime
+    text: str
 
 
 @dataclass(frozen=True, slots=True)

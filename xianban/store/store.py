@@ -29,6 +29,7 @@ from xianban.store.rows import (
     AuditRow,
     ClusterRow,
     OutboxItem,
+    RecentLead,
     SourceState,
     TaskRow,
 )
@@ -213,18 +214,38 @@ class Store:
 
     async def recent_leads(
         self, *, since: datetime, limit: int = 1000, category: str | None = None
-    ) -> list[Lead]:
-        """Leads found at or after ``since`` (of one category if given), newest first.
+    ) -> list[RecentLead]:
+        """Leads found at or after ``since`` (of one category if given), newest first: what
+        clustering compares a post with (``RecentLead``; ``get_lead`` for the rest).
 
-        The category filter is what keeps clustering cheap: near-duplicates share one, and
-        decoding every recent lead for every post grows with the store."""
-        query = select(Leads.data).where(Leads.found_at >= since)
+        The category filter keeps clustering cheap: near-duplicates share one (only a
+        near-identical copy is looked for among all categories)."""
+        query = select(
+            Leads.lead_id,
+            Leads.cluster_id,
+            Leads.category,
+            Leads.data[("geo", "district")].as_string(),
+            Leads.data["posted_at"].as_string(),
+            Leads.found_at,
+            Leads.data["text"].as_string(),
+        ).where(Leads.found_at >= since)
         if category is not None:
             query = query.where(Leads.category == category)
         query = query.order_by(Leads.found_at.desc(), Leads.lead_id).limit(limit)
         async with self._tx() as conn:
-            rows = await conn.scalars(query)
-            return [Lead.model_validate(data) for data in rows]
+            rows = (await conn.execute(query)).all()
+        return [
+            RecentLead(
+                lead_id=lead_id,
+                cluster_id=cluster_id,
+                category=category_,
+                district=district,
+                posted_at=None if posted_at is None else datetime.fromisoformat(posted_at),
+                found_at=found_at,
+                text=text,
+            )
+            for lead_id, cluster_id, category_, district, posted_at, found_at, text in rows
+        ]
 
     async def get_cluster(self, cluster_id: str) -> ClusterRow | None:
         async with self._tx() as conn:
