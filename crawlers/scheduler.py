@@ -60,11 +60,12 @@ async def due_tasks(
     their interval (``ignore_interval``: ``run --once`` crawls whatever is not paused or
     resting)."""
     now = now or utcnow()
+    states = {state.source: state for state in await store.list_source_states()}
     tasks: list[CrawlTask] = []
     for source in sources:
         if not source.enabled:
             continue
-        state = await store.get_source_state(source.id)
+        state = states.get(source.id)
         if state is not None:
             if state.paused or Checkpoint.parse(state.cursor).is_open(now):
                 continue
