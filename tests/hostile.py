@@ -26,6 +26,10 @@ from xianban.records import (
 )
 
 SPARKS = "龙华区民治街道白石龙社区门口的路灯底座一直在冒火花，小孩天天从旁边走过，有没有人管啊"
+MANHOLE = "南山区蛇口街道海上世界门口的井盖丢了好几天，晚上路过的人很容易踩空，有没有人管啊"
+"""What the valid posts report: another problem than the valid leads' and verdicts'. A post
+copying a lead joins that lead's cluster (whatever its category and place), and the
+lead's cluster would then get a verdict per post, not one."""
 MODELS: dict[str, type[Record]] = {m.topic: m for m in (CrawlTask, Post, Lead, Verdict, Case)}
 """Each consumer stage's input topic and the record it expects there."""
 CRAWL_SOURCE = "sznews-rss"
@@ -52,7 +56,7 @@ def valid(topic: str, n: str) -> Record:
     if topic == CrawlTask.topic:
         return CrawlTask(task_id=f"fuzz-{n}", source=CRAWL_SOURCE, pages=1)
     if topic == Post.topic:
-        return Post(platform="fuzz", native_id=n, text=f"{SPARKS} #{n}", created_at=now)
+        return Post(platform="fuzz", native_id=n, text=f"{MANHOLE} #{n}", created_at=now)
     if topic == Lead.topic:
         return lead(n)
     if topic == Verdict.topic:
