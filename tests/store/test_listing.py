@@ -18,6 +18,7 @@ from xianban.store.listing import (
     audit_contains,
     audit_page,
     case_page,
+    confirmed_in_districts,
     confirmed_near,
     confirmed_without_case,
     dead_letter_page,
@@ -107,6 +108,42 @@ async def test_a_decided_lead_leaves_the_queue(store: Store) -> None:
         exclude_cluster="cluster-9",
     )
     assert [v.cluster_id for v in near] == ["cluster-1"]
+
+
+async def test_confirmed_in_districts_is_confirmed_near_for_each_district(store: Store) -> None:
+    """The verifier's one read per batch: for each district the first ``limit`` of what
+    ``confirmed_near`` lists (each cluster's latest verdict, confirmed, not a duplicate,
+    in the window, oldest first), a district without any given an empty list."""
+    for n in range(1, 31):
+        verdict = queued(n, urgent=False, district="龙华区" if n % 3 else "宝安区")
+        update: dict[str, object] = {"verdict_id": f"v-{n}", "decision": "confirmed"}
+        if n % 7 == 0:
+            update["duplicate_of"] = "cluster-1"
+        if n % 5 == 0:  # decided before the window
+            update["decided_at"] = samples.OPENED - timedelta(days=2)
+        await store.record_verdict(verdict.model_copy(update=update))
+    for n in (4, 8):  # a later verdict is the cluster's latest
+        await store.record_verdict(
+            queued(n, urgent=False).model_copy(update={"verdict_id": f"w-{n}"})
+        )
+    since = samples.OPENED - timedelta(days=1)
+    for limit in (3, 200):
+        lists = await confirmed_in_districts(
+            store, ["宝安区", "龙华区", "福田区"], since=since, limit=limit
+        )
+        assert list(lists) == ["宝安区", "龙华区", "福田区"]
+        for district, found in lists.items():
+            near = await confirmed_near(
+                store,
+                category=None,
+                district=district,
+                street=None,
+                since=since,
+                exclude_cluster="none",
+                limit=limit,
+            )
+            assert [v.verdict_id for v in found] == [v.verdict_id for v in near]
+    assert len(lists["龙华区"]) == 11 and lists["福田区"] == []
 
 
 def _late() -> datetime:

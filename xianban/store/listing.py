@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, true
+from sqlalchemy.orm import aliased
 
 from xianban.records import Case, DeadLetter, Post, Verdict
 from xianban.store.bulk import chunks
@@ -450,6 +451,38 @@ async def confirmed_near(
     return [Verdict.model_validate(data) for data in rows]
 
 
+def _confirmed_ranked(districts: Iterable[str], since: datetime, limit: int) -> Any:
+    """(district, verdict id) of ``_confirmed_near_query`` for each district at once, the
+    first ``limit`` of each in its order. Latest is "no later verdict of the cluster"
+    (the cluster index answers it) rather than a join on the grouped maximum, which
+    PostgreSQL runs as a nested loop over every cluster while the table has no
+    statistics yet (a fresh database, as in the bench)."""
+    later = aliased(Verdicts)
+    district = _lead("geo", "district").as_string()
+    ranked = (
+        select(
+            district.label("district"),
+            Verdicts.verdict_id,
+            func.row_number()
+            .over(partition_by=district, order_by=(Verdicts.decided_at.asc(), Verdicts.seq))
+            .label("rank"),
+        )
+        .where(
+            Verdicts.decision == "confirmed",
+            Verdicts.decided_at >= since,
+            district.in_(list(districts)),
+            Verdicts.data["duplicate_of"].as_string().is_(None),
+            ~exists().where(later.cluster_id == Verdicts.cluster_id, later.seq > Verdicts.seq),
+        )
+        .subquery()
+    )
+    return (
+        select(ranked.c.district, ranked.c.verdict_id)
+        .where(ranked.c.rank <= limit)
+        .order_by(ranked.c.district, ranked.c.rank)
+    )
+
+
 async def confirmed_in_districts(
     store: Store,
     districts: Iterable[str],
@@ -464,22 +497,19 @@ async def confirmed_in_districts(
     ``known`` (by verdict id: the caller's from earlier reads; a verdict never changes
     once recorded) are not read again: the ids come first, then the data of the others.
     The verifier read and decoded every confirmation of its districts' window again at
-    each batch, its largest cost when the batches are small."""
+    each batch, its largest cost when the batches are small.
+
+    One query ranks every district's confirmations (``_confirmed_ranked``): a query per
+    district parsed every verdict's JSON again for each (the stored JSON is text on
+    PostgreSQL), 8 queries of 57 ms a batch on the bench's Kafka + PostgreSQL run, 70 %
+    of the verifier's time."""
     known = known or {}
-    ids: dict[str, list[str]] = {}
+    ids: dict[str, list[str]] = {district: [] for district in dict.fromkeys(districts)}
     found: dict[str, Verdict] = {}
     async with store._tx() as conn:
-        for district in dict.fromkeys(districts):
-            query = _confirmed_near_query(
-                category=None,
-                district=district,
-                street=None,
-                since=since,
-                exclude_cluster=None,
-                limit=limit,
-                column=Verdicts.verdict_id,
-            )
-            ids[district] = list(await conn.scalars(query))
+        if ids:
+            for district, verdict_id in await conn.execute(_confirmed_ranked(ids, since, limit)):
+                ids[district].append(verdict_id)
         missing = list(dict.fromkeys(i for got in ids.values() for i in got if i not in known))
         for part in chunks(missing):
             query = select(Verdicts.data).where(Verdicts.verdict_id.in_(part))
