@@ -291,6 +291,8 @@ async def record_verdicts(
             "decision": v.decision,
             "decided_at": v.decided_at,
             "data": v.model_dump(mode="json"),
+            "district": v.lead.geo.district,
+            "duplicate_of": v.duplicate_of,
         }
         for v in _first_by(verdicts, lambda v: v.verdict_id)
     ]

@@ -276,6 +276,8 @@ class Store:
             decision=verdict.decision,
             decided_at=verdict.decided_at,
             data=verdict.model_dump(mode="json"),
+            district=verdict.lead.geo.district,
+            duplicate_of=verdict.duplicate_of,
         )
         async with self._tx() as conn:
             return await self._inserted(

@@ -119,6 +119,11 @@ class Verdicts(Base):
     decision: Mapped[str] = mapped_column(String(32))
     decided_at: Mapped[datetime]
     data: Mapped[Json]
+    district: Mapped[str | None] = mapped_column(String(512))
+    """``data``'s lead.geo.district, and below its duplicate_of, copied when recorded: the
+    verifier's read per batch filters on them, and on PostgreSQL every JSON path parses
+    the whole stored text again (JSON, not JSONB)."""
+    duplicate_of: Mapped[str | None] = mapped_column(String(512))
 
 
 class Cases(Base):
