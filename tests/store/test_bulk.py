@@ -182,6 +182,7 @@ async def test_verdicts_cases_outbox_and_dead_letters_equal_one_by_one(
     for s in two_stores:
         latest = await s.latest_verdict("c1")
         assert latest is not None and latest.verdict_id == "v2"
+        assert await s.verdicts_for(["c1", "none", "c1"]) == ({"c1": latest}, {"v1", "v2"})
     for table, order in (
         (Cases, Cases.case_id),
         (CaseEvents, CaseEvents.position),

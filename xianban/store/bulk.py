@@ -247,19 +247,25 @@ async def cluster_members(conn: AsyncConnection, cluster_ids: Iterable[str]) -> 
 # -- verdicts -------------------------------------------------------------------------
 
 
-async def latest_verdicts(conn: AsyncConnection, cluster_ids: Iterable[str]) -> dict[str, Verdict]:
-    """Each cluster's latest verdict (highest ``seq``), for the clusters that have one."""
+async def verdicts_of_clusters(
+    conn: AsyncConnection, cluster_ids: Iterable[str]
+) -> tuple[dict[str, Verdict], set[str]]:
+    """Each cluster's latest verdict (highest ``seq``), for the clusters that have one, and
+    the ids of every verdict of the clusters: the ids come with the seqs, in one statement
+    (a statement of its own for them was a third of the verifier's reads)."""
     wanted = list(dict.fromkeys(cluster_ids))
     out: dict[str, Verdict] = {}
+    ids: set[str] = set()
     for part in chunks(wanted):
-        latest = (
-            select(Verdicts.cluster_id, Verdicts.seq)
+        every = (
+            select(Verdicts.cluster_id, Verdicts.seq, Verdicts.verdict_id)
             .where(Verdicts.cluster_id.in_(part))
             .order_by(Verdicts.cluster_id, Verdicts.seq)
         )
         newest: dict[str, int] = {}
-        for cluster_id, seq in await conn.execute(latest):
+        for cluster_id, seq, verdict_id in await conn.execute(every):
             newest[cluster_id] = seq
+            ids.add(verdict_id)
         if not newest:
             continue
         rows = await conn.execute(
@@ -267,17 +273,7 @@ async def latest_verdicts(conn: AsyncConnection, cluster_ids: Iterable[str]) -> 
         )
         for cluster_id, data in rows:
             out[cluster_id] = Verdict.model_validate(data)
-    return out
-
-
-async def verdict_ids_of(conn: AsyncConnection, cluster_ids: Iterable[str]) -> set[str]:
-    wanted = list(dict.fromkeys(cluster_ids))
-    out: set[str] = set()
-    for part in chunks(wanted):
-        out.update(
-            await conn.scalars(select(Verdicts.verdict_id).where(Verdicts.cluster_id.in_(part)))
-        )
-    return out
+    return out, ids
 
 
 async def record_verdicts(

@@ -495,8 +495,7 @@ class Store:
         every verdict recorded for the clusters (a verdict id names its cluster)."""
         wanted = list(dict.fromkeys(cluster_ids))
         async with self._tx() as conn:
-            latest = await bulk.latest_verdicts(conn, wanted)
-            return latest, await bulk.verdict_ids_of(conn, wanted)
+            return await bulk.verdicts_of_clusters(conn, wanted)
 
     async def store_leads_and_verdicts(
         self, leads: Sequence[Lead], verdicts: Sequence[Verdict]
