@@ -4,7 +4,9 @@ The review queue, cases, the audit log and dead letters each get one function th
 a filter, a sort key and a page, and answers with that page and the total, counted in the
 database (never by reading everything). Filters on record fields read the stored JSON
 through SQLAlchemy's JSON paths, which compile to ``json_extract`` on SQLite and ``->>``
-on PostgreSQL, so no write path has to maintain extra columns.
+on PostgreSQL, so no write path has to maintain extra columns. The exception is the
+verifier's read per batch (``confirmed_in_districts``), which runs for every batch and
+filters on the ``district`` and ``duplicate_of`` columns verdicts are recorded with.
 """
 
 from __future__ import annotations
