@@ -10,8 +10,9 @@ its error, and hands it to the child: a request made before the child serves it 
 the socket's backlog. The child says ``ready`` on stdout once it serves, and exits when
 its stdin closes, so a parent killed with -9 leaves no simulator behind.
 
-Child: ``python -m sim.process --fd N --state-file F [--auto-advance-s S] [--seed N]
-[--corpus-size N]``.
+Child: ``python -m sim.process --fd N [--state-file F] [--auto-advance-s S] [--seed N]
+[--corpus-size N]``. Without a state file the work orders live in the child's memory only
+(``bench e2e``: rewriting the whole file at each filing would be the simulator's cost).
 """
 
 from __future__ import annotations
@@ -39,14 +40,16 @@ class SimProcess:
     def __init__(
         self,
         *,
-        state_file: Path,
+        state_file: Path | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         auto_advance_s: float | None = None,
         seed: int = 7,
         corpus_size: int = 3000,
     ) -> None:
-        self._argv = ["--state-file", str(state_file), "--seed", str(seed)]
+        self._argv = ["--seed", str(seed)]
+        if state_file is not None:
+            self._argv += ["--state-file", str(state_file)]
         self._argv += ["--corpus-size", str(corpus_size)]
         if auto_advance_s is not None:
             self._argv += ["--auto-advance-s", str(auto_advance_s)]
@@ -143,7 +146,7 @@ async def serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sim.process")
     parser.add_argument("--fd", type=int, required=True, help="listening socket to serve")
-    parser.add_argument("--state-file", type=Path, required=True)
+    parser.add_argument("--state-file", type=Path, default=None)
     parser.add_argument("--auto-advance-s", type=float, default=None)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--corpus-size", type=int, default=3000)

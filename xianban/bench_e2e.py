@@ -10,7 +10,7 @@ Two deployments in one run, with the ceilings beside them:
   shows as ratios.
 
 The simulated work-order system the case opener files to runs in a process of its own
-(``xianban sim``), as the real one is another system: served from the bench's event loop,
+(``sim.process.SimProcess``), as the real one is another system: served from the bench's event loop,
 its request handling (uvicorn + FastAPI, 1.6 s of CPU in a profile of 2,000 posts, a third
 of the case opener's) counted as ours and slowed the stages sharing the loop.
 
@@ -39,7 +39,6 @@ from typing import Any
 import structlog
 
 from xianban.bus import Bus, KafkaBus, LocalBroker, MemoryBus, make_bus
-from xianban.bus.broker import free_port
 from xianban.bus.kafka import group_lag
 from xianban.records import Case, Engagement, Lead, Post, Verdict, utcnow
 from xianban.runtime import Worker
@@ -241,42 +240,14 @@ async def measure(
 
 
 @asynccontextmanager
-async def simulator(timeout_s: float = 120) -> AsyncIterator[str]:
-    """``xianban sim`` in a process of its own; its URL once the work-order system answers."""
-    import aiohttp
+async def simulator() -> AsyncIterator[str]:
+    """The simulators in a process of their own (``SimProcess``, without a state file);
+    their URL once they serve."""
+    from sim.process import SimProcess
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "xianban",
-        "sim",
-        "--port",
-        str(port),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + timeout_s
-        async with aiohttp.ClientSession() as http:
-            while True:
-                if proc.returncode is not None:
-                    raise RuntimeError(f"the simulator exited with {proc.returncode}")
-                try:
-                    async with http.get(f"{url}/workorders/open311/v2/services.json") as answer:
-                        if answer.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the simulator did not answer")
-                await asyncio.sleep(0.2)
-        yield url
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        await proc.wait()
+    async with SimProcess() as sim:
+        await sim.ready()
+        yield sim.url
 
 
 async def embedded(
