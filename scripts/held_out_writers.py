@@ -1,0 +1,99 @@
+"""Leave one writer out: does a round of training text help on a writer the model never saw?
+
+    python scripts/held_out_writers.py t9 t10 t11 t12 t13 t14
+
+Each first-to-third-round writer's file (t1-t8) is predicted by heads trained on the other
+writers' files, once without the named files and once with them, with `xianban train`'s
+settings. Random folds mix every writer into training, so they measure the corpus's own
+voices; a held-out writer is the nearest the corpus has to the sets written apart from it
+(the calibration set, the simulator's pool), which may not choose anything.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.metrics import average_precision_score
+
+from leadfinder import training as t
+from leadfinder.extract import Extractor
+from leadfinder.labelled import ROOT, read_examples
+from leadfinder.model import HEADS, LeadModel
+from xianban.records import CATEGORIES
+
+HELD_OUT = [f"t{i}" for i in range(1, 9)]
+
+
+def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+def main(extra: list[str]) -> int:
+    examples, groups = [], []
+    for path in t.training_sets(ROOT):
+        rows = read_examples(path)
+        examples += rows
+        groups += [path.stem] * len(rows)
+    group = np.array(groups)
+    texts, feats = t.featurise(Extractor.load(ROOT / "configs", model=False), examples)
+    vocab, idf = t.build_vocab(texts)
+    names = sorted({k for f in feats for k in f})
+    blank = np.zeros((len(vocab) + len(names), len(HEADS)), np.float32)
+    shell = LeadModel(vocab, idf, names, blank, np.zeros(len(HEADS), np.float32), {}, "shell", 1.0)
+    x = shell.matrix(list(zip(texts, feats, strict=True)))
+    y_lead = np.array([e.is_lead for e in examples])
+    y_urgent = np.array([e.urgent for e in examples])
+    y_cat = np.array([CATEGORIES.index(e.category) if e.category else 0 for e in examples])
+    also = [
+        [CATEGORIES.index(c) for c in dict.fromkeys(e.also) if c != e.category] for e in examples
+    ]
+    scored = np.isin(group, HELD_OUT)
+    leads = scored & y_lead
+    report: dict[str, Any] = {}
+    for name, excluded in (("without", extra), ("with", [])):
+        p_lead, p_urgent = np.zeros(len(examples)), np.zeros(len(examples))
+        category = np.zeros(len(examples), dtype=np.int64)
+        for writer in HELD_OUT:
+            test = np.flatnonzero(group == writer)
+            train = np.flatnonzero((group != writer) & ~np.isin(group, excluded))
+            w, b = t._fit_binary(x[train], y_lead[train], 16.0, 0)
+            p_lead[test] = _sigmoid(x[test] @ w + b)
+            lead_rows = train[y_lead[train]]
+            w, b = t._fit_binary(x[lead_rows], y_urgent[lead_rows], 128.0, len(vocab))
+            p_urgent[test] = _sigmoid(x[test] @ w + b)
+            cw, cb = t._fit_category(x, y_cat, also, lead_rows, 16.0, len(vocab))
+            category[test] = np.argmax(x[test] @ cw + cb, axis=1)
+        flagged = p_urgent[leads] >= t._recall_threshold(p_urgent[leads], y_urgent[leads])
+        right = y_urgent[leads]
+        report[f"{name} {' '.join(extra)}"] = {
+            "lead_average_precision": round(
+                float(average_precision_score(y_lead[scored], p_lead[scored])), 4
+            ),
+            "urgent_average_precision": round(
+                float(average_precision_score(right, p_urgent[leads])), 4
+            ),
+            "urgent_precision_at_recall_0.95": round(
+                float((flagged & right).sum() / flagged.sum()), 4
+            ),
+            "category": round(
+                float(
+                    np.mean(
+                        [
+                            CATEGORIES[category[i]] in {examples[i].category, *examples[i].also}
+                            for i in np.flatnonzero(leads)
+                        ]
+                    )
+                ),
+                4,
+            ),
+        }
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
