@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import opencc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from case_opener.places import Places
@@ -18,6 +19,10 @@ from xianban.configfile import load_yaml
 from xianban.errors import ConfigError
 from xianban.labels import CATEGORY_LABELS, UNIT_LEVEL_LABELS
 from xianban.records import CATEGORIES, Geo, UnitLevel
+
+# The list's phrases are simplified Chinese; a post from a mirror site or a Hong Kong
+# writer in traditional characters (外牆的瓷磚) names the same matter.
+_T2S = opencc.OpenCC("t2s")
 
 
 class Unit(BaseModel):
@@ -153,12 +158,13 @@ class DutiesList:
         off applies the category's own duty only (what the simulated city judges by)."""
         label = CATEGORY_LABELS.get(category, category)
         duty = self.duties.categories.get(category)
+        text = _T2S.convert(text)
         steps: list[str] = []
         candidates: list[tuple[Unit, str | None, str]] = []
         for matter in self.duties.matters if matters else ():
-            if matter.category == category:
-                continue  # the category's own items are the finer duty
             hit = next((p for p in matter.phrases if p in text), None)
+            if hit is not None and matter.category == category:
+                break  # the first matter named is the lead's own: its items are the finer duty
             if hit is not None:
                 owner = CATEGORY_LABELS.get(matter.category, matter.category)
                 candidates.append(

@@ -164,6 +164,29 @@ NAMED = [
         "南山区沙河街道办事处",
         "street",
     ),
+    # façade tiles are the construction bureau's (the label guide's construction_safety),
+    # also in traditional characters, whatever the lead was filed under
+    (
+        "property_management",
+        "福田区",
+        None,
+        None,
+        "某大廈外牆的瓷磚這兩天一直掉",
+        "福田区住房和建设局",
+        "district",
+    ),
+    # a school's own buildings are the education bureau's, also where the tiles fall
+    (
+        "construction_safety",
+        "龙岗区",
+        None,
+        None,
+        "某小学教学楼外墙瓷砖多次脱落",
+        "龙岗区教育局",
+        "district",
+    ),
+    # and a lead already filed there stays: the first matter named is its own
+    ("education", "龙岗区", None, None, "某小学教学楼外墙瓷砖多次脱落", "龙岗区教育局", "district"),
 ]
 
 
