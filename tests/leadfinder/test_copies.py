@@ -152,14 +152,25 @@ async def stored_lead(store: Store, of: Post, category: str) -> Lead:
     return lead
 
 
+def _copy_read_as_chatter(model: Any) -> tuple[Post, Post]:
+    """A lead and a near-identical copy of it the model scores below its threshold. Which
+    wording of a copy reads as chatter is the model's call and moves with each retraining, so
+    the first such pair of a few is taken; none at all fails the premise."""
+    for text in (SCALES, "罗湖区东门的路灯坏了两盏", "福田区某小区电梯按钮失灵"):
+        for prefix in ("转自群聊：", "帮朋友发一下：", "哈哈哈 转自群聊："):
+            original, copy = post("1", text), post("2", f"{prefix}{text}", 30)
+            if model.extract(original).is_lead and not model.extract(copy).is_lead:
+                return original, copy
+    pytest.fail("premise: the model reads every copy of these leads as a lead")
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_copy_the_model_scores_below_the_threshold_is_corroboration(
     pipeline: Pipeline, mode: str
 ) -> None:
-    original, copy = post("1", SCALES), post("2", f"转自群聊：{SCALES}", 30)
     model = pipeline.finder.extractor
     assert model is not None
-    assert [model.extract(p).is_lead for p in (original, copy)] == [True, False], "premise"
+    original, copy = _copy_read_as_chatter(model)
 
     first, second = leads(await run(pipeline.finder, [original, copy], mode))
     assert second.cluster_id == first.cluster_id and second.corroboration == 1
