@@ -92,6 +92,21 @@ def build_vocab(texts: Iterable[str]) -> tuple[list[str], npt.NDArray[np.float32
     return vocab, idf
 
 
+def design_matrix(
+    configs_dir: Path, examples: Sequence[Example], feature_scale: float = 1.0
+) -> tuple[sparse.csr_matrix, list[str], npt.NDArray[np.float32], list[str]]:
+    """(rows of the examples as the model reads them, n-gram vocabulary, idf, rule-feature
+    names): the rules' pass featurises, the vocabulary comes from these texts, and an
+    untrained model of that shape builds the rows, so training and inference read alike."""
+    texts, feats = featurise(Extractor.load(configs_dir, model=False), examples)
+    vocab, idf = build_vocab(texts)
+    names = sorted({k for f in feats for k in f})
+    blank = np.zeros((len(vocab) + len(names), len(HEADS)), dtype=np.float32)
+    bias0 = np.zeros(len(HEADS), np.float32)
+    shell = LeadModel(vocab, idf, names, blank, bias0, {}, "shell", feature_scale)
+    return shell.matrix(list(zip(texts, feats, strict=True))), vocab, idf, names
+
+
 def _binary(c: float, balanced: bool) -> LogisticRegression:
     # The dual solver: ten to fifty times faster than the primal with ~100,000 columns and a
     # few thousand rows, and the same out-of-fold numbers.
@@ -244,14 +259,7 @@ def train(
     by_file = {path.name: read_examples(path) for path in sets}
     examples = [e for file_examples in by_file.values() for e in file_examples]
     progress(f"读取 {len(examples)} 条标注帖子（{len(sets)} 个文件）")
-    extractor = Extractor.load(configs_dir, model=False)
-    texts, feats = featurise(extractor, examples)
-    vocab, idf = build_vocab(texts)
-    names = sorted({k for f in feats for k in f})
-    blank = np.zeros((len(vocab) + len(names), len(HEADS)), dtype=np.float32)
-    bias0 = np.zeros(len(HEADS), np.float32)
-    shell = LeadModel(vocab, idf, names, blank, bias0, {}, "shell", feature_scale)
-    x = shell.matrix(list(zip(texts, feats, strict=True)))
+    x, vocab, idf, names = design_matrix(configs_dir, examples, feature_scale)
     progress(f"特征：{len(vocab)} 个字符 n-gram + {len(names)} 个规则证据")
 
     y_lead = np.array([e.is_lead for e in examples])

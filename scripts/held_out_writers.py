@@ -20,9 +20,7 @@ import numpy.typing as npt
 from sklearn.metrics import average_precision_score
 
 from leadfinder import training as t
-from leadfinder.extract import Extractor
 from leadfinder.labelled import ROOT, read_examples
-from leadfinder.model import HEADS, LeadModel
 from xianban.records import CATEGORIES
 
 HELD_OUT = [f"t{i}" for i in range(1, 9)]
@@ -39,12 +37,7 @@ def main(extra: list[str]) -> int:
         examples += rows
         groups += [path.stem] * len(rows)
     group = np.array(groups)
-    texts, feats = t.featurise(Extractor.load(ROOT / "configs", model=False), examples)
-    vocab, idf = t.build_vocab(texts)
-    names = sorted({k for f in feats for k in f})
-    blank = np.zeros((len(vocab) + len(names), len(HEADS)), np.float32)
-    shell = LeadModel(vocab, idf, names, blank, np.zeros(len(HEADS), np.float32), {}, "shell", 1.0)
-    x = shell.matrix(list(zip(texts, feats, strict=True)))
+    x, vocab, _, _ = t.design_matrix(ROOT / "configs", examples)
     y_lead = np.array([e.is_lead for e in examples])
     y_urgent = np.array([e.urgent for e in examples])
     y_cat = np.array([CATEGORIES.index(e.category) if e.category else 0 for e in examples])
