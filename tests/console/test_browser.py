@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from console import create_app
-from crawlers.browser import CHROMIUM
 from tests.console import samples
 from tests.console.browser import console_page
 from tests.console.conftest import TOKENS, log_in_page
-from tests.services import require_service
 from xianban.records import Record, Verdict
 from xianban.settings import Settings
 from xianban.store import Store
 
 
 async def test_an_analyst_confirms_a_lead_in_chromium(store: Store, tmp_path: Path) -> None:
-    require_service("Chromium", os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing")
     await store.record_verdict(samples.needs_review(1))
     await store.record_verdict(samples.needs_review(2, urgent=False))
     published: list[Record] = []

@@ -4,7 +4,6 @@ hostile post text runs nothing. Screenshots go to screenshots/ (gitignored)."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,12 +12,10 @@ from playwright.async_api import Dialog, Page
 
 from case_opener.stage import CaseOpenerStage
 from console import create_app
-from crawlers.browser import CHROMIUM
 from sim.server import SimServer
 from tests.console import samples
 from tests.console.browser import console_page
 from tests.console.conftest import TOKENS, log_in_page
-from tests.services import require_service
 from xianban.records import Author, Engagement, Geo, Lead, Post, Record, Verdict
 from xianban.settings import Settings
 from xianban.stage import StageContext
@@ -93,7 +90,6 @@ async def _no_script_ran(page: Page) -> None:
 
 
 async def test_an_analysts_day_in_chromium(filled: Store, tmp_path: Path) -> None:
-    require_service("Chromium", os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing")
     SHOTS.mkdir(exist_ok=True)
     store = filled
     published: list[Record] = []

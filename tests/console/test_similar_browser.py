@@ -4,15 +4,12 @@ briefing; a hostile tag runs nothing. Screenshots go to screenshots/ (gitignored
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from console import create_app
-from crawlers.browser import CHROMIUM
 from tests.console.browser import console_page
 from tests.console.conftest import TOKENS, log_in_page
 from tests.console.test_similar import UNIT, recent_case
-from tests.services import require_service
 from xianban.settings import Settings
 from xianban.store import Store
 
@@ -23,7 +20,6 @@ HOSTILE_TAG = "<svg onload=__xss=1>"  # a tag is at most 20 characters
 async def test_a_leader_tags_assigns_and_follows_a_similar_case_in_chromium(
     store: Store, tmp_path: Path
 ) -> None:
-    require_service("Chromium", os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing")
     SHOTS.mkdir(exist_ok=True)
     for n, days in ((1, 1), (2, 3), (3, 10)):
         await store.save_case(recent_case(n, days_ago=days))

@@ -7,7 +7,6 @@ platform answering with a different fault, then an ops user logs in and reads th
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,12 @@ import httpx
 import yaml
 
 from console import create_app
-from crawlers.browser import CHROMIUM
 from crawlers.fetch import HttpFetcher
 from crawlers.sources import Source
 from crawlers.stage import CrawlerStage
 from sim.platforms import create_platforms_app
 from tests.console.browser import console_page
 from tests.console.conftest import TOKENS, log_in_page
-from tests.services import require_service
 from xianban.records import CrawlTask, Record
 from xianban.settings import Settings
 from xianban.stage import StageContext
@@ -143,7 +140,6 @@ def configs(tmp_path: Path) -> Path:
 async def test_each_state_in_chinese_and_rerun_keeps_the_last_success(
     store: Store, tmp_path: Path
 ) -> None:
-    require_service("Chromium", os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing")
     sim = create_platforms_app(seed=7)
     settings = Settings(data_dir=tmp_path, configs_dir=configs(tmp_path), sim_url="http://sim")
 

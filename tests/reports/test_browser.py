@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -20,7 +19,6 @@ from PIL import Image
 from playwright.async_api import Page
 
 from console import create_app
-from crawlers.browser import CHROMIUM
 from reports.publish import publish
 from tests.console.browser import console_page
 from tests.console.conftest import TOKENS, log_in_page
@@ -67,7 +65,6 @@ async def _title_reads(page: Page, selector: str, expected: str) -> None:
 
 
 def _require() -> None:
-    require_service("Chromium", os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing")
     require_service("tesseract", shutil.which("tesseract") is not None, "make reports-tools")
 
 
