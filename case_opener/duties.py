@@ -18,7 +18,7 @@ from case_opener.places import Places
 from xianban.configfile import load_yaml
 from xianban.errors import ConfigError
 from xianban.labels import CATEGORY_LABELS, UNIT_LEVEL_LABELS
-from xianban.records import CATEGORIES, Geo, UnitLevel
+from xianban.records import CATEGORIES, Geo, Lead, UnitLevel
 
 # The list's phrases are simplified Chinese; a post from a mirror site or a Hong Kong
 # writer in traditional characters (外牆的瓷磚) names the same matter.
@@ -182,6 +182,11 @@ class DutiesList:
             candidates.append((duty.unit, None, f"{label}（本类默认承办）"))
         candidates.append((Unit(level="street"), None, "属地街道办事处兜底"))
         return self._first(category, candidates, self._place(geo), steps, exclude)
+
+    def route_lead(self, lead: Lead) -> Route:
+        """The unit for ``lead``: its category and place, and the matter its title or text names
+        (the case opener files by this, the lead page shows it, ``eval --sim`` judges it)."""
+        return self.route(lead.category, lead.geo, f"{lead.title or ''}\n{lead.text}")
 
     def street_office(self, geo: Geo) -> Route:
         """The street office holding ``geo`` (for 现场核查), or the dispatch centre above."""

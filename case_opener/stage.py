@@ -56,7 +56,7 @@ def build_case(lead: Lead, verdict: Verdict, routing: DutiesList, sla: Sla) -> C
         ]
     )
     opened = verdict.decided_at
-    route = routing.route(lead.category, lead.geo, f"{lead.title or ''}\n{lead.text}")
+    route = routing.route_lead(lead)
     return Case(
         case_id=case_id_for(lead.cluster_id),
         cluster_id=lead.cluster_id,

@@ -388,7 +388,7 @@ def first_time_routing(filed: Filed, corpus: Corpus, settings: Settings) -> dict
     returned = 0
     for case in filed.cases:
         lead = case.lead
-        route = duties.route(lead.category, lead.geo, f"{lead.title or ''}\n{lead.text}")
+        route = duties.route_lead(lead)
         judgement = judge.judge_unit(lead.post_ids, route.unit, lead.geo)
         returned += judgement is not None and not judgement.accepted
     cases = len(filed.cases)

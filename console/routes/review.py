@@ -240,7 +240,7 @@ async def lead_page(
         checks=await site_checks_of(store, cluster_id),
         similar=candidates[:10],
         street_office=office.unit if office.level == "street" else None,
-        route=duties.route(lead.category, lead.geo, f"{lead.title or ''}\n{lead.text}"),
+        route=duties.route_lead(lead),
         decision_labels=DECISION_LABELS,
         open_=current.decision == "needs_review",
         notice=OUTCOME_MESSAGES.get(done, ""),
