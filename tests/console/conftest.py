@@ -80,6 +80,12 @@ async def log_in_page(page: Page, role: Role, name: str) -> None:
         await page.click("button:has-text('登录')")
 
 
+def tampered(token: str) -> str:
+    """``token`` with its last character changed: a forged token, never the real one by chance
+    (overwriting the end with fixed characters leaves it unchanged when it already ends so)."""
+    return token[:-1] + ("1" if token[-1] == "0" else "0")
+
+
 def _hidden(html: str, name: str) -> str:
     marker = f'name="{name}" value="'
     start = html.index(marker) + len(marker)

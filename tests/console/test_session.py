@@ -14,7 +14,7 @@ from console.auth import (
     Gate,
     tokens_from_env,
 )
-from tests.console.conftest import TOKEN_OF, TOKENS, _hidden, log_in
+from tests.console.conftest import TOKEN_OF, TOKENS, _hidden, log_in, tampered
 from xianban.errors import ConfigError
 from xianban.settings import Settings
 from xianban.store import Store
@@ -105,7 +105,7 @@ async def test_session_forms_need_the_csrf_token(client: httpx.AsyncClient, stor
     missing = await client.post("/logout")
     assert missing.status_code == 403
     assert "CSRF" in missing.json()["detail"]
-    wrong = await client.post("/logout", data={"csrf": csrf[:-1] + "0"})
+    wrong = await client.post("/logout", data={"csrf": tampered(csrf)})
     assert wrong.status_code == 403
     out = await client.post("/logout", data={"csrf": csrf})
     assert out.status_code == 303
