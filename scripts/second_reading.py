@@ -1,16 +1,17 @@
-"""Agreement between the fourth round's writers and its blind second readers, and the split it
+"""Agreement between a writing round's writers and its blind second readers, and the split it
 decides: a post stays training text only when both readings agree.
 
-    python scripts/second_reading.py          # print agreement (Cohen's kappa) as JSON
+    python scripts/second_reading.py          # print each round's agreement (Cohen's kappa)
     python scripts/second_reading.py --check  # exit 1 when a training post disagrees with its
                                               # reading or a disputed post agrees with it
 
-Three readers, each given a third of the posts (id, platform, text only) and docs/LABELS.md,
-labelled is_lead, urgent, category and also without seeing the writer's labels
-(corpus/second_reading/). Two readings agree when is_lead is the same and, for a lead, urgent
-is the same and each primary category is acceptable to the other reading (its category or its
-`also`). Disagreements are not adjudicated: they leave training for corpus/disputed/, each
-with its second reading, because neither reading can be preferred without a third.
+Rounds four and five were read twice. Three readers per round, each given a third of the
+posts (id, platform, text only) and docs/LABELS.md, labelled is_lead, urgent, category and
+also without seeing the writer's labels (corpus/second_reading/). Two readings agree when
+is_lead is the same and, for a lead, urgent is the same and each primary category is
+acceptable to the other reading (its category or its `also`). Disagreements are not
+adjudicated: they leave training for corpus/disputed/, each with its second reading, because
+neither reading can be preferred without a third.
 """
 
 from __future__ import annotations
@@ -24,9 +25,16 @@ from typing import Any
 
 from leadfinder.labelled import ROOT
 
-READINGS = ROOT / "corpus" / "second_reading" / "fourth_round.jsonl"
-DISPUTED = ROOT / "corpus" / "disputed" / "fourth_round.jsonl"
+ROUNDS = ("fourth_round", "fifth_round")
 TRAIN = ROOT / "corpus" / "train"
+
+
+def _readings(round_: str) -> Path:
+    return ROOT / "corpus" / "second_reading" / f"{round_}.jsonl"
+
+
+def _disputed(round_: str) -> Path:
+    return ROOT / "corpus" / "disputed" / f"{round_}.jsonl"
 
 
 def _rows(path: Path) -> dict[str, dict[str, Any]]:
@@ -56,18 +64,18 @@ def kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     return (observed - chance) / (1 - chance) if chance < 1 else 1.0
 
 
-def written() -> dict[str, dict[str, Any]]:
-    """The fourth round's posts as their writers labelled them: still training, or disputed."""
-    read = _rows(READINGS).keys()
-    rows = _rows(DISPUTED)
+def written(round_: str) -> dict[str, dict[str, Any]]:
+    """A round's posts as their writers labelled them: still training, or disputed."""
+    read = _rows(_readings(round_)).keys()
+    rows = _rows(_disputed(round_))
     for path in sorted(TRAIN.glob("*.jsonl")):
         rows |= {i: row for i, row in _rows(path).items() if i in read}
     return rows
 
 
-def report() -> dict[str, Any]:
-    readings = _rows(READINGS)
-    posts = written()
+def report(round_: str) -> dict[str, Any]:
+    readings = _rows(_readings(round_))
+    posts = written(round_)
     ids = sorted(readings)
     leads = [i for i in ids if posts[i]["is_lead"] and readings[i]["is_lead"]]
     return {
@@ -102,23 +110,24 @@ def report() -> dict[str, Any]:
     }
 
 
-def misplaced() -> list[str]:
+def misplaced(round_: str) -> list[str]:
     """Ids on the wrong side of the split: training that disagrees, or disputed that agrees."""
-    readings = _rows(READINGS)
-    disputed = set(_rows(DISPUTED))
-    posts = written()
+    readings = _rows(_readings(round_))
+    disputed = set(_rows(_disputed(round_)))
+    posts = written(round_)
     if set(posts) != set(readings):
         return sorted(set(posts) ^ set(readings))
     return sorted(i for i in readings if agree(posts[i], readings[i]) == (i in disputed))
 
 
 def main(argv: list[str]) -> int:
+    rounds = [r for r in ROUNDS if _readings(r).exists()]
     if "--check" in argv:
-        wrong = misplaced()
-        for post_id in wrong:
-            print(f"{post_id}: on the wrong side of the second reading's split")
+        wrong = [(r, i) for r in rounds for i in misplaced(r)]
+        for round_, post_id in wrong:
+            print(f"{post_id}: on the wrong side of the {round_} second reading's split")
         return 1 if wrong else 0
-    print(json.dumps(report(), ensure_ascii=False, indent=2))
+    print(json.dumps({r: report(r) for r in rounds}, ensure_ascii=False, indent=2))
     return 0
 
 
