@@ -85,28 +85,51 @@ def same_or_unknown(a: str | None, b: str | None) -> bool:
 
 
 @dataclass
+class _Leads:
+    """One district's kept leads, newest first, with their order keys and SimHashes in
+    lists of their own: a reach cuts the list where the store's query stops with two
+    bisects and compares SimHashes first, the test few leads pass (scanning every lead
+    through ``Reach.keeps`` was the leadfinder stage's largest item)."""
+
+    orders: list[tuple[int, str]] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
+    hashes: list[int] = field(default_factory=list)
+
+    def insert(self, order: tuple[int, str], seen: Seen) -> None:
+        i = bisect.bisect_left(self.orders, order)
+        self.orders.insert(i, order)
+        self.seen.insert(i, seen)
+        self.hashes.insert(i, seen.simhash)
+
+    def discard(self, order: tuple[int, str], lead_id: str) -> None:
+        i = bisect.bisect_left(self.orders, order)
+        while i < len(self.orders) and self.orders[i] == order:
+            if self.seen[i].lead_id == lead_id:
+                del self.orders[i], self.seen[i], self.hashes[i]
+                break
+            i += 1
+
+
+@dataclass
 class _Category:
     orders: list[tuple[int, str]] = field(default_factory=list)
     """Every kept lead's order key, sorted (newest first)."""
-    by_district: dict[str | None, list[tuple[tuple[int, str], Seen]]] = field(default_factory=dict)
+    by_district: dict[str | None, _Leads] = field(default_factory=dict)
 
     def insert(self, seen: Seen) -> None:
         order = seen.order
         bisect.insort(self.orders, order)
-        bisect.insort(self.by_district.setdefault(seen.district, []), (order, seen))
+        leads = self.by_district.get(seen.district)
+        if leads is None:
+            leads = self.by_district[seen.district] = _Leads()
+        leads.insert(order, seen)
 
     def discard(self, seen: Seen) -> None:
         order = seen.order
         i = bisect.bisect_left(self.orders, order)
         if i < len(self.orders) and self.orders[i] == order:
             del self.orders[i]
-        entries = self.by_district[seen.district]
-        j = bisect.bisect_left(entries, (order,))
-        while j < len(entries) and entries[j][0] == order:
-            if entries[j][1].lead_id == seen.lead_id:
-                del entries[j]
-                break
-            j += 1
+        self.by_district[seen.district].discard(order, seen.lead_id)
 
     def boundary(self, limit: int) -> tuple[int, str] | None:
         """The ``limit``-th newest: what the store's ``LIMIT`` stops at."""
@@ -176,7 +199,8 @@ class ClusterWindow:
         cat = self._categories.get(category)
         if cat is None:
             return []
-        return list(reach.over(cat.by_district.get(district, []), cat.boundary(self.limit)))
+        leads = cat.by_district.get(district)
+        return [] if leads is None else reach.over(leads, cat.boundary(self.limit))
 
     def copies(self, *, chars: str, district: str | None, reach: Reach) -> list[Seen]:
         """The near-identical copies clustering would pick from the store whatever their
@@ -188,11 +212,12 @@ class ClusterWindow:
         if district is None:
             lists = list(everything.by_district.values())
         else:
-            lists = [everything.by_district.get(district, []), everything.by_district.get(None, [])]
+            pair = (everything.by_district.get(district), everything.by_district.get(None))
+            lists = [leads for leads in pair if leads is not None]
         return [
             seen
-            for entries in lists
-            for seen in reach.over(entries, boundary)
+            for leads in lists
+            for seen in reach.over(leads, boundary)
             if near_identical(seen.chars, chars)
         ]
 
@@ -217,16 +242,16 @@ class Reach:
             and hamming(hashed, self.mine) <= self.max_hamming
         )
 
-    def over(
-        self, entries: list[tuple[tuple[int, str], Seen]], boundary: tuple[int, str] | None
-    ) -> Iterable[Seen]:
+    def over(self, leads: _Leads, boundary: tuple[int, str] | None) -> list[Seen]:
         """One district's leads (newest first) as far as the store's query reaches
-        (``boundary``: the ``limit``-th newest), those this reach keeps."""
-        oldest_allowed = -micros(self.since)
-        for order, seen in entries:
-            if boundary is not None and order > boundary:
-                break
-            if order[0] > oldest_allowed:  # found before ``since``: so is everything after
-                break
-            if self.keeps(seen.lead_id, seen.posted_at, seen.simhash):
-                yield seen
+        (``boundary``: the ``limit``-th newest; and found at or after ``since``), those
+        this reach keeps, newest first."""
+        orders = leads.orders
+        # The first found before ``since``: its order's first part is above -micros(since).
+        end = bisect.bisect_left(orders, (-micros(self.since) + 1, ""))
+        if boundary is not None:
+            end = min(end, bisect.bisect_right(orders, boundary))
+        mine, most = self.mine, self.max_hamming
+        hashes, seen = leads.hashes, leads.seen
+        close = [seen[i] for i in range(end) if (hashes[i] ^ mine).bit_count() <= most]
+        return [s for s in close if self.keeps(s.lead_id, s.posted_at, s.simhash)]
