@@ -26,13 +26,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from case_opener.config import Sla, load_routing, load_sla
-from case_opener.duplicates import Corroboration, corroboration_note
+from case_opener.duplicates import Corroboration, corroboration_note, opening
 from case_opener.duties import DutiesList
 from case_opener.filing import WorkOrderClient
 from case_opener.outbox import FILE_CASE, deliver, queue_filing, with_status
 from xianban.labels import CATEGORY_LABELS
 from xianban.records import Case, CaseEvent, Lead, Priority, Record, Verdict, stable_id, utcnow
 from xianban.stage import StageContext
+from xianban.store.listing import verdicts_of
 
 if TYPE_CHECKING:
     from case_opener.supervision import Supervisor
@@ -148,13 +149,15 @@ class CaseOpenerStage:
         joins = _Joins(self, records)
         joins.cases = {cluster: existing.get(cluster) for cluster in wanted}
         segment: list[int] = []
-        queued: dict[str, Case] = {}
+        queued: dict[str, tuple[int, Case]] = {}
+        """The segment's cases to file, by cluster: the record that opens each, the case."""
         deferred: list[tuple[int, Verdict]] = []
         for i, record in enumerate(records):
             if record.decision != "confirmed":
                 continue
             join = record.duplicate_of is not None
-            case = queued.get(record.cluster_id) or existing.get(record.cluster_id)
+            case = queued[record.cluster_id][1] if record.cluster_id in queued else None
+            case = case or existing.get(record.cluster_id)
             if (
                 not join
                 and case is not None
@@ -174,9 +177,16 @@ class CaseOpenerStage:
                     out[i] = attached
                     existing = existing | joins.by_cluster(attached)
                     continue
-                # no case yet, a pending or a closed one: the store's way, after what came
-                # before it is filed and saved
-                await self._flush(records, segment, deferred, existing, joins, out)
+                opened = await joins.opening(record)
+                if opened is not None:
+                    # no case yet (its confirmation comes later, or on another partition):
+                    # opened as ``attach`` opens it, filed with the segment, then joined
+                    queued[opened.cluster_id] = (i, opened)
+                    deferred.append((i, record))
+                    continue
+                # a pending or a closed case, or a chain of joins: the store's way, after
+                # what came before it is filed and saved
+                await self._flush(records, segment, queued, deferred, joins, out)
                 out[i] = await self.corroboration.attach(record)
                 joins.forget()
                 existing = await cases_after(i + 1)
@@ -184,28 +194,30 @@ class CaseOpenerStage:
                 continue
             segment.append(i)
             if record.cluster_id not in queued and (case is None or case.status == "pending"):
-                queued[record.cluster_id] = case or self._build(record)
-        await self._flush(records, segment, deferred, existing, joins, out)
+                queued[record.cluster_id] = (i, case or self._build(record))
+        await self._flush(records, segment, queued, deferred, joins, out)
         return out
 
     async def _flush(
         self,
         records: Sequence[Verdict],
         segment: Sequence[int],
+        queued: dict[str, tuple[int, Case]],
         deferred: Sequence[tuple[int, Verdict]],
-        existing: dict[str, Case],
         joins: _Joins,
         out: list[Sequence[Record]],
     ) -> None:
-        """File the segment's confirmations in one delivery round, then attach the reports
-        that join their cases, in order, onto the cases as filed; save what changed.
-        (One by one, each of those reports found its case filed already: the filings in
-        between touch other cases.) A report whose case is still pending (its filing
-        failed) goes the store's way, and so do those after it."""
+        """File the segment's cases in one delivery round, then attach the reports that
+        join them, in order, onto the cases as filed; save what changed. (One by one,
+        each of those reports found its case filed already: the filings in between touch
+        other cases.) A report whose case is still pending (its filing failed) goes the
+        store's way, and so do those after it. A report that opened its target's case
+        (``_Joins.opening``) answers the case it joined, then what else the delivery
+        changed, as ``Corroboration.attach`` does."""
         assert self.corroboration is not None
         # The cases attached so far are saved with the rest below: the delivery reads and
         # writes only pending cases, which those are not.
-        filed = await self._file(records, segment, existing, out)
+        filed = await self._file(records, segment, queued, out)
         for n, (i, record) in enumerate(deferred):
             target = record.duplicate_of
             assert target is not None
@@ -213,9 +225,11 @@ class CaseOpenerStage:
             if attached is None:
                 await joins.save()
                 for j, rest in deferred[n:]:
-                    out[j] = await self.corroboration.attach(rest)
+                    out[j] = [*await self.corroboration.attach(rest), *out[j]]
                 break
-            out[i] = attached
+            if not attached and out[i]:  # nothing new, but the delivery changed others
+                attached = [filed[target]]
+            out[i] = [*attached, *out[i]]
             if attached:
                 filed[target] = attached[0]
         await joins.save()
@@ -223,24 +237,15 @@ class CaseOpenerStage:
     async def _file(
         self,
         records: Sequence[Verdict],
-        indices: Sequence[int],
-        existing: dict[str, Case],
+        segment: Sequence[int],
+        queued: dict[str, tuple[int, Case]],
         out: list[Sequence[Record]],
     ) -> dict[str, Case]:
-        """Open and file the cases of these confirmations; their outputs go into ``out``.
-        The cases queued, by cluster, as the delivery left them."""
-        assert self.routing and self.sla and self.client
-        queued: dict[str, tuple[int, Case]] = {}
-        again: list[int] = []
-        for i in indices:
-            record = records[i]
-            if record.cluster_id in queued:
-                again.append(i)  # one by one it would find the case filed by the first
-                continue
-            case = existing.get(record.cluster_id)
-            if case is not None and case.status != "pending":
-                continue
-            queued[record.cluster_id] = (i, case or self._build(record))
+        """File the queued cases; the outputs of the segment's confirmations go into
+        ``out`` (a report that opened a case gets only the other cases the delivery
+        changed, if it came first: its join answers the case). The cases queued, by
+        cluster, as the delivery left them."""
+        assert self.client is not None
         if not queued:
             return {}
         store = self.ctx.store
@@ -253,15 +258,18 @@ class CaseOpenerStage:
         )
         after = {c.case_id: c for c in changed}
         ours = {case.case_id for _, case in queued.values()}
+        own = set(segment)
         for i, case in queued.values():
-            out[i] = [after.get(case.case_id, case)]  # not accepted yet: the outbox keeps trying
+            if i in own:  # not accepted yet: the outbox keeps trying
+                out[i] = [after.get(case.case_id, case)]
         earlier = [c for c in changed if c.case_id not in ours]
         if earlier:  # filings pending from before: the first delivery would have sent them
             first = min(i for i, _ in queued.values())
-            out[first] = [*earlier, *out[first]]
-        for i in again:
-            case = queued[records[i].cluster_id][1]
-            out[i] = [] if case.case_id in after else [case]
+            out[first] = [*earlier, *out[first]] if first in own else earlier
+        for i in segment:
+            entry = queued.get(records[i].cluster_id)
+            if entry is not None and entry[0] != i:  # one by one it found the case filed before
+                out[i] = [] if entry[1].case_id in after else [entry[1]]
         return {cluster: after.get(case.case_id, case) for cluster, (_, case) in queued.items()}
 
     async def close(self) -> None:
@@ -300,6 +308,18 @@ class _Joins:
         if attached:
             self.cases[target] = attached[0]
         return attached
+
+    async def opening(self, verdict: Verdict) -> Case | None:
+        """The case ``Corroboration.attach`` would open for ``verdict``'s target when the
+        target has none (read just now by ``attach``): its cluster's own, from its
+        recorded verdicts (``duplicates.opening``); None when the target has a case, or
+        its latest verdict is no confirmation or joined yet another case."""
+        target = verdict.duplicate_of
+        assert target is not None and self.cases is not None
+        if self.cases[target] is not None:
+            return None
+        verdicts = await verdicts_of(self.stage.ctx.store, target)
+        return opening(self.stage._build, target, verdicts)
 
     @staticmethod
     def wanted(records: Sequence[Verdict]) -> set[str]:

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from case_opener.outbox import with_status
 from case_opener.stage import CaseOpenerStage, case_id_for
 from sim.server import SimServer
+from tests.test_batch_replay import comparable, rows
 from xianban.records import Case, Geo, Lead, Verdict
 from xianban.settings import Settings
 from xianban.stage import StageContext
 from xianban.store import Store
+from xianban.store.tables import CaseEvents, Cases
 
 DECIDED = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
@@ -90,3 +93,65 @@ async def test_a_report_after_closure_reopens_the_case(opener: CaseOpenerStage) 
     assert (again.status, again.reopened) == ("dispatched", 1)
     assert "问题复发" in again.history[-1].note and "weibo:9" in again.post_ids
     assert again.handle_due is not None and again.reply and "再次反映" in again.reply
+
+
+async def test_reports_before_their_targets_confirmation_batched_as_one_by_one(
+    tmp_path: Path,
+) -> None:
+    """A poll holds reports joining cases whose confirmations come later in it, or in a
+    later poll, or never (on another partition of the verdicts topic): a batch opens and
+    joins those cases as handling the reports one by one does."""
+    recorded = [
+        verdict("c-a", "weibo:1"),
+        verdict("c-z", "weibo:8"),
+        verdict("c-b", "douyin:2", duplicate_of="c-a"),
+        verdict("c-a", "weibo:7", duplicate_of="c-a"),  # a follow-up in c-a
+        verdict("c-c", "forum:3", duplicate_of="c-a"),
+        verdict("c-e", "forum:6", duplicate_of="c-z"),
+        verdict("c-d", "forum:4", duplicate_of="c-y"),  # c-y was never confirmed
+        verdict("c-x", "weibo:5"),
+    ]
+    by_id = {v.verdict_id: v for v in recorded}
+    stream = [
+        by_id[i]
+        for i in (
+            "v-c-b-douyin:2",
+            "v-c-x-weibo:5",
+            "v-c-e-forum:6",
+            "v-c-a-weibo:7",
+            "v-c-a-weibo:1",
+            "v-c-c-forum:3",
+            "v-c-d-forum:4",
+            "v-c-z-weibo:8",
+            "v-c-b-douyin:2",  # delivered again
+        )
+    ]
+    outputs: list[list[Any]] = []
+    async with SimServer(judge_routing=False) as sim:
+        settings = Settings(workorder_url=sim.workorder_url, workorder_timeout_s=2.0)
+        for way in ("one by one", "batched"):
+            store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/{way}.db")
+            for v in recorded:
+                await store.record_verdict(v)
+            stage = CaseOpenerStage(StageContext(settings=settings, store=store))
+            await stage.start()
+            try:
+                out: list[Any] = []
+                if way == "one by one":
+                    for v in stream:
+                        out += await stage.handle(v)
+                else:
+                    for chunk in (stream[:5], stream[5:]):
+                        for produced in await stage.handle_batch(chunk):
+                            out += produced
+                events = await rows(store, CaseEvents, CaseEvents.case_id, CaseEvents.position)
+                outputs.append([comparable(out), await rows(store, Cases, Cases.case_id), events])
+            finally:
+                await stage.close()
+                await store.close()
+    assert outputs[1] == outputs[0]
+    produced = outputs[0][0]
+    assert {c["cluster_id"] for c in produced} == {"c-a", "c-x", "c-z"}
+    last = [c for c in produced if c["cluster_id"] == "c-a"][-1]
+    assert last["post_ids"] == ["weibo:1", "weibo:7", "douyin:2", "forum:3"]
+    assert len(outputs[0][1]) == 3  # three cases, none twice
