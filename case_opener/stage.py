@@ -13,8 +13,11 @@ round that files them ``filing_concurrency`` at a time. A verdict with ``duplica
 is attached in memory: at once when the confirmations not yet filed do not carry the
 case it joins, else, in its turn, onto that case as the delivery round filed it (one
 round a poll, not one per such report: the bench's polls made ~10 rounds of 5 store
-transactions and an HTTP round each). Only a report whose case is missing, pending or
-closed goes through ``Corroboration.attach``, after what came before it is filed. Under
+transactions and an HTTP round each). A report whose case is missing (its confirmation
+comes later, or on another partition) opens it as ``Corroboration.attach`` would, filed
+with the rest of the round. Only a report whose case is pending or closed, or whose
+target joined yet another case, goes through ``Corroboration.attach``, after what came
+before it is filed. Under
 filing failures a batch tries each filing once (one by one, a cluster confirmed twice in
 a poll is tried again at once); the outbox retries the rest on the next delivery either
 way.
