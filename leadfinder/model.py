@@ -3,8 +3,8 @@
 Three linear heads share one input: TF-IDF over the character 1-3-grams of the normalised
 text (no segmentation, so a new wording of a known danger still shares most of its n-grams
 with the posts the model learned from) and the named rule evidence (hazard × failure, harm
-done, ads by shape …) as extra columns. The n-gram vocabulary sits in one Aho-Corasick
-automaton, so featurising a post is one C-level scan, not a Python loop over substrings.
+done, ads by shape …) as extra columns. The n-grams are integer keys in a hash table of
+numpy arrays, so featurising a batch is a few numpy passes, not a Python loop over substrings.
 
 The file (``leadfinder/models/*.npz``) is written by ``xianban train`` and versioned with
 its model card; nothing here trains, so inference needs numpy only.
@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -34,9 +34,9 @@ EXPLAIN = 4  # terms shown to analysts per head
 FEATURE_CLIP = 3.0  # a count feature (phrases, negatives) saturates: three is already "many"
 
 
-@dataclass(frozen=True, slots=True)
-class Scores:
-    """What the model says of one post, before thresholds."""
+class Scores(NamedTuple):
+    """What the model says of one post, before thresholds (a tuple: a batch makes one a
+    post, and a frozen dataclass's ``__init__`` costs five times as much)."""
 
     lead: float
     urgent: float
@@ -98,6 +98,49 @@ def gram_keys(texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[
     return np.concatenate(keys), np.concatenate(rows)
 
 
+class _GramTable:
+    """Integer n-gram keys to vocabulary columns: open addressing in numpy arrays, a quarter
+    full, so a batch's ~300 n-grams a post are looked up in one or two vectorised probes
+    (three times faster than a binary search over the sorted keys)."""
+
+    MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of key x MIX
+
+    def __init__(self, keys: npt.NDArray[np.int64]) -> None:
+        bits = max(4, int(4 * max(1, keys.size) - 1).bit_length())
+        self.shift = np.uint64(64 - bits)
+        self.mask = (1 << bits) - 1
+        self.keys = np.zeros(1 << bits, dtype=np.int64)  # 0: empty (every key is >= 1)
+        self.cols = np.full(1 << bits, -1, dtype=np.int32)
+        slot = self._slots(keys)
+        pending = np.arange(keys.size)
+        while pending.size:
+            at = slot[pending]
+            free = self.keys[at] == 0
+            taken, first = np.unique(at[free], return_index=True)
+            placed = pending[free][first]  # one key per free slot this round
+            self.keys[taken], self.cols[taken] = keys[placed], placed
+            pending = np.setdiff1d(pending, placed, assume_unique=True)
+            slot[pending] = (slot[pending] + 1) & self.mask
+
+    def _slots(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return ((keys.view(np.uint64) * self.MIX) >> self.shift).astype(np.int64)
+
+    def columns(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        """The column of each key, -1 for a key not in the vocabulary."""
+        slot = self._slots(keys)
+        found = self.keys[slot]
+        cols = np.where(found == keys, self.cols[slot], -1)
+        pending = np.flatnonzero((found != keys) & (found != 0))
+        while pending.size:
+            at = (slot[pending] + 1) & self.mask
+            slot[pending] = at
+            found = self.keys[at]
+            hit = found == keys[pending]
+            cols[pending[hit]] = self.cols[at[hit]]
+            pending = pending[~hit & (found != 0)]
+        return cols
+
+
 class LeadModel:
     def __init__(
         self,
@@ -123,52 +166,76 @@ class LeadModel:
         # The rule features enter scaled down, so the L2 penalty holds their weights back:
         # they fire in the writers' words far more reliably than in text nobody wrote for us.
         self.feature_scale = feature_scale
-        # The vocabulary as sorted integer keys (see ``gram_keys``), so a whole batch's n-grams
-        # are looked up by one ``searchsorted`` instead of a Python loop over substrings.
-        keys = np.array([_key(g) for g in self.vocab], dtype=np.int64)
-        self.order = np.argsort(keys, kind="stable")
-        self.keys = keys[self.order]
+        # The vocabulary's integer keys (see ``gram_keys``) in a hash table, so a whole batch's
+        # n-grams are looked up in numpy instead of a Python loop over substrings.
+        self.table = _GramTable(np.array([_key(g) for g in self.vocab], dtype=np.int64))
 
     # -- input ---------------------------------------------------------------------------
 
     def matrix(self, rows: Sequence[tuple[str, Mapping[str, float]]]) -> sparse.csr_matrix:
         """The model's input for a batch: l2-normalised sublinear TF-IDF of the vocabulary's
-        n-grams, then the named features (clipped), one row per (text, features)."""
+        n-grams, then the named features (clipped), one row per (text, features).
+
+        Each row holds its named features first, by column from the last, then its n-grams
+        by column: the order (and so the float sums of ``x @ weights``) of the scipy
+        expression this was, ``diags(1 / norms) @ counts + features``, built in numpy."""
+        n = len(rows)
         width = len(self.vocab) + len(self.feature_names)
         grams, row_of = gram_keys([text for text, _ in rows])
-        if self.keys.size and grams.size:
-            at = np.minimum(np.searchsorted(self.keys, grams), self.keys.size - 1)
-            known = self.keys[at] == grams
-            cols, hit_rows = self.order[at[known]], row_of[known]
-        else:
-            cols = hit_rows = np.zeros(0, dtype=np.int64)
-        # Each (row, column) once with its count, rows and columns in order: the canonical
-        # CSR the COO constructor's per-row sort would build, from one vectorised sort.
-        pairs, tally = np.unique(hit_rows * width + cols, return_counts=True)
-        indptr = np.searchsorted(pairs // width, np.arange(len(rows) + 1))
-        counts = sparse.csr_matrix(
-            (tally.astype(np.float32), (pairs % width).astype(np.int32), indptr.astype(np.int32)),
-            shape=(len(rows), width),
-        )
-        counts.data = (1.0 + np.log(counts.data)) * self.idf[counts.indices]
-        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+        cols = self.table.columns(grams)
+        known = cols >= 0
+        # Each (row, column) once with its count, rows and columns in order; as one int32
+        # when the batch allows it (sorting half the bytes takes half the time).
+        small = n * width < 2**31
+        at = row_of[known].astype(np.int32) * np.int32(width) if small else row_of[known] * width
+        pairs, tally = np.unique(at + cols[known], return_counts=True)
+        text_rows = pairs // width
+        text_cols = (pairs - text_rows * width).astype(np.int32)
+        text_per_row = np.bincount(text_rows, minlength=n)
+        text_through = np.cumsum(text_per_row)
+        values = (1.0 + np.log(tally.astype(np.float32))) * self.idf[text_cols]
+        norms = np.zeros(n, dtype=np.float32)
+        filled = np.flatnonzero(text_per_row)
+        if filled.size:
+            starts = (text_through - text_per_row)[filled]
+            norms[filled] = np.add.reduceat(values * values, starts)
+        norms = np.sqrt(norms)
         norms[norms == 0] = 1.0
-        text_part = sparse.diags((1.0 / norms).astype(np.float32)) @ counts
-        index = self.feature_index
+        values *= (1.0 / norms)[text_rows]
+        extra_rows, extra_cols, extra_values = self._named(rows)
+        extra_per_row = np.bincount(extra_rows, minlength=n)
+        indptr = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(extra_per_row + text_per_row, out=indptr[1:])
+        # A value's place: before it, the earlier rows' values and, for an n-gram, its own
+        # row's named features.
+        text_at = np.arange(text_rows.size) + np.cumsum(extra_per_row)[text_rows]
+        extra_at = np.arange(extra_rows.size) + (text_through - text_per_row)[extra_rows]
+        indices = np.empty(indptr[-1], dtype=np.int32)
+        data = np.empty(indptr[-1], dtype=np.float32)
+        indices[text_at], data[text_at] = text_cols, values
+        indices[extra_at], data[extra_at] = extra_cols, extra_values
+        return sparse.csr_matrix((data, indices, indptr), shape=(n, width))
+
+    def _named(
+        self, rows: Sequence[tuple[str, Mapping[str, float]]]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], FloatArray]:
+        """(row, column, value) of each named feature that fired, each row's from its last
+        column to its first."""
+        index, scale = self.feature_index, self.feature_scale
         named = [
-            (r, index[name], self.feature_scale * min(FEATURE_CLIP, float(value)))
+            (r, index[name], scale * min(FEATURE_CLIP, float(value)))
             for r, (_, features) in enumerate(rows)
             for name, value in features.items()
             if value and name in index
         ]
-        extra = sparse.csr_matrix(
-            (
-                np.array([v for _, _, v in named], dtype=np.float32),
-                ([r for r, _, _ in named], [c for _, c, _ in named]),
-            ),
-            shape=(len(rows), width),
-        )
-        return (text_part + extra).tocsr()
+        out_rows = np.array([r for r, _, _ in named], dtype=np.int64)
+        out_cols = np.array([c for _, c, _ in named], dtype=np.int32)
+        out_values = np.array([v for _, _, v in named], dtype=np.float32)
+        # By row, then column from the last; as the sparse sum it was, no value float32
+        # rounds to 0.
+        order = np.lexsort((-out_cols, out_rows))
+        order = order[out_values[order] != 0]
+        return out_rows[order], out_cols[order], out_values[order]
 
     # -- output --------------------------------------------------------------------------
 
@@ -190,18 +257,11 @@ class LeadModel:
         bounds = x.indptr.tolist()
         lead, urgent, top = p_lead.tolist(), p_urgent.tolist(), best.tolist()
         top_p = cats[np.arange(len(rows)), best].tolist()
+        names = [CATEGORIES[c] for c in top]
         columns, values = x.indices, x.data
         return [
-            Scores(
-                lead=lead[r],
-                urgent=urgent[r],
-                category=CATEGORIES[top[r]],
-                category_p=top_p[r],
-                columns=columns[bounds[r] : bounds[r + 1]],
-                values=values[bounds[r] : bounds[r + 1]],
-                model=self,
-            )
-            for r in range(len(rows))
+            Scores(lead[r], urgent[r], names[r], top_p[r], columns[a:b], values[a:b], self)
+            for r, a, b in zip(range(len(rows)), bounds, bounds[1:], strict=False)
         ]
 
     def score(self, text: str, features: Mapping[str, float]) -> Scores:
