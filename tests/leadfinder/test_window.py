@@ -4,12 +4,11 @@ of one category (``near``) or of any (``copies``)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from hashlib import blake2b
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadfinder.cluster import bare, hamming, near_identical, simhash, simhash_of_bare
+from leadfinder.cluster import bare, hamming, near_identical, simhash
 from leadfinder.window import ClusterWindow, Reach
 from xianban.records import Geo, Lead
 
@@ -210,25 +209,3 @@ def bit_vote(text: str) -> int:
 @given(text=st.text(alphabet=st.sampled_from("路灯井盖噪音施工冒火花ab1 ，。//@:"), max_size=200))
 def test_simhash_is_the_bit_vote_it_replaced(text: str) -> None:
     assert simhash(text) == bit_vote(text)
-
-
-def voted(chars: str) -> int:
-    """SimHash as defined: each distinct 3-gram's 64-bit blake2b votes on every bit; a bit
-    is set when more grams have it than not."""
-    grams = {chars[i : i + 3] for i in range(max(1, len(chars) - 2))}
-    hashes = [int.from_bytes(blake2b(g.encode(), digest_size=8).digest(), "big") for g in grams]
-    return sum(1 << b for b in range(64) if 2 * sum(h >> b & 1 for h in hashes) > len(grams))
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="路灯坏了冒火花井盖丢噪音扰民半夜施工ab1", max_size=60))
-def test_simhash_is_the_grams_majority_vote(chars: str) -> None:
-    assert simhash_of_bare(chars) == voted(chars)
-
-
-def test_simhash_of_a_post_is_stable() -> None:
-    """Leads stored by an earlier version are compared by the SimHash of their text now."""
-    assert simhash("龙华区民治街道白石龙社区门口的路灯底座一直在冒火花") == voted(
-        bare("龙华区民治街道白石龙社区门口的路灯底座一直在冒火花")
-    )
-    assert simhash("井盖") == 2367418069317968412
