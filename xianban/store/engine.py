@@ -7,6 +7,7 @@ name the host, never the password.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Generator
 from functools import partial
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from pydantic import BaseModel
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
@@ -82,7 +84,10 @@ def create_engine(url: URL) -> AsyncEngine:
     """An engine tuned per backend: SQLite in WAL mode with a busy timeout, its folder made."""
     if url.get_backend_name() == "postgresql":
         return create_async_engine(
-            url, pool_pre_ping=True, connect_args={"timeout": PG_CONNECT_TIMEOUT_S}
+            url,
+            pool_pre_ping=True,
+            connect_args={"timeout": PG_CONNECT_TIMEOUT_S},
+            json_serializer=dump_json,
         )
     # Every use is Store._tx's engine.begin(), which ends in commit or rollback, so the
     # pool's rollback when a connection comes back only cost aiosqlite one more thread
@@ -99,9 +104,23 @@ def create_engine(url: URL) -> AsyncEngine:
             raise ConfigError(f"cannot create {folder} for the SQLite database: {exc}") from None
     args, kwargs = _connect_args(url)
     connector = partial(sqlite3.connect, *args, **kwargs)
-    engine = create_async_engine(url, async_creator=lambda: InlineSqlite(connector), **options)
+    engine = create_async_engine(
+        url,
+        async_creator=lambda: InlineSqlite(connector),
+        json_serializer=dump_json,
+        **options,
+    )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def dump_json(value: Any) -> str:
+    """A JSON column's text: a record (the stores pass records themselves, not their
+    dumps) by pydantic's serialiser, the same JSON as ``json.dumps(record.model_dump(
+    mode="json"))`` made in one step at half the cost; anything else by ``json.dumps``."""
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return json.dumps(value)
 
 
 def _connect_args(url: URL) -> tuple[list[Any], dict[str, Any]]:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from xianban.records import Case, CaseEvent, DeadLetter, Lead, Post, Verdict, utcnow
 from xianban.store import bulk
+from xianban.store.bulk import text_of
 from xianban.store.engine import create_engine, parse_url, translate
 from xianban.store.migrate import current_revision, migration_lock, upgrade_to_head
 from xianban.store.rows import (
@@ -143,7 +144,7 @@ class Store:
             "source": post.source,
             "created_at": post.created_at,
             "fetched_at": post.fetched_at,
-            "data": post.model_dump(mode="json"),
+            "data": post,
         }
         insert = self._insert(Posts).values(post_id=post.post_id, **values)
         async with self._tx() as conn:
@@ -168,8 +169,8 @@ class Store:
 
     async def get_post(self, post_id: str) -> Post | None:
         async with self._tx() as conn:
-            data = await conn.scalar(select(Posts.data).where(Posts.post_id == post_id))
-        return None if data is None else Post.model_validate(data)
+            data = await conn.scalar(select(text_of(Posts.data)).where(Posts.post_id == post_id))
+        return None if data is None else Post.model_validate_json(data)
 
     async def upsert_lead(self, lead: Lead) -> bool:
         """Keep the lead and fold it into its cluster's row; True if the lead is new.
@@ -184,7 +185,7 @@ class Store:
             "urgent": lead.urgent,
             "score": lead.score,
             "found_at": lead.found_at,
-            "data": lead.model_dump(mode="json"),
+            "data": lead,
         }
         insert = self._insert(Leads).values(lead_id=lead.lead_id, **values)
         async with self._tx() as conn:
@@ -203,7 +204,7 @@ class Store:
         insert = self._insert(Clusters).values(
             cluster_id=lead.cluster_id,
             category=lead.category,
-            geo=lead.geo.model_dump(mode="json"),
+            geo=lead.geo,
             urgent=lead.urgent,
             max_score=lead.score,
             corroboration=lead.corroboration,
@@ -217,19 +218,19 @@ class Store:
 
     async def get_lead(self, lead_id: str) -> Lead | None:
         async with self._tx() as conn:
-            data = await conn.scalar(select(Leads.data).where(Leads.lead_id == lead_id))
-        return None if data is None else Lead.model_validate(data)
+            data = await conn.scalar(select(text_of(Leads.data)).where(Leads.lead_id == lead_id))
+        return None if data is None else Lead.model_validate_json(data)
 
     async def leads_in_cluster(self, cluster_id: str) -> list[Lead]:
         """Oldest first: the order the reports came in."""
         query = (
-            select(Leads.data)
+            select(text_of(Leads.data))
             .where(Leads.cluster_id == cluster_id)
             .order_by(Leads.found_at, Leads.lead_id)
         )
         async with self._tx() as conn:
             rows = await conn.scalars(query)
-            return [Lead.model_validate(data) for data in rows]
+            return [Lead.model_validate_json(data) for data in rows]
 
     async def recent_leads(
         self, *, since: datetime, limit: int = 1000, category: str | None = None
@@ -294,7 +295,7 @@ class Store:
             cluster_id=verdict.cluster_id,
             decision=verdict.decision,
             decided_at=verdict.decided_at,
-            data=verdict.model_dump(mode="json"),
+            data=verdict,
             district=verdict.lead.geo.district,
             duplicate_of=verdict.duplicate_of,
         )
@@ -308,14 +309,14 @@ class Store:
 
     async def latest_verdict(self, cluster_id: str) -> Verdict | None:
         query = (
-            select(Verdicts.data)
+            select(text_of(Verdicts.data))
             .where(Verdicts.cluster_id == cluster_id)
             .order_by(Verdicts.seq.desc())
             .limit(1)
         )
         async with self._tx() as conn:
             data = await conn.scalar(query)
-        return None if data is None else Verdict.model_validate(data)
+        return None if data is None else Verdict.model_validate_json(data)
 
     async def review_queue(self, *, limit: int = 100) -> list[Verdict]:
         """Clusters whose latest verdict is ``needs_review``, most recently queued first."""
@@ -323,7 +324,7 @@ class Store:
             select(func.max(Verdicts.seq).label("seq")).group_by(Verdicts.cluster_id).subquery()
         )
         query = (
-            select(Verdicts.data)
+            select(text_of(Verdicts.data))
             .join(latest, Verdicts.seq == latest.c.seq)
             .where(Verdicts.decision == "needs_review")
             .order_by(Verdicts.seq.desc())
@@ -331,7 +332,7 @@ class Store:
         )
         async with self._tx() as conn:
             rows = await conn.scalars(query)
-            return [Verdict.model_validate(data) for data in rows]
+            return [Verdict.model_validate_json(data) for data in rows]
 
     # -- cases ---------------------------------------------------------------------------
 
@@ -342,7 +343,7 @@ class Store:
             "status": case.status,
             "opened_at": case.opened_at,
             "updated_at": case.history[-1].at if case.history else case.opened_at,
-            "data": case.model_dump(mode="json"),
+            "data": case,
         }
         insert = self._insert(Cases).values(case_id=case.case_id, **values)
         async with self._tx() as conn:
@@ -369,30 +370,32 @@ class Store:
 
     async def get_case(self, case_id: str) -> Case | None:
         async with self._tx() as conn:
-            data = await conn.scalar(select(Cases.data).where(Cases.case_id == case_id))
-        return None if data is None else Case.model_validate(data)
+            data = await conn.scalar(select(text_of(Cases.data)).where(Cases.case_id == case_id))
+        return None if data is None else Case.model_validate_json(data)
 
     async def get_case_by_cluster(self, cluster_id: str) -> Case | None:
         query = (
-            select(Cases.data)
+            select(text_of(Cases.data))
             .where(Cases.cluster_id == cluster_id)
             .order_by(Cases.opened_at.desc())
             .limit(1)
         )
         async with self._tx() as conn:
             data = await conn.scalar(query)
-        return None if data is None else Case.model_validate(data)
+        return None if data is None else Case.model_validate_json(data)
 
     async def list_cases(
         self, *, statuses: Collection[str] | None = None, limit: int = 100
     ) -> list[Case]:
         """Newest first; ``statuses`` narrows to cases in any of them."""
-        query = select(Cases.data).order_by(Cases.opened_at.desc(), Cases.case_id).limit(limit)
+        query = (
+            select(text_of(Cases.data)).order_by(Cases.opened_at.desc(), Cases.case_id).limit(limit)
+        )
         if statuses is not None:
             query = query.where(Cases.status.in_(list(statuses)))
         async with self._tx() as conn:
             rows = await conn.scalars(query)
-            return [Case.model_validate(data) for data in rows]
+            return [Case.model_validate_json(data) for data in rows]
 
     async def case_history(self, case_id: str) -> list[CaseEvent]:
         """The stored event rows of a case, in order (what reports and SLA figures read)."""
@@ -497,10 +500,10 @@ class Store:
             .over(partition_by=Leads.category, order_by=(Leads.found_at.desc(), Leads.lead_id))
             .label("rank")
         )
-        ranked = select(Leads.data, rank).subquery()
+        ranked = select(text_of(Leads.data).label("data"), rank).subquery()
         query = select(ranked.c.data).where(ranked.c.rank <= per_category)
         async with self._tx() as conn:
-            return [Lead.model_validate(data) for data in await conn.scalars(query)]
+            return [Lead.model_validate_json(data) for data in await conn.scalars(query)]
 
     async def lead_stamps(self, *, since: datetime) -> list[tuple[str, datetime]]:
         """(lead id, found at) of the leads found at or after ``since``: cheap to read
@@ -772,13 +775,13 @@ class Store:
     async def list_dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
         """Newest first."""
         query = (
-            select(DeadLetters.data)
+            select(text_of(DeadLetters.data))
             .order_by(DeadLetters.failed_at.desc(), DeadLetters.letter_id)
             .limit(limit)
         )
         async with self._tx() as conn:
             rows = await conn.scalars(query)
-            return [DeadLetter.model_validate(data) for data in rows]
+            return [DeadLetter.model_validate_json(data) for data in rows]
 
     async def audit(
         self, *, actor: str, action: str, target: str, detail: dict[str, Any] | None = None
