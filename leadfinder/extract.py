@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, cast
 
@@ -138,18 +138,46 @@ class Phrase:
     street: str | None = None
 
 
-@dataclass(slots=True)
-class Matches:
-    phrases: dict[str, list[Phrase]] = field(default_factory=lambda: defaultdict(list))
+# What a matched text contributes, by kind (indices into ``_Plan``'s buckets): worked out once
+# per automaton word, so a post's scan only gathers.
+CAT, URGENT_WORD, INTENT, STATE, NEG, OUTSIDE, REPOST = range(7)
+_KINDS = {"cat": CAT, "urgent": URGENT_WORD, "intent": INTENT, "state": STATE, "neg": NEG}
+_KINDS |= {"outside": OUTSIDE, "repost": REPOST}
+# (kind, the items it adds): cat items are (code, word, weight), neg items the class, the
+# others the word.
+_Plan = tuple[tuple[int, tuple[Any, ...]], ...]
 
-    def of(self, kind: str) -> list[Phrase]:
-        return self.phrases.get(kind, [])
+
+def _plan(group: Sequence[Phrase]) -> _Plan:
+    items: dict[int, list[Any]] = {}
+    for phrase in group:
+        kind = _KINDS[phrase.kind]
+        if kind == CAT:
+            item: Any = (phrase.target, phrase.text, phrase.weight)
+        else:
+            item = phrase.target if kind == NEG else phrase.text
+        items.setdefault(kind, []).append(item)
+    return tuple((kind, tuple(found)) for kind, found in items.items())
 
 
-def _longest(phrases: list[Phrase]) -> set[str]:
-    """The matched words not inside a longer matched word: "公交车" counts once, not twice."""
-    words = {p.text for p in phrases}
-    return {w for w in words if not any(w != o and w in o for o in words)}
+def _longest(words: list[str], held_by: dict[str, tuple[str, ...]]) -> list[str]:
+    """The matched words not inside a longer matched word ("公交车" counts once, not twice),
+    sorted."""
+    if not words:
+        return []
+    every = set(words)
+    return sorted(w for w in every if not any(o in every for o in held_by.get(w, ())))
+
+
+def _holders(words: set[str]) -> dict[str, tuple[str, ...]]:
+    """Each word with the longer words that hold it ("公交" in "公交车"), for the words some
+    longer one holds: is a matched word inside another matched word is then a look-up."""
+    out: dict[str, tuple[str, ...]] = {}
+    for word in words:
+        longer = tuple(sorted(o for o in words if o != word and word in o))
+        if longer:
+            out[word] = longer
+    return out
 
 
 # The rule features (and the evidence's) by the words analysts read in a lead's reasons.
@@ -218,7 +246,7 @@ class Extractor:
         by_text: dict[str, list[Phrase]] = defaultdict(list)
         for phrase in phrases:
             by_text[normalise(phrase.text)].append(phrase)
-        scanned: dict[str, tuple[int, tuple[Phrase, ...], bool]] = {}
+        scanned: dict[str, tuple[int, _Plan, bool]] = {}
         for text, group in by_text.items():
             # Whether a match needs its neighbours checked, decided once here, not per post.
             contextual = all(p.kind == "neg" for p in group)
@@ -226,11 +254,21 @@ class Extractor:
             self.automaton.add_word(text, (text, tuple(group), contextual, is_problem))
             # Only a word some longer phrase holds can be inside a longer match.
             held = contextual and any(text != o and text in o for o in by_text)
-            scanned[text] = (len(text.encode()), tuple(group), held)
+            scanned[text] = (len(text.encode()), _plan(group), held)
         self.automaton.make_automaton()
         # ``automaton`` lists the phrases (the bench draws its posts and its baseline's keywords
         # from it); posts are scanned over their UTF-8 bytes, 4x faster (see evidence.py).
         self._phrases = byte_automaton(scanned)
+        # Every phrase's word and every combination's name ("停水+老人" holds 停水), with the
+        # longer ones that hold it.
+        self._held_by = _holders({p.text for p in phrases} | {j for j, _, _ in self._combos})
+        w = self.weights
+        self._cap = float(w["problem_cap"])
+        self._place_weight = {k: float(v) for k, v in w["place"].items()}
+        self._w = tuple(
+            float(w[k])
+            for k in ("urgent", "intent", "state", "engagement", "media", "negative", "outside")
+        )
 
     @classmethod
     def load(cls, configs_dir: Path, model: Path | Literal[False] | None = None) -> Extractor:
@@ -249,19 +287,30 @@ class Extractor:
         extractor.evidence = EvidenceFinder.load(configs_dir)  # after the taxonomy's checks
         return extractor
 
-    def _scan(self, text: str) -> Matches:
-        found = Matches()
-        spans = [
-            (end - size + 1, end, group, held)
-            for end, (size, group, held) in self._phrases.iter(text.encode().decode(BYTES))
-        ]  # byte offsets: a match inside another is inside it in characters too
-        for start, end, group, held in spans:
-            if held and any(
-                s <= start and end <= e and (s, e) != (start, end) for s, e, *_ in spans
-            ):
-                continue  # inside a longer match: "出租车" is no listing, "龙华区" holds "龙华"
-            for phrase in group:
-                found.phrases[phrase.kind].append(phrase)
+    def _scan(self, text: str) -> list[list[Any]]:
+        """The items of each kind the post's phrases add (see ``_plan``), in text order, each
+        matched text once."""
+        hits = self._phrases.iter(text.encode().decode(BYTES))
+        found: list[list[Any]] = [[], [], [], [], [], [], []]
+        seen: set[int] = set()
+        spans: list[tuple[int, int]] | None = None
+        for end, (size, plan, held) in hits:
+            if held:
+                # Inside a longer match: "出租车" is no listing, "龙华区" holds "龙华".
+                # Byte offsets: a match inside another is inside it in characters too.
+                if spans is None:
+                    spans = [
+                        (e - n + 1, e)
+                        for e, (n, _, _) in self._phrases.iter(text.encode().decode(BYTES))
+                    ]
+                start = end - size + 1
+                if any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans):
+                    continue
+            if id(plan) in seen:
+                continue
+            seen.add(id(plan))
+            for kind, items in plan:
+                found[kind] += items
         return found
 
     def extract(self, post: Post) -> Extraction:
@@ -282,19 +331,20 @@ class Extractor:
         """The rules' own verdict (what runs without a model, and the model's evidence);
         ``text`` is the post's title, text and POI tag, normalised."""
         found = self._scan(text)
-        w = self.weights
+        held_by = self._held_by
         reasons: list[str] = []
 
-        per_cat: dict[str, float] = defaultdict(float)
-        matched = {(p.target, p.text): p.weight for p in found.of("cat")}
+        per_cat: dict[str, float] = {}
+        strongest: dict[str, float] = {}
+        matched = {(code, word): weight for code, word, weight in found[CAT]}
         for (code, word), weight in matched.items():
+            strongest[code] = max(strongest.get(code, weight), weight)
             # "公交车" already holds "公交": one mention counts once.
-            if not any(c == code and t != word and word in t for c, t in matched):
-                per_cat[code] += weight
-        strongest = {c: max(wt for (k, _), wt in matched.items() if k == c) for c in per_cat}
+            if not any((code, t) in matched for t in held_by.get(word, ())):
+                per_cat[code] = per_cat.get(code, 0.0) + weight
         # On a tie the category with the most telling single phrase wins.
         category = max(per_cat, key=lambda c: (per_cat[c], strongest[c])) if per_cat else None
-        problem = min(float(w["problem_cap"]), per_cat[category]) if category else 0.0
+        problem = min(self._cap, per_cat[category]) if category else 0.0
         if category:
             # The category's words not inside a longer matched word of any category.
             every = {t for _, t in matched}
@@ -302,17 +352,17 @@ class Extractor:
                 {
                     t
                     for c, t in matched
-                    if c == category and not any(t != o and t in o for o in every)
+                    if c == category and not any(o in every for o in held_by.get(t, ()))
                 }
             )
             reasons.append(f"问题:{self.labels[category]}({'、'.join(words)})")
 
         geo, precision, elsewhere = self._place(text, post.place_hints, reasons)
-        outside = {p.text for p in found.of("outside")}
+        outside = set(found[OUTSIDE])
         if elsewhere is not None:
             outside.add(elsewhere)  # another city's road or district
-        place = float(w["place"].get(precision, 0.0))
-        named = {p.text for p in found.of("urgent")}
+        place = self._place_weight.get(precision, 0.0)
+        named = set(found[URGENT_WORD])
         if problem >= TELLING:
             # Each first word looked for once; the rest only after a first word that is there.
             firsts = {w for w in self._combo_firsts if w in text}
@@ -324,22 +374,27 @@ class Extractor:
                 }
         # In the order they are written; a combination and a trigger that start at the same
         # word go by their words, not by the set's (per-process) hash order.
-        triggers = sorted(
-            (t for t in named if not any(t != o and t in o for o in named)),
-            key=lambda t: (text.find(t.split("+")[0]), t),
+        triggers = (
+            sorted(
+                (t for t in named if not any(o in named for o in held_by.get(t, ()))),
+                key=lambda t: (text.find(t.split("+")[0]), t),
+            )
+            if named
+            else []
         )
-        intent = sorted(_longest(found.of("intent")))
-        state = sorted(_longest(found.of("state")))
-        negatives = sorted({p.target for p in found.of("neg")})
+        intent = _longest(found[INTENT], held_by)
+        state = _longest(found[STATE], held_by)
+        negatives = sorted(set(found[NEG])) if found[NEG] else []
         e = post.engagement
         engaged = e.likes + e.comments + e.shares >= self.engagement_min
+        w_urgent, w_intent, w_state, w_engaged, w_media, w_negative, w_outside = self._w
         score = problem + place
-        score += float(w["urgent"]) * bool(triggers) + float(w["intent"]) * bool(intent)
-        score += float(w["state"]) * bool(state)
-        score += float(w["engagement"]) * engaged + float(w["media"]) * bool(post.media)
-        score += float(w["negative"]) * len(negatives)
+        score += w_urgent * bool(triggers) + w_intent * bool(intent)
+        score += w_state * bool(state)
+        score += w_engaged * engaged + w_media * bool(post.media)
+        score += w_negative * len(negatives)
         if outside and precision == "none":
-            score += float(w["outside"])
+            score += w_outside
             reasons.append(f"非深圳:{'、'.join(sorted(outside))}")
         reasons += [f"加急:{t}" for t in triggers] + [f"投诉意图:{i}" for i in intent]
         reasons += [f"问题状态:{t}" for t in state]
@@ -348,7 +403,7 @@ class Extractor:
             reasons.append("互动量高")
         if post.media:
             reasons.append("附图片/视频")
-        if found.of("repost") or post.repost_of:
+        if found[REPOST] or post.repost_of:
             reasons.append("转发:作为佐证")
         score = max(0.0, min(1.0, score))
         is_lead = category is not None and score >= self.threshold
