@@ -6,8 +6,11 @@ import asyncio
 import itertools
 
 import pytest
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+from hypothesis import given
+from hypothesis import strategies as st
 
-from xianban.bus.memory import MemoryBus, partition_for
+from xianban.bus.memory import MemoryBus, murmur2, partition_for
 
 from .traffic import DEADLINE_S
 
@@ -27,6 +30,11 @@ def test_keys_land_where_the_java_client_puts_them(partitions: int) -> None:
     counter = itertools.count()
     for key, java_hash in JAVA_MURMUR2.items():
         assert partition_for(key, partitions, counter) == (java_hash & 0x7FFFFFFF) % partitions
+
+
+@given(st.binary(max_size=200))
+def test_murmur2_is_aiokafkas_on_any_key(key: bytes) -> None:
+    assert murmur2(key) == aiokafka_murmur2(key)
 
 
 async def test_keyless_records_spread_over_partitions() -> None:
