@@ -99,13 +99,16 @@ def percentiles(values: Sequence[float]) -> dict[str, float | None]:
 
 
 class Taps:
-    """Readers on leads, verdicts and cases (groups of their own) stamping arrivals."""
+    """Readers on leads, verdicts and cases (groups of their own) stamping arrivals.
+
+    A record is kept as it came (bytes and time) and decoded only when the arrivals are
+    asked for, after the phase: decoding every lead, verdict and case as it arrived
+    (pydantic, a verdict carrying its lead) ran on the embedded stages' loop and was
+    counted as their time."""
 
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
-        self.lead_at: dict[str, float] = {}
-        self.verdict_at: dict[str, float] = {}
-        self.case_at: dict[str, float] = {}
+        self._seen: list[tuple[str, bytes | None, float]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._last = time.monotonic()
@@ -113,6 +116,27 @@ class Taps:
     def last(self) -> float:
         """When the last record arrived on any of the topics."""
         return self._last
+
+    def clear(self) -> None:
+        """Forget the arrivals so far (the next phase counts its own)."""
+        self._seen.clear()
+
+    def arrivals(self) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+        """When each post's lead, each confirmation (not joining another case) and each
+        cluster's case first arrived: by post id, cluster id and cluster id."""
+        lead_at: dict[str, float] = {}
+        verdict_at: dict[str, float] = {}
+        case_at: dict[str, float] = {}
+        for topic, value, at in self._seen:
+            if topic == Lead.topic:
+                lead_at.setdefault(Lead.from_bytes(value).post_ids[0], at)
+            elif topic == Verdict.topic:
+                verdict = Verdict.from_bytes(value)
+                if verdict.decision == "confirmed" and not verdict.duplicate_of:
+                    verdict_at.setdefault(verdict.cluster_id, at)
+            else:
+                case_at.setdefault(Case.from_bytes(value).cluster_id, at)
+        return lead_at, verdict_at, case_at
 
     async def start(self) -> None:
         for topic in (Lead.topic, Verdict.topic, Case.topic):
@@ -124,16 +148,8 @@ class Taps:
         try:
             while not self._stop.is_set():
                 for m in await consumer.getmany(timeout_s=0.05, max_records=5000):
-                    now = self._last = time.monotonic()
-                    if topic == Lead.topic:
-                        lead = Lead.from_bytes(m.value)
-                        self.lead_at.setdefault(lead.post_ids[0], now)
-                    elif topic == Verdict.topic:
-                        verdict = Verdict.from_bytes(m.value)
-                        if verdict.decision == "confirmed" and not verdict.duplicate_of:
-                            self.verdict_at.setdefault(verdict.cluster_id, now)
-                    else:
-                        self.case_at.setdefault(Case.from_bytes(m.value).cluster_id, now)
+                    self._last = now = time.monotonic()
+                    self._seen.append((topic, m.value, now))
         finally:
             await consumer.stop()
 
@@ -218,17 +234,14 @@ async def measure(
         seconds = await until_drained(bus, store, taps, stored + len(posts)) - started
         rate = max(1.0, 0.5 * len(posts) / seconds)
         count = min(len(paced), int(rate * paced_s))
-        taps.lead_at.clear()
-        taps.verdict_at.clear()
-        taps.case_at.clear()
+        taps.clear()
         sent = await offer(bus, paced[:count], rate=rate)
         await until_drained(bus, store, taps, stored + len(posts) + count)
     finally:
         await taps.stop()
-    post_to_lead = [taps.lead_at[p] - at for p, at in sent.items() if p in taps.lead_at]
-    verdict_to_case = [
-        taps.case_at[c] - at for c, at in taps.verdict_at.items() if c in taps.case_at
-    ]
+    lead_at, verdict_at, case_at = taps.arrivals()
+    post_to_lead = [lead_at[p] - at for p, at in sent.items() if p in lead_at]
+    verdict_to_case = [case_at[c] - at for c, at in verdict_at.items() if c in case_at]
     return {
         "posts": len(posts),
         "seconds": round(seconds, 2),
