@@ -10,7 +10,8 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xianban.bus.memory import MemoryBus, murmur2, partition_for
+from xianban.bus.memory import MemoryBus, partition_for
+from xianban.bus.wire import murmur2
 
 from .traffic import DEADLINE_S
 

@@ -24,7 +24,7 @@ from aiokafka.errors import (
 )
 
 from xianban.bus.base import Message
-from xianban.bus.wire import key_bytes, topic_name, value_bytes
+from xianban.bus.wire import kafka_partition, key_bytes, topic_name, value_bytes
 from xianban.errors import ConfigError, TransientError
 from xianban.settings import KafkaSettings
 
@@ -48,6 +48,7 @@ class KafkaBus:
             linger_ms=self.settings.linger_ms,
             enable_idempotence=self.settings.enable_idempotence,
             request_timeout_ms=self.settings.request_timeout_ms,
+            partitioner=kafka_partition,
         )
         try:
             await producer.start()

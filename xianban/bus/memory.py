@@ -11,44 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from xianban.bus.base import Message
-from xianban.bus.wire import key_bytes, topic_name, value_bytes
+from xianban.bus.wire import key_bytes, murmur2, topic_name, value_bytes
 
 TopicPartition = tuple[str, int]
-
-
-_M = 0x5BD1E995
-_MASK = 0xFFFFFFFF
-
-
-@functools.lru_cache(maxsize=65_536)
-def murmur2(key: bytes) -> int:
-    """Kafka's murmur2 (the Java client's, as ``aiokafka.partitioner.murmur2``), four
-    bytes a step: aiokafka's byte by byte took 9 µs of a 12 µs ``produce``. Remembered,
-    as one key goes out several times (a post on ``posts`` and ``posts.scored``, a
-    cluster's lead, verdict and case)."""
-    length = len(key)
-    h = 0x9747B28C ^ length
-    whole = length & ~3
-    for (k,) in struct.iter_unpack("<I", key[:whole]):
-        k = (k * _M) & _MASK
-        h = ((h * _M) & _MASK) ^ (((k ^ (k >> 24)) * _M) & _MASK)
-    tail = length & 3
-    if tail:
-        if tail == 3:
-            h ^= key[whole + 2] << 16
-        if tail >= 2:
-            h ^= key[whole + 1] << 8
-        h = ((h ^ key[whole]) * _M) & _MASK
-    h ^= h >> 13
-    h = (h * _M) & _MASK
-    return h ^ (h >> 15)
 
 
 def partition_for(key: bytes | None, partitions: int, counter: itertools.count[int]) -> int:
