@@ -288,13 +288,11 @@ class Extractor:
         return extractor
 
     def _scan(self, text: str) -> list[list[Any]]:
-        """The items of each kind the post's phrases add (see ``_plan``), in text order, each
-        matched text once."""
-        hits = self._phrases.iter(text.encode().decode(BYTES))
+        """The items of each kind the post's phrases add (see ``_plan``), in text order; a
+        word matched twice adds its items twice (what reads them counts each word once)."""
         found: list[list[Any]] = [[], [], [], [], [], [], []]
-        seen: set[int] = set()
         spans: list[tuple[int, int]] | None = None
-        for end, (size, plan, held) in hits:
+        for end, (size, plan, held) in self._phrases.iter(text.encode().decode(BYTES)):
             if held:
                 # Inside a longer match: "出租车" is no listing, "龙华区" holds "龙华".
                 # Byte offsets: a match inside another is inside it in characters too.
@@ -306,9 +304,6 @@ class Extractor:
                 start = end - size + 1
                 if any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans):
                     continue
-            if id(plan) in seen:
-                continue
-            seen.add(id(plan))
             for kind, items in plan:
                 found[kind] += items
         return found
