@@ -11,6 +11,7 @@ under both databases' bound-parameter limits.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,6 +77,23 @@ def _smaller(current: Any, new: Any) -> ColumnElement[Any]:
     return case((new < current, new), else_=current)
 
 
+@functools.cache
+def _upsert(insert: InsertFor, table: type[Base], key: str, columns: tuple[str, ...]) -> Any:
+    """``INSERT … ON CONFLICT (key) DO UPDATE`` of ``columns``, made once per dialect:
+    built per call, and its cache key worked out again for each new statement object,
+    it took ~5 % of the bench's store CPU."""
+    ins = insert(table)
+    return ins.on_conflict_do_update(
+        index_elements=[key], set_={c: ins.excluded[c] for c in columns}
+    )
+
+
+@functools.cache
+def _insert_new(insert: InsertFor, table: type[Base], keys: tuple[str, ...]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING``, made once per dialect."""
+    return insert(table).on_conflict_do_nothing(index_elements=list(keys))
+
+
 async def _run(conn: AsyncConnection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
     for part in chunks(rows):
         await conn.execute(statement, list(part))
@@ -99,12 +117,8 @@ async def upsert_posts(conn: AsyncConnection, insert: InsertFor, posts: Sequence
     rows = [post_row(p) for p in last_by(posts, lambda p: p.post_id)]
     if not rows:
         return
-    ins = insert(Posts)
     columns = ("platform", "source", "created_at", "fetched_at", "data")
-    statement = ins.on_conflict_do_update(
-        index_elements=["post_id"], set_={c: ins.excluded[c] for c in columns}
-    )
-    await _run(conn, statement, rows)
+    await _run(conn, _upsert(insert, Posts, "post_id", columns), rows)
 
 
 # -- leads and their clusters ---------------------------------------------------------
@@ -170,12 +184,9 @@ async def upsert_leads(conn: AsyncConnection, insert: InsertFor, leads: Sequence
     existing: set[str] = set()
     for part in chunks(ids):
         existing.update(await conn.scalars(select(Leads.lead_id).where(Leads.lead_id.in_(part))))
-    ins = insert(Leads)
+    rows = [lead_row(x) for x in last_by(leads, lambda x: x.lead_id)]
     columns = ("cluster_id", "category", "urgent", "score", "found_at", "data")
-    statement = ins.on_conflict_do_update(
-        index_elements=["lead_id"], set_={c: ins.excluded[c] for c in columns}
-    )
-    await _run(conn, statement, [lead_row(x) for x in last_by(leads, lambda x: x.lead_id)])
+    await _run(conn, _upsert(insert, Leads, "lead_id", columns), rows)
 
     seen = set(existing)
     folds: dict[str, _Fold] = {}
@@ -203,6 +214,7 @@ async def upsert_leads(conn: AsyncConnection, insert: InsertFor, leads: Sequence
     return set(ids) - existing
 
 
+@functools.cache
 def _cluster_fold(insert: InsertFor, *, first_new: bool) -> Any:
     ins = insert(Clusters)
     incoming = ins.excluded
@@ -301,8 +313,7 @@ async def record_verdicts(
         for v in _first_by(verdicts, lambda v: v.verdict_id)
     ]
     if rows:
-        statement = insert(Verdicts).on_conflict_do_nothing(index_elements=["verdict_id"])
-        await _run(conn, statement, rows)
+        await _run(conn, _insert_new(insert, Verdicts, ("verdict_id",)), rows)
 
 
 # -- cases and the outbox ---------------------------------------------------------------
@@ -325,12 +336,8 @@ async def save_cases(conn: AsyncConnection, insert: InsertFor, cases: Sequence[C
     rows = [case_row(c) for c in last_by(cases, lambda c: c.case_id)]
     if not rows:
         return
-    ins = insert(Cases)
     columns = ("cluster_id", "status", "opened_at", "updated_at", "data")
-    statement = ins.on_conflict_do_update(
-        index_elements=["case_id"], set_={c: ins.excluded[c] for c in columns}
-    )
-    await _run(conn, statement, rows)
+    await _run(conn, _upsert(insert, Cases, "case_id", columns), rows)
     events: dict[tuple[str, int], dict[str, Any]] = {}
     for c in cases:
         for position, event in enumerate(c.history):
@@ -346,9 +353,7 @@ async def save_cases(conn: AsyncConnection, insert: InsertFor, cases: Sequence[C
                 },
             )
     if events:
-        statement = insert(CaseEvents).on_conflict_do_nothing(
-            index_elements=["case_id", "position"]
-        )
+        statement = _insert_new(insert, CaseEvents, ("case_id", "position"))
         await _run(conn, statement, list(events.values()))
 
 
@@ -395,7 +400,7 @@ async def outbox_put_many(
         for key in dict.fromkeys(keys)
     ]
     if rows:
-        await _run(conn, insert(Outbox).on_conflict_do_nothing(index_elements=["key"]), rows)
+        await _run(conn, _insert_new(insert, Outbox, ("key",)), rows)
 
 
 # -- dead letters -----------------------------------------------------------------------
@@ -431,5 +436,5 @@ async def add_dead_letters(
             },
         )
     if rows:
-        statement = insert(DeadLetters).on_conflict_do_nothing(index_elements=["letter_id"])
+        statement = _insert_new(insert, DeadLetters, ("letter_id",))
         await _run(conn, statement, list(rows.values()))

@@ -66,6 +66,7 @@ class Store:
         self._engine = engine
         self._url = url
         self._sqlite = url.get_backend_name() == "sqlite"
+        self._dialect_insert: bulk.InsertFor = sqlite.insert if self._sqlite else postgresql.insert
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Self:
@@ -127,9 +128,7 @@ class Store:
 
     def _insert(self, table: type[Base]) -> Any:
         """The dialect's INSERT, the one that knows ON CONFLICT."""
-        if self._url.get_backend_name() == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+        return self._dialect_insert(table)
 
     @staticmethod
     async def _inserted(conn: AsyncConnection, stmt: Insert) -> bool:
@@ -470,17 +469,17 @@ class Store:
         """The leadfinder's batch: posts upserted, leads upserted and folded into their
         clusters, in one transaction; returns the lead ids that were new."""
         async with self._tx() as conn:
-            await bulk.upsert_posts(conn, self._insert, posts)
-            return await bulk.upsert_leads(conn, self._insert, leads)
+            await bulk.upsert_posts(conn, self._dialect_insert, posts)
+            return await bulk.upsert_leads(conn, self._dialect_insert, leads)
 
     async def upsert_posts(self, posts: Sequence[Post]) -> None:
         async with self._tx() as conn:
-            await bulk.upsert_posts(conn, self._insert, posts)
+            await bulk.upsert_posts(conn, self._dialect_insert, posts)
 
     async def upsert_leads(self, leads: Sequence[Lead]) -> set[str]:
         """``upsert_lead`` for each, in order, in one transaction; the new lead ids."""
         async with self._tx() as conn:
-            return await bulk.upsert_leads(conn, self._insert, leads)
+            return await bulk.upsert_leads(conn, self._dialect_insert, leads)
 
     async def get_leads(self, lead_ids: Iterable[str]) -> dict[str, Lead]:
         async with self._tx() as conn:
@@ -525,8 +524,8 @@ class Store:
         """The verifier's batch write: leads (``upsert_lead`` each) and verdicts
         (``record_verdict`` each, in order), in one transaction."""
         async with self._tx() as conn:
-            await bulk.upsert_leads(conn, self._insert, leads)
-            await bulk.record_verdicts(conn, self._insert, verdicts)
+            await bulk.upsert_leads(conn, self._dialect_insert, leads)
+            await bulk.record_verdicts(conn, self._dialect_insert, verdicts)
 
     async def cases_by_cluster(self, cluster_ids: Iterable[str]) -> dict[str, Case]:
         """``get_case_by_cluster`` for many clusters at once."""
@@ -539,15 +538,15 @@ class Store:
 
     async def save_cases(self, cases: Sequence[Case]) -> None:
         async with self._tx() as conn:
-            await bulk.save_cases(conn, self._insert, cases)
+            await bulk.save_cases(conn, self._dialect_insert, cases)
 
     async def queue_filings(self, cases: Sequence[Case], *, kind: str) -> None:
         """Cases saved and an outbox item (key: case id) queued for each, in one
         transaction; an item queued before is left as it is."""
         async with self._tx() as conn:
-            await bulk.save_cases(conn, self._insert, cases)
+            await bulk.save_cases(conn, self._dialect_insert, cases)
             await bulk.outbox_put_many(
-                conn, self._insert, [c.case_id for c in cases], kind=kind, now=utcnow()
+                conn, self._dialect_insert, [c.case_id for c in cases], kind=kind, now=utcnow()
             )
 
     async def outbox_results(
@@ -583,7 +582,7 @@ class Store:
                 await conn.execute(
                     statement, [{"b_key": key, "b_error": error} for key, error in failed]
                 )
-            await bulk.save_cases(conn, self._insert, cases)
+            await bulk.save_cases(conn, self._dialect_insert, cases)
 
     # -- crawling: per-source state and the task ledger ------------------------------------
 
@@ -770,7 +769,7 @@ class Store:
         if not letters:
             return
         async with self._tx() as conn:
-            await bulk.add_dead_letters(conn, self._insert, letters)
+            await bulk.add_dead_letters(conn, self._dialect_insert, letters)
 
     async def list_dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
         """Newest first."""
