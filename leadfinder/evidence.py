@@ -66,7 +66,9 @@ HIDES_ALL = frozenset({"stop", "official_reply", "notice", *(f"ad_{k}" for k in 
 HIDES = {"unresolved": frozenset({"resolved", "praise"}), "danger": frozenset({"harm"})}
 
 _ALTERNATION = re.compile(r"\{([^{}]*)\}")
-_CLAUSE_END = re.compile("(?:[,.!?;:~\n]|。|…)+".encode())
+# Over characters, where it is one character class (over bytes it was an alternation, 2.5x
+# slower); each run's start is then turned into its byte offset.
+_CLAUSE_END = re.compile("[,.!?;:~\n。…]+")
 _GROUP = re.compile(r"[a-z][a-z_]*")
 # Kinds whose matches are looked at again in their clause, and those of them only recorded then.
 CLAUSE_KINDS = frozenset(
@@ -521,11 +523,15 @@ class EvidenceFinder:
             for m in self.shapes.finditer(text):
                 found.setdefault(f"ad_{m.lastgroup}", []).append(m.group())
         if located:
-            self._in_clauses(data, found, located)
+            self._in_clauses(text, data, found, located)
         return Evidence(found, groups, self.zero, self.memo)
 
     def _in_clauses(
-        self, data: bytes, found: dict[str, list[str]], located: dict[str, list[Located]]
+        self,
+        text: str,
+        data: bytes,
+        found: dict[str, list[str]],
+        located: dict[str, list[Located]],
     ) -> None:
         """The checks that need the clause a match is in: which failure belongs to which hazard,
         whether harm was done or only risked, whether a resolution or thanks holds. Positions
@@ -535,7 +541,7 @@ class EvidenceFinder:
         praise = located.get("praise", ())
         if not (harms or resolved or praise or (hazards and failures)):
             return
-        ends = [m.start() for m in _CLAUSE_END.finditer(data)]
+        ends = _clause_ends(text)
 
         def clause(pos: int) -> int:
             return bisect_right(ends, pos)
@@ -616,6 +622,19 @@ class EvidenceFinder:
             at = min(starts)
             return f"{word}…{data[at:reach].decode()[:3]}"  # 修好了…又坏了
         return ""
+
+
+def _clause_ends(text: str) -> list[int]:
+    """Where each run of clause-ending punctuation starts, as a byte offset into the text's
+    UTF-8."""
+    ends: list[int] = []
+    byte = char = 0
+    for m in _CLAUSE_END.finditer(text):
+        at = m.start()
+        byte += len(text[char:at].encode())
+        char = at
+        ends.append(byte)
+    return ends
 
 
 def _width(data: bytes, lo: int, hi: int) -> int:
