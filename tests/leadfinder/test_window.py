@@ -137,9 +137,22 @@ COPIES = st.lists(
 )
 
 
+def in_time(leads: list[Lead]) -> list[Lead]:
+    """The same arrivals, each lead's versions in found-at order: a lead is found once and a
+    later version (re-scored, joined to a cluster) is never found earlier. Without that, an
+    eviction made for a version found later would be undone by an older one, which no stream
+    does (hypothesis found it: l001 at 09:00:01 then again at 09:00:00)."""
+    versions: dict[str, list[Lead]] = {}
+    for lead in leads:
+        versions.setdefault(lead.lead_id, []).append(lead)
+    for kept in versions.values():
+        kept.sort(key=lambda x: x.found_at)
+    return [versions[lead.lead_id].pop(0) for lead in leads]
+
+
 @settings(max_examples=300, deadline=None)
 @given(
-    leads=COPIES,
+    leads=COPIES.map(in_time),
     limit=st.integers(1, 6),
     slack=st.integers(0, 3),
     since_s=st.integers(0, 6),
