@@ -19,7 +19,6 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from leadfinder.extract import Extractor
 from leadfinder.labelled import CALIBRATION, Example, read_examples
@@ -179,21 +178,32 @@ def _fit_category(
     return weights, bias
 
 
-def _folds(strata: npt.NDArray[Any]) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-    split = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
-    return list(split.split(np.zeros(len(strata)), strata))
+def _folds(groups: npt.NDArray[Any]) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """Folds of whole writers (a training file is one writer's): each writer, largest first,
+    joins the fold with the fewest posts so far. Random folds put every writer's voice on
+    both sides, so their probabilities are those of a writer already seen and thresholds
+    chosen on them are too sure of themselves for the writers the model meets in use."""
+    names, counts = np.unique(groups, return_counts=True)
+    sizes = [0] * FOLDS
+    fold_of: dict[str, int] = {}
+    for i in sorted(range(len(names)), key=lambda i: (-counts[i], str(names[i]))):
+        k = sizes.index(min(sizes))
+        fold_of[str(names[i])] = k
+        sizes[k] += int(counts[i])
+    fold = np.array([fold_of[str(g)] for g in groups])
+    return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(FOLDS)]
 
 
 def _oof_binary(
     x: sparse.csr_matrix,
     y: npt.NDArray[np.bool_],
-    strata: npt.NDArray[Any],
+    groups: npt.NDArray[Any],
     c: float,
     ngrams: int,
 ) -> npt.NDArray[np.float64]:
     """Out-of-fold probabilities of the positive class."""
     out = np.zeros(len(y))
-    for train, test in _folds(strata):
+    for train, test in _folds(groups):
         w, b = _fit_binary(x[train], y[train], c, ngrams)
         out[test] = 1.0 / (1.0 + np.exp(-(x[test] @ w + b)))
     return out
@@ -203,12 +213,13 @@ def _oof_category(
     x: sparse.csr_matrix,
     y: npt.NDArray[np.int64],
     also: Sequence[Sequence[int]],
+    groups: npt.NDArray[Any],
     c: float,
     ngrams: int,
 ) -> npt.NDArray[np.int64]:
     """Out-of-fold top-1 category."""
     out = np.zeros(len(y), dtype=np.int64)
-    for train, test in _folds(y):
+    for train, test in _folds(groups):
         w, b = _fit_category(x, y, also, train, c, ngrams)
         out[test] = np.argmax(x[test] @ w + b, axis=1)
     return out
@@ -258,6 +269,7 @@ def train(
     sets = training_sets(root)
     by_file = {path.name: read_examples(path) for path in sets}
     examples = [e for file_examples in by_file.values() for e in file_examples]
+    writers = np.array([name for name, es in by_file.items() for _ in es])
     progress(f"读取 {len(examples)} 条标注帖子（{len(sets)} 个文件）")
     x, vocab, idf, names = design_matrix(configs_dir, examples, feature_scale)
     progress(f"特征：{len(vocab)} 个字符 n-gram + {len(names)} 个规则证据")
@@ -270,18 +282,17 @@ def train(
         [CATEGORIES.index(c) for c in dict.fromkeys(examples[i].also) if c != examples[i].category]
         for i in leads
     ]
-    strata = np.array([f"{e.is_lead}{e.urgent}" for e in examples])
 
     progress("交叉验证：是否线索")
     # NB scaling on the urgent and category heads only: on the lead head it gained 0.003
     # out-of-fold F1 and read a Guangzhou road's missing manhole cover as ours (the n-grams
     # of a live danger, scaled up, outweighed the other-city evidence; docs/leadfinder-model.md).
     ngrams = len(vocab)
-    p_lead = _oof_binary(x, y_lead, strata, c_lead, 0)
+    p_lead = _oof_binary(x, y_lead, writers, c_lead, 0)
     progress("交叉验证：是否紧急")
-    p_urgent = _oof_binary(x[leads], y_urgent, y_urgent, c_urgent, ngrams)
+    p_urgent = _oof_binary(x[leads], y_urgent, writers[leads], c_urgent, ngrams)
     progress("交叉验证：类别")
-    cat_pred = _oof_category(x[leads], y_cat, also, c_category, ngrams)
+    cat_pred = _oof_category(x[leads], y_cat, also, writers[leads], c_category, ngrams)
 
     t_lead, _ = _best_f1_threshold(p_lead, y_lead)
     t_urgent = _recall_threshold(p_urgent, y_urgent)
@@ -295,6 +306,7 @@ def train(
     urgent_true = np.array([e.urgent for e in examples])
     cv = {
         "folds": FOLDS,
+        "folds_by": "writer (each training file whole in one fold)",
         "is_lead": _pr(lead_pred, y_lead),
         "urgent_given_lead": _pr(p_urgent >= t_urgent, y_urgent),
         "urgent_end_to_end": _pr(urgent_all & lead_pred, urgent_true),
@@ -349,7 +361,8 @@ def train(
         "features": names,
         "thresholds": thresholds,
         "threshold_policy": "lead: best out-of-fold F1; urgent: the highest threshold keeping "
-        f"out-of-fold urgent recall >= {URGENT_RECALL} (a missed danger costs more than a look)",
+        f"out-of-fold urgent recall >= {URGENT_RECALL} (a missed danger costs more than a look); "
+        "out-of-fold means predicted by heads that never saw the post's writer",
         "cross_validation": cv,
     }
     model.save(out, card)
