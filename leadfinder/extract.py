@@ -258,7 +258,15 @@ class Extractor:
         self.automaton.make_automaton()
         # ``automaton`` lists the phrases (the bench draws its posts and its baseline's keywords
         # from it); posts are scanned over their UTF-8 bytes, 4x faster (see evidence.py).
-        self._phrases = byte_automaton(scanned)
+        # The gazetteer's names too (with no phrase items unless a phrase is also a name), so
+        # one pass finds the phrases and the places (see ``GeoResolver.resolve``'s ``named``).
+        both: dict[str, tuple[int, _Plan, bool, str | None]] = {
+            t: (size, plan, held, None) for t, (size, plan, held) in scanned.items()
+        }
+        for name in resolver.surfaces():
+            size, plan, held, _ = both.get(name, (len(name.encode()), (), False, None))
+            both[name] = (size, plan, held, name)
+        self._phrases = byte_automaton(both)
         # Every phrase's word and every combination's name ("停水+老人" holds 停水), with the
         # longer ones that hold it.
         self._held_by = _holders({p.text for p in phrases} | {j for j, _, _ in self._combos})
@@ -287,26 +295,31 @@ class Extractor:
         extractor.evidence = EvidenceFinder.load(configs_dir)  # after the taxonomy's checks
         return extractor
 
-    def _scan(self, text: str) -> list[list[Any]]:
-        """The items of each kind the post's phrases add (see ``_plan``), in text order; a
-        word matched twice adds its items twice (what reads them counts each word once)."""
+    def _scan(self, text: str) -> tuple[list[list[Any]], list[tuple[int, str]]]:
+        """The items of each kind the post's phrases add (see ``_plan``), in text order (a
+        word matched twice adds its items twice: what reads them counts each word once); and
+        the gazetteer's names, as (first byte, name)."""
         found: list[list[Any]] = [[], [], [], [], [], [], []]
+        places: list[tuple[int, str]] = []
         spans: list[tuple[int, int]] | None = None
-        for end, (size, plan, held) in self._phrases.iter(text.encode().decode(BYTES)):
+        for end, (size, plan, held, place) in self._phrases.iter(text.encode().decode(BYTES)):
+            if place is not None:
+                places.append((end - size + 1, place))
             if held:
-                # Inside a longer match: "出租车" is no listing, "龙华区" holds "龙华".
+                # Inside a longer phrase: "出租车" is no listing, "龙华区" holds "龙华".
                 # Byte offsets: a match inside another is inside it in characters too.
                 if spans is None:
                     spans = [
                         (e - n + 1, e)
-                        for e, (n, _, _) in self._phrases.iter(text.encode().decode(BYTES))
+                        for e, (n, items, _, _) in self._phrases.iter(text.encode().decode(BYTES))
+                        if items
                     ]
                 start = end - size + 1
                 if any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans):
                     continue
             for kind, items in plan:
                 found[kind] += items
-        return found
+        return found, places
 
     def extract(self, post: Post) -> Extraction:
         return self.extract_many([post])[0]
@@ -325,7 +338,7 @@ class Extractor:
     def _rules(self, post: Post, text: str) -> _Ruled:
         """The rules' own verdict (what runs without a model, and the model's evidence);
         ``text`` is the post's title, text and POI tag, normalised."""
-        found = self._scan(text)
+        found, places = self._scan(text)
         held_by = self._held_by
         reasons: list[str] = []
 
@@ -352,7 +365,7 @@ class Extractor:
             )
             reasons.append(f"问题:{self.labels[category]}({'、'.join(words)})")
 
-        geo, precision, elsewhere = self._place(text, post.place_hints, reasons)
+        geo, precision, elsewhere = self._place(text, post.place_hints, places, reasons)
         outside = set(found[OUTSIDE])
         if elsewhere is not None:
             outside.add(elsewhere)  # another city's road or district
@@ -461,12 +474,12 @@ class Extractor:
         )
 
     def _place(
-        self, text: str, hints: PlaceHints, reasons: list[str]
+        self, text: str, hints: PlaceHints, named: list[tuple[int, str]], reasons: list[str]
     ) -> tuple[Geo, str, str | None]:
         """Where the post is, from the gazetteer resolver (leadfinder/geo.py, a callable of its
         own: stations, villages, estates, roads and crossings, place shapes, platform hints),
         for every post; and the other city it names instead of Shenzhen, if any."""
-        match = self.resolver.resolve(text, hints, normalised=True)
+        match = self.resolver.resolve(text, hints, normalised=True, named=named)
         if match.in_shenzhen is False:
             return Geo(), "none", match.outside
         if match.evidence:

@@ -317,6 +317,11 @@ class GeoResolver:
         # the characters of the reversed text with dead ends, as it was.
         self._automaton = byte_automaton({s: (s, len(s.encode())) for s in self._entries})
 
+    def surfaces(self) -> list[str]:
+        """Every name the resolver looks for (normalised), for a caller that finds them in
+        its own pass over the text (``resolve``'s ``named``)."""
+        return list(self._entries)
+
     def _add(self, surface: str, entry: _Entry) -> None:
         # A stronger entry wins a clash (the same surface from two lists): first one stays.
         surface = normalise(surface)
@@ -336,13 +341,20 @@ class GeoResolver:
                 yield surface, entry.kind
 
     def resolve(
-        self, text: str, hints: PlaceHints | None = None, *, normalised: bool = False
+        self,
+        text: str,
+        hints: PlaceHints | None = None,
+        *,
+        normalised: bool = False,
+        named: list[tuple[int, str]] | None = None,
     ) -> GeoMatch:
         """Where ``text`` says it is; ``hints`` (the platform's POI tag, IP属地, city field)
         fill in only what the text leaves open. ``normalised``: the caller already ran
-        ``leadfinder.normalise`` on the text (the extractor has)."""
+        ``leadfinder.normalise`` on the text (the extractor has). ``named``: every match of
+        ``surfaces()`` in the normalised text as (first byte in its UTF-8, surface), when the
+        caller's own automaton found them (the extractor's, in the pass for its phrases)."""
         text = text if normalised else normalise(text)
-        found = self._scan(text)
+        found = self._scan(text, named=named)
         if hints is not None and hints.poi:
             poi = normalise(hints.poi)
             if poi not in text:  # the extractor already appends the POI tag to the text
@@ -353,17 +365,21 @@ class GeoResolver:
         return match
 
     # --- scanning ---------------------------------------------------------------------
-    def _scan(self, text: str, offset: int = 0) -> list[_Hit]:
+    def _scan(
+        self, text: str, offset: int = 0, named: list[tuple[int, str]] | None = None
+    ) -> list[_Hit]:
         """Every gazetteer match not inside a longer one, then the shapes, in text order.
 
         Not leftmost-longest: that lets "罗湖东门" (district + street) eat the start of
         "东门步行街"; keeping every maximal match keeps both.
         """
         data = text.encode()
-        by_byte = sorted(
-            (end - size + 1, surface)
-            for end, (surface, size) in self._automaton.iter(data.decode(BYTES))
-        )
+        if named is None:
+            named = [
+                (end - size + 1, surface)
+                for end, (surface, size) in self._automaton.iter(data.decode(BYTES))
+            ]
+        by_byte = sorted(named)
         raw: list[tuple[int, int, str]] = []  # (first character, minus the end, surface)
         byte = char = 0
         for first, surface in by_byte:  # byte offsets to characters, in one walk along
