@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from case_opener.outbox import with_status
+from case_opener.outbox import deliver, with_status
 from case_opener.stage import CaseOpenerStage, case_id_for
 from sim.server import SimServer
+from sim.workorders import FaultSpec
 from tests.test_batch_replay import comparable, rows
 from xianban.records import Case, Geo, Lead, Verdict
 from xianban.settings import Settings
@@ -155,3 +156,24 @@ async def test_reports_before_their_targets_confirmation_batched_as_one_by_one(
     last = [c for c in produced if c["cluster_id"] == "c-a"][-1]
     assert last["post_ids"] == ["weibo:1", "weibo:7", "douyin:2", "forum:3"]
     assert len(outputs[0][1]) == 3  # three cases, none twice
+
+
+async def test_a_report_before_its_target_while_filing_fails_keeps_its_posts(
+    opener: CaseOpenerStage,
+) -> None:
+    """The work-order system refuses the round that files the case a report opened: the
+    case stays pending with the report's posts, and the next delivery files it whole."""
+    store = opener.ctx.store
+    await store.record_verdict(verdict("c-a", "weibo:1"))
+    opener.sim.workorders.faults.append(FaultSpec(kind="error_5xx", times=9))  # type: ignore[attr-defined]
+    out = await opener.handle_batch(
+        [verdict("c-b", "douyin:2", duplicate_of="c-a"), verdict("c-a", "weibo:1")]
+    )
+    [case] = out[0]
+    assert isinstance(case, Case) and case.status == "pending"
+    assert case.post_ids == ["weibo:1", "douyin:2"]
+    assert (await store.get_case_by_cluster("c-a")) == case
+    opener.sim.workorders.faults.clear()  # type: ignore[attr-defined]
+    [filed] = await deliver(store, opener.client)  # type: ignore[arg-type]
+    assert filed.status == "filed" and filed.post_ids == ["weibo:1", "douyin:2"]
+    assert (await store.counts())["cases"] == 1
