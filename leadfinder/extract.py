@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, cast
 
@@ -32,6 +33,9 @@ TELLING = 0.5
 # Posts the model gives at least this lead probability get the n-grams behind it in their
 # reasons; below it a post is plain chatter and its explanation is not worth computing.
 EXPLAIN_FROM = 0.3
+
+# Combinations of category matches whose verdict is kept (a few thousand occur in the corpus).
+CATEGORY_MEMO = 8192
 
 
 NEGATIVE_LABELS = {
@@ -272,6 +276,7 @@ class Extractor:
         self._held_by = _holders({p.text for p in phrases} | {j for j, _, _ in self._combos})
         w = self.weights
         self._cap = float(w["problem_cap"])
+        self._category = lru_cache(maxsize=CATEGORY_MEMO)(self._category_of)
         self._place_weight = {k: float(v) for k, v in w["place"].items()}
         self._w = tuple(
             float(w[k])
@@ -335,6 +340,37 @@ class Extractor:
         scores = self.model.score_many([(r.text, r.features) for r in ruled])
         return [self._decide(r, s) for r, s in zip(ruled, scores, strict=True)]
 
+    def _category_of(
+        self, cats: tuple[tuple[str, str, float], ...]
+    ) -> tuple[str | None, float, str]:
+        """The category the matched (code, word, weight)s name, its problem weight, and the
+        reason naming its words ("" for none): a function of the matches alone, so kept for
+        the combinations that come again (~70% of the corpus's posts share theirs)."""
+        held_by = self._held_by
+        per_cat: dict[str, float] = {}
+        strongest: dict[str, float] = {}
+        matched = {(code, word): weight for code, word, weight in cats}
+        for (code, word), weight in matched.items():
+            strongest[code] = max(strongest.get(code, weight), weight)
+            # "公交车" already holds "公交": one mention counts once.
+            if not any((code, t) in matched for t in held_by.get(word, ())):
+                per_cat[code] = per_cat.get(code, 0.0) + weight
+        if not per_cat:
+            return None, 0.0, ""
+        # On a tie the category with the most telling single phrase wins.
+        category = max(per_cat, key=lambda c: (per_cat[c], strongest[c]))
+        # The category's words not inside a longer matched word of any category.
+        every = {t for _, t in matched}
+        words = sorted(
+            {
+                t
+                for c, t in matched
+                if c == category and not any(o in every for o in held_by.get(t, ()))
+            }
+        )
+        reason = f"问题:{self.labels[category]}({'、'.join(words)})"
+        return category, min(self._cap, per_cat[category]), reason
+
     def _rules(self, post: Post, text: str) -> _Ruled:
         """The rules' own verdict (what runs without a model, and the model's evidence);
         ``text`` is the post's title, text and POI tag, normalised."""
@@ -342,28 +378,9 @@ class Extractor:
         held_by = self._held_by
         reasons: list[str] = []
 
-        per_cat: dict[str, float] = {}
-        strongest: dict[str, float] = {}
-        matched = {(code, word): weight for code, word, weight in found[CAT]}
-        for (code, word), weight in matched.items():
-            strongest[code] = max(strongest.get(code, weight), weight)
-            # "公交车" already holds "公交": one mention counts once.
-            if not any((code, t) in matched for t in held_by.get(word, ())):
-                per_cat[code] = per_cat.get(code, 0.0) + weight
-        # On a tie the category with the most telling single phrase wins.
-        category = max(per_cat, key=lambda c: (per_cat[c], strongest[c])) if per_cat else None
-        problem = min(self._cap, per_cat[category]) if category else 0.0
-        if category:
-            # The category's words not inside a longer matched word of any category.
-            every = {t for _, t in matched}
-            words = sorted(
-                {
-                    t
-                    for c, t in matched
-                    if c == category and not any(o in every for o in held_by.get(t, ()))
-                }
-            )
-            reasons.append(f"问题:{self.labels[category]}({'、'.join(words)})")
+        category, problem, named_problem = self._category(tuple(found[CAT]))
+        if named_problem:
+            reasons.append(named_problem)
 
         geo, precision, elsewhere = self._place(text, post.place_hints, places, reasons)
         outside = set(found[OUTSIDE])
