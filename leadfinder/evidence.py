@@ -406,8 +406,13 @@ class Evidence:
         """In Chinese, naming the words found: "伤害已发生:摔了", "险情:电线+垂到"."""
         found = self.found
         return [
-            f"{label}:{'、'.join(dict.fromkeys(w for kind in kinds for w in found[kind]))}"
-            for label, kinds in _reason_plan(frozenset(found))
+            head
+            + "、".join(
+                dict.fromkeys(
+                    found[kinds[0]] if len(kinds) == 1 else [w for k in kinds for w in found[k]]
+                )
+            )
+            for head, kinds in _reason_plan(frozenset(found))
         ]
 
 
@@ -421,15 +426,15 @@ REASON_OF = {
 
 @lru_cache(maxsize=MEMO_MAX)
 def _reason_plan(found: frozenset[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The reasons' labels for a set of kinds found, in their order, each with its kinds in
-    order (worked out once per set: a few hundred occur)."""
+    """The reasons' heads ("label:") for a set of kinds found, in their order, each with its
+    kinds in order (worked out once per set: a few hundred occur)."""
     plan: list[tuple[str, list[str]]] = []
     for kind in sorted(found & REASON_OF.keys(), key=REASON_OF.__getitem__):
         label = REASON_OF[kind][1]
         if not plan or plan[-1][0] != label:
             plan.append((label, []))
         plan[-1][1].append(kind)
-    return tuple((label, tuple(kinds)) for label, kinds in plan)
+    return tuple((f"{label}:", tuple(kinds)) for label, kinds in plan)
 
 
 def _features(kinds: frozenset[str], groups: frozenset[str]) -> dict[str, float]:
