@@ -34,8 +34,8 @@ TELLING = 0.5
 # reasons; below it a post is plain chatter and its explanation is not worth computing.
 EXPLAIN_FROM = 0.3
 
-# Combinations of category matches whose verdict is kept (a few thousand occur in the corpus).
-CATEGORY_MEMO = 8192
+# Sets of matched phrases whose verdict is kept (6539 occur in the corpus's 13809 posts).
+MATCHED_MEMO = 16384
 
 
 NEGATIVE_LABELS = {
@@ -130,6 +130,22 @@ class _Ruled(NamedTuple):
             self.reasons,
             self.features,
         )
+
+
+class _Matched(NamedTuple):
+    """What the rules read from the set of phrases a post names, before its place, its
+    urgency combinations (which read the text) and its engagement."""
+
+    category: str | None
+    problem: float
+    problem_reason: str  # "" for no category
+    outside: frozenset[str]
+    urgent: frozenset[str]
+    intent: bool
+    state: bool
+    negatives: int
+    reasons: tuple[str, ...]  # intent, state and negative, in that order
+    repost: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,19 +280,22 @@ class Extractor:
         # from it); posts are scanned over their UTF-8 bytes, 4x faster (see evidence.py).
         # The gazetteer's names too (with no phrase items unless a phrase is also a name), so
         # one pass finds the phrases and the places (see ``GeoResolver.resolve``'s ``named``).
-        both: dict[str, tuple[int, _Plan, bool, str | None]] = {
-            t: (size, plan, held, None) for t, (size, plan, held) in scanned.items()
+        # A word's value: (size in bytes, its index in ``_plans`` or -1 for a name alone,
+        # whether a longer phrase may hold it, the name or None).
+        self._plans = [plan for _, plan, _ in scanned.values()]
+        both: dict[str, tuple[int, int, bool, str | None]] = {
+            t: (size, i, held, None) for i, (t, (size, _, held)) in enumerate(scanned.items())
         }
         for name in resolver.surfaces():
-            size, plan, held, _ = both.get(name, (len(name.encode()), (), False, None))
-            both[name] = (size, plan, held, name)
+            size, i, held, _ = both.get(name, (len(name.encode()), -1, False, None))
+            both[name] = (size, i, held, name)
         self._phrases = byte_automaton(both)
         # Every phrase's word and every combination's name ("停水+老人" holds 停水), with the
         # longer ones that hold it.
         self._held_by = _holders({p.text for p in phrases} | {j for j, _, _ in self._combos})
         w = self.weights
         self._cap = float(w["problem_cap"])
-        self._category = lru_cache(maxsize=CATEGORY_MEMO)(self._category_of)
+        self._matched = lru_cache(maxsize=MATCHED_MEMO)(self._matched_of)
         self._place_weight = {k: float(v) for k, v in w["place"].items()}
         self._w = tuple(
             float(w[k])
@@ -300,11 +319,10 @@ class Extractor:
         extractor.evidence = EvidenceFinder.load(configs_dir)  # after the taxonomy's checks
         return extractor
 
-    def _scan(self, text: str) -> tuple[list[list[Any]], list[tuple[int, str]]]:
-        """The items of each kind the post's phrases add (see ``_plan``), in text order (a
-        word matched twice adds its items twice: what reads them counts each word once); and
-        the gazetteer's names, as (first byte, name)."""
-        found: list[list[Any]] = [[], [], [], [], [], [], []]
+    def _scan(self, text: str) -> tuple[tuple[int, ...], list[tuple[int, str]]]:
+        """The phrases the post names (their ``_plans`` indices, each once, in the order first
+        named), and the gazetteer's names, as (first byte, name)."""
+        named: list[int] = []
         places: list[tuple[int, str]] = []
         spans: list[tuple[int, int]] | None = None
         for end, (size, plan, held, place) in self._phrases.iter(text.encode().decode(BYTES)):
@@ -316,15 +334,45 @@ class Extractor:
                 if spans is None:
                     spans = [
                         (e - n + 1, e)
-                        for e, (n, items, _, _) in self._phrases.iter(text.encode().decode(BYTES))
-                        if items
+                        for e, (n, i, _, _) in self._phrases.iter(text.encode().decode(BYTES))
+                        if i >= 0
                     ]
                 start = end - size + 1
                 if any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans):
                     continue
-            for kind, items in plan:
+            if plan >= 0:
+                named.append(plan)
+        return tuple(dict.fromkeys(named)), places
+
+    def _matched_of(self, named: tuple[int, ...]) -> _Matched:
+        """What the rules read from the phrases alone (``_scan``'s first half), worked out once
+        per set of phrases that comes again."""
+        found: list[list[Any]] = [[], [], [], [], [], [], []]
+        plans = self._plans
+        for i in named:
+            for kind, items in plans[i]:
                 found[kind] += items
-        return found, places
+        category, problem, problem_reason = self._category_of(tuple(found[CAT]))
+        held_by = self._held_by
+        intent = _longest(found[INTENT], held_by)
+        state = _longest(found[STATE], held_by)
+        negatives = sorted(set(found[NEG]))
+        return _Matched(
+            category,
+            problem,
+            problem_reason,
+            frozenset(found[OUTSIDE]),
+            frozenset(found[URGENT_WORD]),
+            bool(intent),
+            bool(state),
+            len(negatives),
+            tuple(
+                [f"投诉意图:{i}" for i in intent]
+                + [f"问题状态:{t}" for t in state]
+                + [f"排除:{NEGATIVE_LABELS[n]}" for n in negatives]
+            ),
+            bool(found[REPOST]),
+        )
 
     def extract(self, post: Post) -> Extraction:
         return self.extract_many([post])[0]
@@ -344,8 +392,7 @@ class Extractor:
         self, cats: tuple[tuple[str, str, float], ...]
     ) -> tuple[str | None, float, str]:
         """The category the matched (code, word, weight)s name, its problem weight, and the
-        reason naming its words ("" for none): a function of the matches alone, so kept for
-        the combinations that come again (~70% of the corpus's posts share theirs)."""
+        reason naming its words ("" for none)."""
         held_by = self._held_by
         per_cat: dict[str, float] = {}
         strongest: dict[str, float] = {}
@@ -374,31 +421,27 @@ class Extractor:
     def _rules(self, post: Post, text: str) -> _Ruled:
         """The rules' own verdict (what runs without a model, and the model's evidence);
         ``text`` is the post's title, text and POI tag, normalised."""
-        found, places = self._scan(text)
-        held_by = self._held_by
-        reasons: list[str] = []
-
-        category, problem, named_problem = self._category(tuple(found[CAT]))
-        if named_problem:
-            reasons.append(named_problem)
+        named_phrases, places = self._scan(text)
+        m = self._matched(named_phrases)
+        category, problem = m.category, m.problem
+        reasons: list[str] = [m.problem_reason] if m.problem_reason else []
 
         geo, precision, elsewhere = self._place(text, post.place_hints, places, reasons)
-        outside = set(found[OUTSIDE])
-        if elsewhere is not None:
-            outside.add(elsewhere)  # another city's road or district
+        outside = m.outside if elsewhere is None else m.outside | {elsewhere}
         place = self._place_weight.get(precision, 0.0)
-        named = set(found[URGENT_WORD])
+        named: frozenset[str] | set[str] = m.urgent
         if problem >= TELLING:
             # Each first word looked for once; the rest only after a first word that is there.
             firsts = {w for w in self._combo_firsts if w in text}
             if firsts:
-                named |= {
+                named = named | {
                     j
                     for j, first, rest in self._combos
                     if first in firsts and all(map(text.__contains__, rest))
                 }
         # In the order they are written; a combination and a trigger that start at the same
         # word go by their words, not by the set's (per-process) hash order.
+        held_by = self._held_by
         triggers = (
             sorted(
                 (t for t in named if not any(o in named for o in held_by.get(t, ()))),
@@ -407,28 +450,24 @@ class Extractor:
             if named
             else []
         )
-        intent = _longest(found[INTENT], held_by)
-        state = _longest(found[STATE], held_by)
-        negatives = sorted(set(found[NEG])) if found[NEG] else []
         e = post.engagement
         engaged = e.likes + e.comments + e.shares >= self.engagement_min
         w_urgent, w_intent, w_state, w_engaged, w_media, w_negative, w_outside = self._w
         score = problem + place
-        score += w_urgent * bool(triggers) + w_intent * bool(intent)
-        score += w_state * bool(state)
+        score += w_urgent * bool(triggers) + w_intent * m.intent
+        score += w_state * m.state
         score += w_engaged * engaged + w_media * bool(post.media)
-        score += w_negative * len(negatives)
+        score += w_negative * m.negatives
         if outside and precision == "none":
             score += w_outside
             reasons.append(f"非深圳:{'、'.join(sorted(outside))}")
-        reasons += [f"加急:{t}" for t in triggers] + [f"投诉意图:{i}" for i in intent]
-        reasons += [f"问题状态:{t}" for t in state]
-        reasons += [f"排除:{NEGATIVE_LABELS[n]}" for n in negatives]
+        reasons += [f"加急:{t}" for t in triggers]
+        reasons += m.reasons
         if engaged:
             reasons.append("互动量高")
         if post.media:
             reasons.append("附图片/视频")
-        if found[REPOST] or post.repost_of:
+        if m.repost or post.repost_of:
             reasons.append("转发:作为佐证")
         score = max(0.0, min(1.0, score))
         is_lead = category is not None and score >= self.threshold
@@ -436,9 +475,9 @@ class Extractor:
             "problem": problem,
             "place": place,
             "urgent": float(bool(triggers)),
-            "intent": float(bool(intent)),
-            "state": float(bool(state)),
-            "negative": float(len(negatives)),
+            "intent": float(m.intent),
+            "state": float(m.state),
+            "negative": float(m.negatives),
             "outside": float(bool(outside)),
             "engagement": float(engaged),
             "media": float(bool(post.media)),
