@@ -89,10 +89,9 @@ def create_engine(url: URL) -> AsyncEngine:
             connect_args={"timeout": PG_CONNECT_TIMEOUT_S},
             json_serializer=dump_json,
         )
-    # Every use is Store._tx's engine.begin(), which ends in commit or rollback, so the
-    # pool's rollback when a connection comes back only cost aiosqlite one more thread
-    # round trip per transaction (6 -> 5 for a one-statement read); PostgreSQL's adapter
-    # skips it when no transaction is open.
+    # Every use is Store._tx's transaction, which ends in commit or rollback, so the
+    # pool's rollback when a connection comes back would be one more SQLite call per
+    # transaction for nothing; PostgreSQL's adapter skips it when no transaction is open.
     options: dict[str, Any] = {"pool_reset_on_return": None}
     if url.database in (None, "", ":memory:"):
         options["poolclass"] = StaticPool  # one connection, or every session sees a new DB
