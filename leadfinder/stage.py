@@ -252,7 +252,7 @@ class LeadfinderStage:
         assert self.extractor is not None, "start() first"
         await self._refresh()
         found = self.extractor.extract_many(records)
-        batch = _Batch(self, await self._originals(records))
+        batch = _Batch(self, *await self._originals(records))
         out: list[Sequence[Record]] = []
         leads: list[Lead] = []
         try:
@@ -289,11 +289,22 @@ class LeadfinderStage:
             return
         self._refreshed_at = now
 
-    async def _originals(self, records: Sequence[Post]) -> dict[str, Lead]:
+    async def _originals(
+        self, records: Sequence[Post]
+    ) -> tuple[dict[str, Lead], dict[str, set[str]]]:
         """The stored leads the batch's reposts point at (one read, reposts only: a repost
-        the model scores below the threshold still joins its original)."""
+        the model scores below the threshold still joins its original), and the stored
+        members of the clusters those reposts may join (one read): a stored original's,
+        or the one an original made in this batch starts. A read a cluster was 50 reads
+        in the bench's 2,000 posts, each of them one of these."""
         wanted = {stable_id(post.repost_of) for post in records if post.repost_of}
-        return await self.ctx.store.get_leads(wanted) if wanted else {}
+        if not wanted:
+            return {}, {}
+        store = self.ctx.store
+        originals = await store.get_leads(wanted)
+        clusters = {lead.cluster_id for lead in originals.values()}
+        clusters |= {stable_id("cluster", lead_id) for lead_id in wanted}
+        return originals, await store.cluster_members(clusters)
 
     async def close(self) -> None:
         return None
@@ -303,9 +314,14 @@ class _Batch:
     """Clustering one batch in order, as the store would see it post by post: leads made
     earlier in the batch count as stored."""
 
-    def __init__(self, stage: LeadfinderStage, originals: dict[str, Lead]) -> None:
+    def __init__(
+        self, stage: LeadfinderStage, originals: dict[str, Lead], stored: dict[str, set[str]]
+    ) -> None:
         self.stage = stage
         self.originals = originals
+        self.stored = stored
+        """Cluster id -> lead ids as the store held them when the batch began, for the
+        clusters its reposts may join (``LeadfinderStage._originals``)."""
         self.made: dict[str, Lead] = {}
         """Leads made in this batch, by id (the last version)."""
         self.members: dict[str, set[str]] = {}
@@ -347,7 +363,12 @@ class _Batch:
 
     async def _members(self, cluster_id: str) -> set[str]:
         if cluster_id not in self.members:
-            stored = (await self.stage.ctx.store.cluster_members([cluster_id]))[cluster_id]
+            known = self.stored.get(cluster_id)
+            stored = (
+                set(known)
+                if known is not None
+                else (await self.stage.ctx.store.cluster_members([cluster_id]))[cluster_id]
+            )
             # The store has not seen this batch yet: put its leads where they now are.
             for lead_id, lead in self.made.items():
                 stored.discard(lead_id)
