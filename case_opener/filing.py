@@ -16,7 +16,8 @@ opener's time.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -25,6 +26,26 @@ from xianban.errors import ConfigError, PermanentError, TransientError
 from xianban.records import Case
 from xianban.settings import Settings
 from xianban.tls import tls_context
+
+_UNSAFE = re.compile(rb"[^A-Za-z0-9_.~ -]+")
+"""Runs of the bytes ``urllib.parse.quote_plus`` escapes (it keeps these, and turns the
+space into ``+``)."""
+FORM = "application/x-www-form-urlencoded"
+
+
+def _quote_plus(value: str) -> bytes:
+    return _UNSAFE.sub(_escaped, value.encode()).replace(b" ", b"+")
+
+
+def _escaped(run: re.Match[bytes]) -> bytes:
+    return ("%" + run[0].hex("%").upper()).encode()
+
+
+def form_body(form: Mapping[str, str]) -> bytes:
+    """``urlencode(form).encode()``, the body aiohttp makes of a dict, at half its cost: a
+    filing's description is Chinese, and ``quote_plus`` escapes it byte by byte in Python
+    (with aiohttp's form wrapping, most of the client's CPU a filing)."""
+    return b"&".join(_quote_plus(key) + b"=" + _quote_plus(value) for key, value in form.items())
 
 
 class WorkOrderClient:
@@ -91,7 +112,10 @@ class WorkOrderClient:
             "attribute[post_ids]": ",".join(case.post_ids),
         }
         body = await self._call(
-            "POST", "/requests.json", data=form, headers={"Idempotency-Key": case.case_id}
+            "POST",
+            "/requests.json",
+            data=form_body(form),
+            headers={"Idempotency-Key": case.case_id, "Content-Type": FORM},
         )
         try:
             return str(body[0]["service_request_id"])
