@@ -206,10 +206,15 @@ class Worker:
                 wire.append((record, raw))
         if letters and self.store is not None:
             await self.store.add_dead_letters(letters)
-        for record, raw in wire:
-            await self.bus.produce(record.topic, raw, key=record.key())
-            self.stats.count_produced(record.topic)
-            metrics.RECORDS_OUT.labels(self.stage.name, record.topic).inc()
+        produced: dict[str, int] = {}
+        try:
+            for record, raw in wire:
+                await self.bus.produce(record.topic, raw, key=record.key())
+                self.stats.count_produced(record.topic)
+                produced[record.topic] = produced.get(record.topic, 0) + 1
+        finally:  # one labelled increment per topic, not per record (2.5 µs each)
+            for topic, count in produced.items():
+                metrics.RECORDS_OUT.labels(self.stage.name, topic).inc(count)
         await self.bus.flush()
 
     async def _handle_records(
