@@ -13,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,9 @@ class Rig:
     waits: list[float] = field(default_factory=list)
     stages: list[CrawlerStage] = field(default_factory=list)
     now: datetime = field(default_factory=utcnow)
-    """The crawler's clock (the circuit breaker's rests); tests move it on."""
+    """The crawler's clock (the circuit breaker's rests, the lookback window); tests move it
+    on. ``open_rig`` starts it at the simulator's fixed clock: from the machine's, the
+    40-day lookback lost the corpus's oldest posts once the real date passed 2026-12-01."""
 
     @property
     def sim(self) -> SimState:
@@ -127,6 +129,7 @@ async def open_rig(tmp_path: Path, *, result_cap: int = 200, **source: Any) -> A
     app = create_platforms_app(seed=7, result_cap=result_cap)
     admin = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SIM_URL)
     rig = Rig(app=app, store=store, settings=settings, admin=admin)
+    rig.now = rig.sim.now().astimezone(UTC)
     try:
         yield rig
     finally:
