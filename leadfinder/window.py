@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 from leadfinder.cluster import bare, hamming, near_identical, simhash_of_bare
 from xianban.records import Category, Geo, Lead
 
@@ -95,19 +97,59 @@ class _Leads:
     seen: list[Seen] = field(default_factory=list)
     hashes: list[int] = field(default_factory=list)
 
-    def insert(self, order: tuple[int, str], seen: Seen) -> None:
+    def insert(self, order: tuple[int, str], seen: Seen) -> int:
         i = bisect.bisect_left(self.orders, order)
         self.orders.insert(i, order)
         self.seen.insert(i, seen)
         self.hashes.insert(i, seen.simhash)
+        return i
 
-    def discard(self, order: tuple[int, str], lead_id: str) -> None:
+    def discard(self, order: tuple[int, str], lead_id: str) -> int | None:
         i = bisect.bisect_left(self.orders, order)
         while i < len(self.orders) and self.orders[i] == order:
             if self.seen[i].lead_id == lead_id:
                 del self.orders[i], self.seen[i], self.hashes[i]
-                break
+                return i
             i += 1
+        return None
+
+    def close(self, end: int, mine: int, most: int) -> list[Seen]:
+        """Of the first ``end``, those within ``most`` bits of ``mine``, in order."""
+        hashes, seen = self.hashes, self.seen
+        return [seen[i] for i in range(end) if (hashes[i] ^ mine).bit_count() <= most]
+
+
+@dataclass
+class _Packed(_Leads):
+    """Every district's kept leads together, their SimHashes also in a numpy array: a post
+    of no known district is compared with every kept lead, which scanned one district's
+    list after another in Python was most of the window's time."""
+
+    packed: np.ndarray = field(default_factory=lambda: np.zeros(256, dtype=np.uint64))
+    """The SimHashes in its first ``len(orders)`` places, shifted in place (``np.insert``
+    makes a new array and cost more than the scan saves)."""
+
+    def insert(self, order: tuple[int, str], seen: Seen) -> int:
+        i = super().insert(order, seen)
+        n = len(self.orders)
+        if n > len(self.packed):
+            self.packed = np.concatenate([self.packed, np.zeros_like(self.packed)])
+        packed = self.packed
+        packed[i + 1 : n] = packed[i : n - 1]
+        packed[i] = seen.simhash
+        return i
+
+    def discard(self, order: tuple[int, str], lead_id: str) -> int | None:
+        i = super().discard(order, lead_id)
+        if i is not None:
+            n = len(self.orders)
+            self.packed[i:n] = self.packed[i + 1 : n + 1]
+        return i
+
+    def close(self, end: int, mine: int, most: int) -> list[Seen]:
+        apart = np.bitwise_count(self.packed[:end] ^ np.uint64(mine))
+        seen = self.seen
+        return [seen[i] for i in np.flatnonzero(apart <= most).tolist()]
 
 
 @dataclass
@@ -115,6 +157,8 @@ class _Category:
     orders: list[tuple[int, str]] = field(default_factory=list)
     """Every kept lead's order key, sorted (newest first)."""
     by_district: dict[str | None, _Leads] = field(default_factory=dict)
+    whole: _Packed | None = None
+    """Every kept lead, whatever its district (kept for the window's ``copies``)."""
 
     def insert(self, seen: Seen) -> None:
         order = seen.order
@@ -123,6 +167,8 @@ class _Category:
         if leads is None:
             leads = self.by_district[seen.district] = _Leads()
         leads.insert(order, seen)
+        if self.whole is not None:
+            self.whole.insert(order, seen)
 
     def discard(self, seen: Seen) -> None:
         order = seen.order
@@ -130,6 +176,8 @@ class _Category:
         if i < len(self.orders) and self.orders[i] == order:
             del self.orders[i]
         self.by_district[seen.district].discard(order, seen.lead_id)
+        if self.whole is not None:
+            self.whole.discard(order, seen.lead_id)
 
     def boundary(self, limit: int) -> tuple[int, str] | None:
         """The ``limit``-th newest: what the store's ``LIMIT`` stops at."""
@@ -142,7 +190,7 @@ class ClusterWindow:
         self.slack = slack
         self._by_id: dict[str, Seen] = {}
         self._categories: dict[str, _Category] = {}
-        self._all = _Category()
+        self._all = _Category(whole=_Packed())
         """Every kept lead whatever its category: where copies are looked for."""
 
     def __len__(self) -> int:
@@ -157,7 +205,7 @@ class ClusterWindow:
     def clear(self) -> None:
         self._by_id.clear()
         self._categories.clear()
-        self._all = _Category()
+        self._all = _Category(whole=_Packed())
 
     def knows(self, lead_id: str, found_at: datetime) -> bool:
         """The window holds this lead as it was found at ``found_at`` (or dropped it as
@@ -210,7 +258,8 @@ class ClusterWindow:
         everything = self._all
         boundary = everything.boundary(self.limit)
         if district is None:
-            lists = list(everything.by_district.values())
+            assert everything.whole is not None
+            lists: list[_Leads] = [everything.whole]
         else:
             pair = (everything.by_district.get(district), everything.by_district.get(None))
             lists = [leads for leads in pair if leads is not None]
@@ -251,7 +300,5 @@ class Reach:
         end = bisect.bisect_left(orders, (-micros(self.since) + 1, ""))
         if boundary is not None:
             end = min(end, bisect.bisect_right(orders, boundary))
-        mine, most = self.mine, self.max_hamming
-        hashes, seen = leads.hashes, leads.seen
-        close = [seen[i] for i in range(end) if (hashes[i] ^ mine).bit_count() <= most]
+        close = leads.close(end, self.mine, self.max_hamming)
         return [s for s in close if self.keeps(s.lead_id, s.posted_at, s.simhash)]

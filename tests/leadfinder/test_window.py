@@ -222,3 +222,42 @@ def bit_vote(text: str) -> int:
 @given(text=st.text(alphabet=st.sampled_from("路灯井盖噪音施工冒火花ab1 ，。//@:"), max_size=200))
 def test_simhash_is_the_bit_vote_it_replaced(text: str) -> None:
     assert simhash(text) == bit_vote(text)
+
+
+def test_copies_of_no_district_past_hundreds_of_leads() -> None:
+    """A post of no known district is compared with every kept lead at once, their
+    SimHashes in one array grown and shifted in place as leads come, come again and are
+    evicted: past its first 256 places it answers what the store would."""
+    limit = 300
+    window = ClusterWindow(limit=limit, slack=20)
+    categories = ("noise", "municipal_facilities", "road_traffic")
+    districts = ("龙华区", "南山区", None)
+    leads: list[Lead] = []
+    for n in range(1200):
+        # every fifth lead is an earlier one found again (moved to the front)
+        k = n - 149 if n % 5 == 0 and n >= 150 else n
+        text = (COPY_TEXTS + TEXTS)[k % 8]  # copies among leads far from them
+        lead = make(k, categories[k % 3], districts[k % 7 % 3], n, k % 50 - 25, text)
+        leads.append(lead)
+        window.add(lead)
+        if n % 97 != 0:
+            continue
+        for text in COPY_TEXTS:
+            since = T0 + timedelta(seconds=n // 2)
+            mine = simhash(text)
+            reach = Reach(
+                since=since, when=T0, window=WINDOW, mine=mine, max_hamming=18, exclude="l001"
+            )
+            got = window.copies(chars=bare(text), district=None, reach=reach)
+            latest = {x.lead_id: x for x in leads}
+            ranked = sorted(latest.values(), key=lambda x: (-x.found_at.timestamp(), x.lead_id))
+            assert {s.lead_id for s in got} == {
+                x.lead_id
+                for x in ranked[:limit]
+                if x.found_at >= since
+                and x.lead_id != "l001"
+                and (x.posted_at is None or abs(x.posted_at - T0) <= WINDOW)
+                and hamming(simhash(x.text), mine) <= 18
+                and near_identical(bare(x.text), bare(text))
+            }
+    assert len(window) > 256
