@@ -37,6 +37,13 @@ def _disputed(round_: str) -> Path:
     return ROOT / "corpus" / "disputed" / f"{round_}.jsonl"
 
 
+def _excluded(round_: str) -> dict[str, dict[str, Any]]:
+    """Posts read twice but kept out of training for another reason (each row says which:
+    a run shared with the simulator's pool, which must stay a test)."""
+    path = ROOT / "corpus" / "excluded" / f"{round_}.jsonl"
+    return _rows(path) if path.exists() else {}
+
+
 def _rows(path: Path) -> dict[str, dict[str, Any]]:
     with path.open(encoding="utf-8") as lines:
         return {row["id"]: row for row in map(json.loads, lines)}
@@ -65,9 +72,9 @@ def kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
 
 
 def written(round_: str) -> dict[str, dict[str, Any]]:
-    """A round's posts as their writers labelled them: still training, or disputed."""
+    """A round's posts as their writers labelled them: still training, disputed or excluded."""
     read = _rows(_readings(round_)).keys()
-    rows = _rows(_disputed(round_))
+    rows = _rows(_disputed(round_)) | _excluded(round_)
     for path in sorted(TRAIN.glob("*.jsonl")):
         rows |= {i: row for i, row in _rows(path).items() if i in read}
     return rows
