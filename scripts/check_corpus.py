@@ -69,8 +69,10 @@ def main(paths: list[str]) -> int:
                 if calibration.copies(text):
                     print(f"{path}:{number}: near copy of a calibration post")
                     bad += 1
-                other = pool if Path(path).resolve().parent == TRAIN else training
-                if Path(path).resolve().parent in (TRAIN, POOL) and other.copies(text):
+                # Any file not in the pool is training text in the making (writers work in a
+                # folder of their round before the second reading moves posts into train/).
+                other = training if Path(path).resolve().parent == POOL else pool
+                if other.copies(text):
                     side = "simulator pool" if other is pool else "training"
                     print(f"{path}:{number}: shares a 12-character run with a {side} post")
                     bad += 1
