@@ -11,6 +11,7 @@ on every supervision sweep, until the system has accepted it; filings go out
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,14 +45,20 @@ async def deliver(
     *,
     limit: int = 100,
     concurrency: int = FILING_CONCURRENCY,
+    saved: Mapping[str, Case] | None = None,
 ) -> list[Case]:
     """Send pending filings, ``concurrency`` at a time; returns the cases that changed
     (now filed, or refused), in the outbox's order. The outcome of the whole round is
-    written in one transaction."""
+    written in one transaction. ``saved``: cases by id as the caller has just saved them
+    with their filings (the case opener's batch), not read back."""
     items = [i for i in await store.outbox_pending(limit=limit) if i.kind == FILE_CASE]
     if not items:
         return []
-    cases = await store.get_cases([i.key for i in items])
+    known = saved or {}
+    cases = {i.key: known[i.key] for i in items if i.key in known}
+    missing = [i.key for i in items if i.key not in known]
+    if missing:
+        cases |= await store.get_cases(missing)
     gate = asyncio.Semaphore(concurrency)
 
     async def file(key: str) -> tuple[str, str]:

@@ -252,12 +252,14 @@ class CaseOpenerStage:
         if not queued:
             return {}
         store = self.ctx.store
-        await store.queue_filings([case for _, case in queued.values()], kind=FILE_CASE)
+        cases = [case for _, case in queued.values()]
+        await store.queue_filings(cases, kind=FILE_CASE)
         changed = await deliver(
             store,
             self.client,
             limit=len(queued) + 100,
             concurrency=self.ctx.settings.filing_concurrency,
+            saved={case.case_id: case for case in cases},
         )
         after = {c.case_id: c for c in changed}
         ours = {case.case_id for _, case in queued.values()}
