@@ -12,7 +12,7 @@ its stdin closes, so a parent killed with -9 leaves no simulator behind.
 
 Child: ``python -m sim.process --fd N [--state-file F] [--auto-advance-s S] [--seed N]
 [--corpus-size N]``. Without a state file the work orders live in the child's memory only
-(``bench e2e``: rewriting the whole file at each filing would be the simulator's cost).
+(``bench e2e``: writing each change to a file would be counted as the simulator's cost).
 """
 
 from __future__ import annotations

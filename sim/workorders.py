@@ -20,6 +20,10 @@ Behaviour that matters to the tests:
   ``x_return_reason`` and ``x_suggested_agency``; ``POST requests/{id}/x_transfer``
   (``{"agency": …}``) sends it to another unit, judged again. ``/_admin/stats`` counts the
   requests accepted by the first unit and the incidents filed more than once.
+* State file: like the real system, the orders outlive a restart. Each change is appended
+  to the file as one JSON line (one ``write``, before the answer, so an order whose id was
+  answered survives a SIGKILL right after); the file is rewritten whole (atomically) only
+  once the lines outnumber the orders, so a filing costs the same with 10 orders or 10 000.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +46,8 @@ if TYPE_CHECKING:
     from sim.duty_judge import Judgement
 
 LIFECYCLE = ("filed", "dispatched", "in_progress", "resolved", "closed")
+COMPACT_MIN_LINES = 256
+"""Below this many lines the state file is never rewritten: a small file replays fast."""
 Judge = Callable[[Mapping[str, str]], "Judgement | None"]
 
 
@@ -123,24 +130,60 @@ class WorkOrderSystem:
         self.auto_advance_s = auto_advance_s
         self.posts_received = 0
         self.state_file = state_file
-        if state_file is not None and state_file.is_file():
-            saved = json.loads(state_file.read_text(encoding="utf-8"))
+        self._lines = 0  # in the state file: the whole state once, then one per change since
+        if state_file is not None:
+            state_file.parent.mkdir(parents=True, exist_ok=True)
+            if state_file.is_file():
+                text = state_file.read_text(encoding="utf-8")
+                self._replay(text)
+                if text and not text.endswith("\n"):  # the older simulator's: appends go after
+                    self._compact(state_file)
+        self._ids = itertools.count(len(self.orders) + 1)
+
+    def _replay(self, text: str) -> None:
+        """Every line is ``{"orders": [...], "by_key": {...}}``, applied in turn (the last
+        line about an order is its state); a file from before the journal is one such line.
+        A line that does not parse is an error, not skipped: an append is a single
+        ``write``, which a killed process never leaves half done, so it is damage."""
+        for line in text.splitlines():
+            saved = json.loads(line)
             for raw in saved["orders"]:
                 order = WorkOrder(**raw)
                 order.history = [(t, s) for t, s in raw["history"]]
                 self.orders[order.service_request_id] = order
-            self.by_key = saved["by_key"]
-        self._ids = itertools.count(len(self.orders) + 1)
+            self.by_key.update(saved["by_key"])
+            self._lines += 1
 
-    def save(self) -> None:
-        """Like the real system, remember work orders across restarts (when given a file)."""
+    def save(self, order: WorkOrder, key: str | None = None) -> None:
+        """Like the real system, remember work orders across restarts (when given a file):
+        the changed ``order`` (made with ``key``) is on disk when this returns."""
         if self.state_file is None:
             return
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        if self._lines >= max(COMPACT_MIN_LINES, len(self.orders)):
+            self._compact(self.state_file)
+            return
         # vars, not asdict: the fields are plain values, and asdict's deep copy of every
         # order was most of a ``run --once`` sweep (one save per status call, 90 ms each)
+        entry = {"orders": [vars(order)], "by_key": {key: order.service_request_id} if key else {}}
+        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode()
+        fd = os.open(self.state_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            written = os.write(fd, line)
+        finally:
+            os.close(fd)
+        if written != len(line):  # a full disk; the caller answers 500, not 201
+            raise OSError(f"{self.state_file}: wrote {written} of {len(line)} bytes")
+        self._lines += 1
+
+    def _compact(self, state_file: Path) -> None:
+        """The whole state as one line, written aside and renamed over the file: a kill
+        part-way leaves the old file whole. After as many appends as orders, so its cost
+        per change stays constant."""
         data = {"orders": [vars(o) for o in self.orders.values()], "by_key": self.by_key}
-        self.state_file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        aside = state_file.with_name(f"{state_file.name}.tmp")
+        aside.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(aside, state_file)
+        self._lines = 1
 
     def take_fault(self) -> FaultSpec | None:
         if not self.faults:
@@ -172,7 +215,7 @@ class WorkOrderSystem:
         self.orders[order.service_request_id] = order
         if key:
             self.by_key[key] = order.service_request_id
-        self.save()
+        self.save(order, key)
         return order, True
 
     def _judge(self, order: WorkOrder, now: float) -> None:
@@ -199,7 +242,7 @@ class WorkOrderSystem:
         if order.returned:
             order.history.append((now, "filed"))
         self._judge(order, now)
-        self.save()
+        self.save(order)
 
     def reopen(self, order: WorkOrder, reason: str) -> None:
         """Back to the unit: 办结审核退回, a dissatisfied 回访 or the problem back again."""
@@ -209,7 +252,7 @@ class WorkOrderSystem:
         order.accepted_at = now - (self.auto_advance_s or 0) * order.step
         order.satisfaction = ""
         order.history.append((now, "dispatched"))
-        self.save()
+        self.save(order)
 
     def stats(self) -> dict[str, Any]:
         orders = list(self.orders.values())
@@ -235,7 +278,7 @@ class WorkOrderSystem:
                     order.satisfaction = "satisfied"
                 moved = True
         if moved:  # a status read that moves nothing writes nothing
-            self.save()
+            self.save(order)
 
     def refresh(self, order: WorkOrder) -> None:
         if self.auto_advance_s and not order.returned:
@@ -306,7 +349,7 @@ def create_workorder_app(system: WorkOrderSystem | None = None) -> FastAPI:
         order = find(request_id)
         body = await request.json()
         order.escalations.append(str(body.get("reason", "")))
-        system.save()
+        system.save(order)
         return {"service_request_id": request_id, "x_escalations": len(order.escalations)}
 
     @api.post("/requests/{request_id}/x_transfer")
