@@ -5,7 +5,7 @@ decides: a post stays training text only when both readings agree.
     python scripts/second_reading.py --check  # exit 1 when a training post disagrees with its
                                               # reading or a disputed post agrees with it
 
-Rounds four and five were read twice. Three readers per round, each given a third of the
+Rounds four to six were read twice. Three readers per round, each given a third of the
 posts (id, platform, text only) and docs/LABELS.md, labelled is_lead, urgent, category and
 also without seeing the writer's labels (corpus/second_reading/). Two readings agree when
 is_lead is the same and, for a lead, urgent is the same and each primary category is
@@ -25,7 +25,7 @@ from typing import Any
 
 from leadfinder.labelled import ROOT
 
-ROUNDS = ("fourth_round", "fifth_round")
+ROUNDS = ("fourth_round", "fifth_round", "sixth_round")
 TRAIN = ROOT / "corpus" / "train"
 
 
