@@ -96,7 +96,9 @@ def test_each_first_round_writer_covers_every_category(path: Path) -> None:
     assert {e.category for e in read_examples(path) if e.is_lead} == set(CATEGORIES)
 
 
-@pytest.mark.parametrize(("round_", "posts"), [("fourth_round", 2700), ("fifth_round", 2410), ("sixth_round", 2260)])
+@pytest.mark.parametrize(
+    ("round_", "posts"), [("fourth_round", 2700), ("fifth_round", 2410), ("sixth_round", 2260)]
+)
 def test_twice_read_rounds_keep_only_posts_both_readings_agree_on(round_: str, posts: int) -> None:
     from scripts.second_reading import misplaced, report
 
