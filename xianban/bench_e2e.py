@@ -24,6 +24,7 @@ and moved in time so copies do not cluster with each other.
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import os
 import statistics
@@ -291,6 +292,7 @@ async def embedded(
             await stage.start()
             stack.push_async_callback(stage.close)
             workers.append(Worker(stage, bus, s, store=store))
+        gc.freeze()  # as `xianban run` and `xianban worker` do once their stages have started
         tasks = [asyncio.create_task(w.run()) for w in workers]
 
         async def stop() -> None:

@@ -140,7 +140,12 @@ async def run_pipeline(system: System, *, on_stage: OnStage | None = None) -> di
         await system.ready()  # the simulators, started with the system, serve by now
         # start: the tasks scheduled, the stages loaded, the simulators waited for
         seconds["start"] = round(time.monotonic() - begun, 2)
-        for name in order[:-1]:
+        await drain("crawler")
+        # The stages loaded while the crawler crawled (dictionaries, automata, the model):
+        # they too live as long as the run, frozen with the rest.
+        await asyncio.gather(*starting.values())
+        gc.freeze()
+        for name in order[1:-1]:
             await drain(name)
         step("supervisor")
         started = time.monotonic()

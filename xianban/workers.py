@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -57,6 +58,11 @@ async def run_worker(
             return
         stage = load_stage(stage_name)(system.ctx)
         await stage.start()
+        # What start-up loaded (dictionaries, automata, the model, clients) lives as long as
+        # the process: frozen, full collections stop walking it again and again (a
+        # leadfinder worker spent 0.19 s of a 2,000-post burst's 1.3 s of CPU collecting
+        # without it, 0.04 s with it).
+        gc.freeze()
         try:
             client_id = f"{stage_name}@{socket.gethostname()}"
             worker = Worker(stage, system.bus, settings, store=system.store, client_id=client_id)
