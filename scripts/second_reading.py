@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +71,9 @@ def kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     return (observed - chance) / (1 - chance) if chance < 1 else 1.0
 
 
-def written(round_: str) -> dict[str, dict[str, Any]]:
-    """A round's posts as their writers labelled them: still training, disputed or excluded."""
-    read = _rows(_readings(round_)).keys()
+def written(round_: str, read: Collection[str]) -> dict[str, dict[str, Any]]:
+    """A round's posts (``read``: their ids) as their writers labelled them: still
+    training, disputed or excluded."""
     rows = _rows(_disputed(round_)) | _excluded(round_)
     for path in sorted(TRAIN.glob("*.jsonl")):
         rows |= {i: row for i, row in _rows(path).items() if i in read}
@@ -82,7 +82,7 @@ def written(round_: str) -> dict[str, dict[str, Any]]:
 
 def report(round_: str) -> dict[str, Any]:
     readings = _rows(_readings(round_))
-    posts = written(round_)
+    posts = written(round_, readings.keys())
     ids = sorted(readings)
     leads = [i for i in ids if posts[i]["is_lead"] and readings[i]["is_lead"]]
     return {
@@ -121,7 +121,7 @@ def misplaced(round_: str) -> list[str]:
     """Ids on the wrong side of the split: training that disagrees, or disputed that agrees."""
     readings = _rows(_readings(round_))
     disputed = set(_rows(_disputed(round_)))
-    posts = written(round_)
+    posts = written(round_, readings.keys())
     if set(posts) != set(readings):
         return sorted(set(posts) ^ set(readings))
     return sorted(i for i in readings if agree(posts[i], readings[i]) == (i in disputed))

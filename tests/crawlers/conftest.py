@@ -128,8 +128,8 @@ async def open_rig(tmp_path: Path, *, result_cap: int = 200, **source: Any) -> A
     store = await Store.open(settings.db_url)
     app = create_platforms_app(seed=7, result_cap=result_cap)
     admin = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SIM_URL)
-    rig = Rig(app=app, store=store, settings=settings, admin=admin)
-    rig.now = rig.sim.now().astimezone(UTC)
+    now = app.state.sim.now().astimezone(UTC)
+    rig = Rig(app=app, store=store, settings=settings, admin=admin, now=now)
     try:
         yield rig
     finally:
