@@ -137,6 +137,33 @@ COPIES = st.lists(
 )
 
 
+def copies_reference(
+    leads: list[Lead],
+    *,
+    limit: int,
+    district: str | None,
+    since: datetime,
+    exclude: str,
+    text: str,
+) -> set[str]:
+    """The store path of ``copies``: latest version per lead id, newest ``limit`` of any
+    category, those found at or after ``since``, in this district or with either unknown,
+    within the window and near-identical to ``text``."""
+    latest = {lead.lead_id: lead for lead in leads}
+    ranked = sorted(latest.values(), key=lambda x: (-x.found_at.timestamp(), x.lead_id))[:limit]
+    mine = simhash(text)
+    return {
+        x.lead_id
+        for x in ranked
+        if x.found_at >= since
+        and x.lead_id != exclude
+        and (district is None or x.geo.district in (district, None))
+        and (x.posted_at is None or abs(x.posted_at - T0) <= WINDOW)
+        and hamming(simhash(x.text), mine) <= 18
+        and near_identical(bare(x.text), bare(text))
+    }
+
+
 def in_time(leads: list[Lead]) -> list[Lead]:
     """The same arrivals, each lead's versions in found-at order: a lead is found once and a
     later version (re-scored, joined to a cluster) is never found earlier. Without that, an
@@ -180,18 +207,9 @@ def test_copies_is_the_store_query_of_any_category(
         since=since, when=T0, window=WINDOW, mine=mine, max_hamming=18, exclude=f"l{exclude:03d}"
     )
     got = window.copies(chars=bare(text), district=district, reach=reach)
-    latest = {lead.lead_id: lead for lead in leads}
-    ranked = sorted(latest.values(), key=lambda x: (-x.found_at.timestamp(), x.lead_id))[:limit]
-    assert {s.lead_id for s in got} == {
-        x.lead_id
-        for x in ranked
-        if x.found_at >= since
-        and x.lead_id != f"l{exclude:03d}"
-        and (district is None or x.geo.district in (district, None))
-        and (x.posted_at is None or abs(x.posted_at - T0) <= WINDOW)
-        and hamming(simhash(x.text), mine) <= 18
-        and near_identical(bare(x.text), bare(text))
-    }
+    assert {s.lead_id for s in got} == copies_reference(
+        leads, limit=limit, district=district, since=since, exclude=f"l{exclude:03d}", text=text
+    )
 
 
 def test_old_leads_beyond_limit_and_slack_are_dropped() -> None:
@@ -249,15 +267,7 @@ def test_copies_of_no_district_past_hundreds_of_leads() -> None:
                 since=since, when=T0, window=WINDOW, mine=mine, max_hamming=18, exclude="l001"
             )
             got = window.copies(chars=bare(text), district=None, reach=reach)
-            latest = {x.lead_id: x for x in leads}
-            ranked = sorted(latest.values(), key=lambda x: (-x.found_at.timestamp(), x.lead_id))
-            assert {s.lead_id for s in got} == {
-                x.lead_id
-                for x in ranked[:limit]
-                if x.found_at >= since
-                and x.lead_id != "l001"
-                and (x.posted_at is None or abs(x.posted_at - T0) <= WINDOW)
-                and hamming(simhash(x.text), mine) <= 18
-                and near_identical(bare(x.text), bare(text))
-            }
+            assert {s.lead_id for s in got} == copies_reference(
+                leads, limit=limit, district=None, since=since, exclude="l001", text=text
+            )
     assert len(window) > 256
