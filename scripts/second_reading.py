@@ -5,9 +5,12 @@ decides: a post stays training text only when both readings agree.
     python scripts/second_reading.py --check  # exit 1 when a training post disagrees with its
                                               # reading or a disputed post agrees with it
 
-Rounds four to six were read twice. Three readers per round, each given a third of the
-posts (id, platform, text only) and docs/LABELS.md, labelled is_lead, urgent, category and
-also without seeing the writer's labels (corpus/second_reading/). Two readings agree when
+Rounds four to seven were read twice. Three or four readers per round, each given a share
+of the posts (id, platform, text only) and docs/LABELS.md, labelled is_lead, urgent, category
+and also without seeing the writer's labels (corpus/second_reading/). The first three rounds
+(t1-t8, written before second readings began) had their leads read the same way afterwards
+("first_rounds"): urgency and the category are where readings part, and a lead read as no
+lead is disputed too; their negatives were not read. Two readings agree when
 is_lead is the same and, for a lead, urgent is the same and each primary category is
 acceptable to the other reading (its category or its `also`). Disagreements are not
 adjudicated: they leave training for corpus/disputed/, each with its second reading, because
@@ -25,7 +28,7 @@ from typing import Any
 
 from leadfinder.labelled import ROOT
 
-ROUNDS = ("fourth_round", "fifth_round", "sixth_round")
+ROUNDS = ("first_rounds", "fourth_round", "fifth_round", "sixth_round", "seventh_round")
 TRAIN = ROOT / "corpus" / "train"
 
 
@@ -85,11 +88,17 @@ def report(round_: str) -> dict[str, Any]:
     posts = written(round_, readings.keys())
     ids = sorted(readings)
     leads = [i for i in ids if posts[i]["is_lead"] and readings[i]["is_lead"]]
+    written_lead = [posts[i]["is_lead"] for i in ids]
+    read_lead = [readings[i]["is_lead"] for i in ids]
     return {
         "posts": len(ids),
         "is_lead": {
-            "kappa": round(
-                kappa([posts[i]["is_lead"] for i in ids], [readings[i]["is_lead"] for i in ids]), 3
+            # None where only the writers' leads were read: one class on one side has no kappa.
+            "kappa": round(kappa(written_lead, read_lead), 3)
+            if len(set(written_lead)) > 1
+            else None,
+            "agreement": round(
+                sum(a == b for a, b in zip(written_lead, read_lead, strict=True)) / len(ids), 3
             ),
         },
         "urgent_where_both_read_a_lead": {

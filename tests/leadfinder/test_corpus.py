@@ -97,7 +97,14 @@ def test_each_first_round_writer_covers_every_category(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("round_", "posts"), [("fourth_round", 2700), ("fifth_round", 2410), ("sixth_round", 2260)]
+    ("round_", "posts"),
+    [
+        ("first_rounds", 5000),
+        ("fourth_round", 2700),
+        ("fifth_round", 2410),
+        ("sixth_round", 2260),
+        ("seventh_round", 744),
+    ],
 )
 def test_twice_read_rounds_keep_only_posts_both_readings_agree_on(round_: str, posts: int) -> None:
     from scripts.second_reading import misplaced, report
@@ -105,4 +112,7 @@ def test_twice_read_rounds_keep_only_posts_both_readings_agree_on(round_: str, p
     assert misplaced(round_) == [], "run python scripts/second_reading.py --check"
     agreement = report(round_)
     assert agreement["posts"] == posts
-    assert agreement["is_lead"]["kappa"] >= 0.9  # the guide's lead line reads the same to two
+    # The guide's lead line reads the same to two (the first rounds had only their leads read:
+    # one class on the writers' side, so agreement instead of kappa).
+    assert agreement["is_lead"]["agreement"] >= 0.98
+    assert agreement["is_lead"]["kappa"] is None or agreement["is_lead"]["kappa"] >= 0.9
