@@ -116,6 +116,7 @@ class _Ruled(NamedTuple):
     reasons: list[str]
     features: dict[str, float]
     text: str
+    elsewhere: bool  # another city named and no Shenzhen place: not the city's to act on
 
     def extraction(self) -> Extraction:
         """The rules' own verdict, as it stands without a model."""
@@ -458,7 +459,8 @@ class Extractor:
         score += w_state * m.state
         score += w_engaged * engaged + w_media * bool(post.media)
         score += w_negative * m.negatives
-        if outside and precision == "none":
+        elsewhere = bool(outside) and precision == "none"
+        if elsewhere:
             score += w_outside
             reasons.append(f"非深圳:{'、'.join(sorted(outside))}")
         reasons += [f"加急:{t}" for t in triggers]
@@ -494,6 +496,7 @@ class Extractor:
             reasons,
             features,
             text,
+            elsewhere,
         )
 
     def _decide(self, ruled: _Ruled, s: Scores) -> Extraction:
@@ -502,7 +505,9 @@ class Extractor:
         text, triggers = ruled.text, ruled.triggers
         t = self.model.thresholds
         rule_reasons = ruled.reasons
-        is_lead = s.lead >= t["lead"]
+        # Jurisdiction is the gazetteer's to say, not the n-grams': a post placed only in
+        # another city is no lead however live its danger reads ("天河路这边井盖没了").
+        is_lead = s.lead >= t["lead"] and not ruled.elsewhere
         urgent = is_lead and s.urgent >= t["urgent"]
         explain = is_lead or s.lead >= EXPLAIN_FROM
         lead_terms = s.terms(LEAD) if explain else ()

@@ -32,3 +32,23 @@ def test_training_reproduces_the_shipped_model_card(tmp_path: Path) -> None:
     ):
         assert card[key] == shipped[key], key
     assert (tmp_path / "lead.card.json").exists()
+
+
+def test_urgent_rows_are_weighted_so_no_category_stands_for_danger() -> None:
+    import numpy as np
+
+    from leadfinder.training import category_balance
+
+    # Category 0: 9 urgent of 10 (the writers' construction sites); 1: 1 of 8 (their labour
+    # posts); 2: never urgent (noise), which has nothing to even out.
+    category = np.array([0] * 10 + [1] * 8 + [2] * 5)
+    urgent = np.array([True] * 9 + [False] + [True] + [False] * 7 + [False] * 5)
+    weight = category_balance(category, urgent, 1.0)
+    for k in (0, 1):
+        rows = category == k
+        assert weight[rows & urgent].sum() == pytest.approx(weight[rows & ~urgent].sum())
+        assert weight[rows].sum() == pytest.approx(rows.sum())  # a category keeps its weight
+    assert (weight[category == 2] == 1).all()
+    assert (category_balance(category, urgent, 0.0) == 1).all()
+    half = category_balance(category, urgent, 0.5)
+    assert 1 < half[9] < weight[9]  # the lone safe site post counts, less than at power 1
