@@ -116,7 +116,7 @@ class _Ruled(NamedTuple):
     reasons: list[str]
     features: dict[str, float]
     text: str
-    elsewhere: bool  # another city named and no Shenzhen place: not the city's to act on
+    out_of_city: bool  # another city named and no Shenzhen place: not the city's to act on
 
     def extraction(self) -> Extraction:
         """The rules' own verdict, as it stands without a model."""
@@ -459,8 +459,8 @@ class Extractor:
         score += w_state * m.state
         score += w_engaged * engaged + w_media * bool(post.media)
         score += w_negative * m.negatives
-        elsewhere = bool(outside) and precision == "none"
-        if elsewhere:
+        out_of_city = bool(outside) and precision == "none"
+        if out_of_city:
             score += w_outside
             reasons.append(f"非深圳:{'、'.join(sorted(outside))}")
         reasons += [f"加急:{t}" for t in triggers]
@@ -496,7 +496,7 @@ class Extractor:
             reasons,
             features,
             text,
-            elsewhere,
+            out_of_city,
         )
 
     def _decide(self, ruled: _Ruled, s: Scores) -> Extraction:
@@ -507,7 +507,7 @@ class Extractor:
         rule_reasons = ruled.reasons
         # Jurisdiction is the gazetteer's to say, not the n-grams': a post placed only in
         # another city is no lead however live its danger reads ("天河路这边井盖没了").
-        is_lead = s.lead >= t["lead"] and not ruled.elsewhere
+        is_lead = s.lead >= t["lead"] and not ruled.out_of_city
         urgent = is_lead and s.urgent >= t["urgent"]
         explain = is_lead or s.lead >= EXPLAIN_FROM
         lead_terms = s.terms(LEAD) if explain else ()
