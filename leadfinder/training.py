@@ -37,6 +37,7 @@ URGENT_RECALL = 0.95  # the urgent threshold is the highest that keeps this out-
 # of this weight: the head learns that such a post may go either way, as the scoring allows
 # (out-of-fold category 0.943 -> 0.950, calibration 0.915 -> 0.923; docs/leadfinder-model.md).
 ALSO_WEIGHT = 0.5
+URGENT_BALANCE = 1.0  # the urgent head's category balance (``category_balance``'s power)
 
 
 def training_sets(root: Path) -> list[Path]:
@@ -285,7 +286,7 @@ def train(
     c_urgent: float = 128.0,
     c_category: float = 16.0,
     feature_scale: float = 1.0,
-    urgent_balance: float = 1.0,
+    urgent_balance: float = URGENT_BALANCE,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     started = time.perf_counter()

@@ -56,7 +56,10 @@ def main(extra: list[str]) -> int:
             w, b = t._fit_binary(x[train], y_lead[train], 16.0, 0)
             p_lead[test] = _sigmoid(x[test] @ w + b)
             lead_rows = train[y_lead[train]]
-            w, b = t._fit_binary(x[lead_rows], y_urgent[lead_rows], 128.0, len(vocab))
+            balance = t.category_balance(y_cat[lead_rows], y_urgent[lead_rows], t.URGENT_BALANCE)
+            w, b = t._fit_binary(
+                x[lead_rows], y_urgent[lead_rows], 128.0, len(vocab), weight=balance
+            )
             p_urgent[test] = _sigmoid(x[test] @ w + b)
             cw, cb = t._fit_category(x, y_cat, also, lead_rows, 16.0, len(vocab))
             category[test] = np.argmax(x[test] @ cw + cb, axis=1)

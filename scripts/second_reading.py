@@ -5,7 +5,7 @@ decides: a post stays training text only when both readings agree.
     python scripts/second_reading.py --check  # exit 1 when a training post disagrees with its
                                               # reading or a disputed post agrees with it
 
-Rounds four to seven were read twice. Three or four readers per round, each given a share
+Rounds four to seven were read twice. Three to seven readers per round, each given a share
 of the posts (id, platform, text only) and docs/LABELS.md, labelled is_lead, urgent, category
 and also without seeing the writer's labels (corpus/second_reading/). The first three rounds
 (t1-t8, written before second readings began) had their leads read the same way afterwards
