@@ -5,16 +5,16 @@ decides: a post stays training text only when both readings agree.
     python scripts/second_reading.py --check  # exit 1 when a training post disagrees with its
                                               # reading or a disputed post agrees with it
 
-Rounds four to seven were read twice. Three to seven readers per round, each given a share
-of the posts (id, platform, text only) and docs/LABELS.md, labelled is_lead, urgent, category
-and also without seeing the writer's labels (corpus/second_reading/). The first three rounds
-(t1-t8, written before second readings began) had their leads read the same way afterwards
-("first_rounds"): urgency and the category are where readings part, and a lead read as no
-lead is disputed too; their negatives were not read. Two readings agree when
-is_lead is the same and, for a lead, urgent is the same and each primary category is
-acceptable to the other reading (its category or its `also`). Disagreements are not
-adjudicated: they leave training for corpus/disputed/, each with its second reading, because
-neither reading can be preferred without a third.
+Rounds four to eight were read twice. Three to seven readers per round (in the eighth one
+per writer's file), each given a share of the posts (id, platform, text only) and
+docs/LABELS.md, labelled is_lead, urgent, category and also without seeing the writer's
+labels (corpus/second_reading/). The first three rounds (t1-t8, written before second
+readings began) had their leads read the same way afterwards ("first_rounds"): urgency and
+the category are where readings part, and a lead read as no lead is disputed too; their
+negatives were not read. Two readings agree when is_lead is the same and, for a lead, urgent
+is the same and each primary category is acceptable to the other reading (its category or
+its `also`). Disagreements are not adjudicated: they leave training for corpus/disputed/,
+each with its second reading, because neither reading can be preferred without a third.
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ from typing import Any
 
 from leadfinder.labelled import ROOT
 
-ROUNDS = ("first_rounds", "fourth_round", "fifth_round", "sixth_round", "seventh_round")
+ROUNDS = (
+    "first_rounds",
+    "fourth_round",
+    "fifth_round",
+    "sixth_round",
+    "seventh_round",
+    "eighth_round",
+)
 TRAIN = ROOT / "corpus" / "train"
 
 
