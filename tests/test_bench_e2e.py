@@ -1,4 +1,5 @@
-"""``xianban bench e2e``: the moves the same-moves ceiling replays are the run's own."""
+"""``xianban bench e2e``: the moves the same-moves ceiling replays are the run's own, and
+the same-work ceiling does the stages' own work on every record they consumed."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import asyncpg  # type: ignore[import-untyped]
 
 from tests.fixtures.postgres import fresh_postgres_database
 from tests.services import require_service
-from xianban.bench_e2e import Moves, asyncpg_dsn, kafka_postgres, make_posts, same_moves
+from xianban.bench_e2e import (
+    Moves,
+    asyncpg_dsn,
+    kafka_postgres,
+    make_posts,
+    same_moves,
+    same_work,
+    simulator,
+)
 from xianban.bus import LocalBroker
 from xianban.bus.kafka import group_lag
 from xianban.records import Case, Lead, Post, ScoredPost, Verdict
@@ -38,6 +47,24 @@ async def test_a_small_run_counts_its_moves_from_its_topics_and_tables() -> None
         counted["produced"][Case.topic] >= store["cases"] > 0
     )  # a case goes out again as it moves
     assert ScoredPost.topic not in counted["consumed"]
+
+    # the same-work ceiling: every consumed post scored, every consumed lead decided,
+    # and as many cases built and filed as the run opened
+    async with LocalBroker() as broker, fresh_postgres_database() as url, simulator() as sim:
+        conn = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            out = await same_work(Settings(), broker.bootstrap, conn, moves, f"{sim}/workorders")
+        finally:
+            await conn.close()
+    work = out["same_work"]["work"]
+    assert work["scored"] == counted["consumed"][Post.topic] == sent
+    assert work["ruled"] + work["followed_up"] == counted["consumed"][Lead.topic]
+    assert work["ruled"] >= len(
+        {Lead.from_bytes(v).cluster_id for _, v in moves.records[Lead.topic]}
+    )
+    assert work["cases_built"] == work["filed"] == store["cases"]
+    assert out["same_work"]["produced"] == counted["produced"]
+    assert out["same_work_posts_per_s"] > 0
 
 
 async def test_the_same_moves_ceiling_replays_every_record_and_row() -> None:

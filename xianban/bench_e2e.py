@@ -9,7 +9,10 @@ Two deployments in one run, with the ceilings beside them:
   executemany of ``INSERT … ON CONFLICT`` in batches of 200 (one hop per post); and the
   same bare clients making the Kafka + PostgreSQL run's own moves, read back from its
   topics and tables (``same_moves``), so the framework's overhead shows as ratios
-  against a ceiling that does as much as the loop did.
+  against a ceiling that does as much as the loop did; and that replay with each
+  consumed poll also through the stages' own pure work in the same bare loop
+  (``same_work``: scoring, rules, building and filing cases; ``StageWork`` says what is
+  in and what is not), so the stages' domain work is not counted as the framework's.
 
 The simulated work-order system the case opener files to runs in a process of its own
 (``sim.process.SimProcess``), as the real one is another system: served from the bench's event loop,
@@ -33,7 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,7 +47,7 @@ import structlog
 
 from xianban.bus import Bus, KafkaBus, LocalBroker, MemoryBus, make_bus
 from xianban.bus.kafka import group_lag
-from xianban.records import Case, Engagement, Lead, Post, Verdict, utcnow
+from xianban.records import Case, Engagement, Lead, Post, Record, Verdict, utcnow
 from xianban.runtime import Worker
 from xianban.settings import KafkaSettings, Settings
 from xianban.stage import StageContext
@@ -514,9 +517,23 @@ async def produce(
         await producer.stop()
 
 
-async def consume(bootstrap: str, topic: str, group: str, n: int, batch_size: int) -> float:
+Work = Callable[[str, list[bytes]], Awaitable[None]]
+"""The stages' own work on a poll's values of a topic (``StageWork``), or nothing."""
+
+
+async def consume(
+    bootstrap: str,
+    topic: str,
+    group: str,
+    n: int,
+    batch_size: int,
+    *,
+    work: Work | None = None,
+    of: str = "",
+) -> float:
     """Seconds a bare consumer in ``group`` takes to read ``n`` records of ``topic`` in
-    polls of ``batch_size``, committing after each."""
+    polls of ``batch_size``, committing after each; with ``work``, each poll's values go
+    through it (as the records of topic ``of``) before the commit, as a stage's do."""
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
@@ -534,6 +551,8 @@ async def consume(bootstrap: str, topic: str, group: str, n: int, batch_size: in
             batches = await consumer.getmany(timeout_ms=200, max_records=batch_size)
             got += sum(len(b) for b in batches.values())
             if batches:
+                if work is not None:
+                    await work(of, [m.value for b in batches.values() for m in b])
                 await consumer.commit()
         return time.monotonic() - started
     finally:
@@ -553,6 +572,43 @@ async def insert(conn: Any, table: str, rows: Sequence[tuple[str, str]], batch_s
     return time.monotonic() - started
 
 
+async def replay(
+    settings: Settings,
+    bootstrap: str,
+    conn: Any,
+    moves: Moves,
+    *,
+    prefix: str = "same",
+    work: Work | None = None,
+) -> float:
+    """Seconds bare aiokafka + asyncpg take to make the run's moves one after another:
+    per topic its records produced (to ``{prefix}-{topic}``) and read as often as the
+    stages' groups read them (each poll through ``work`` when given), per table its rows
+    inserted (into ``{prefix}_{table}``), all in the run's bytes and in batches of
+    ``batch_size``."""
+    seconds = 0.0
+    for topic, records in moves.records.items():
+        if not records:
+            continue
+        seconds += await produce(bootstrap, f"{prefix}-{topic}", records)
+        for done in range(0, moves.consumed[topic], len(records)):
+            n = min(len(records), moves.consumed[topic] - done)
+            seconds += await consume(
+                bootstrap,
+                f"{prefix}-{topic}",
+                f"{prefix}-{topic}-{done}",
+                n,
+                settings.batch_size,
+                work=work,
+                of=topic,
+            )
+    for table, rows in moves.rows.items():
+        if rows:
+            keyed = [(str(i), row) for i, row in enumerate(rows)]
+            seconds += await insert(conn, f"{prefix}_{table}", keyed, settings.batch_size)
+    return seconds
+
+
 async def same_moves(settings: Settings, bootstrap: str, conn: Any, moves: Moves) -> dict[str, Any]:
     """Bare aiokafka + asyncpg making the run's moves one after another, as the one-hop
     ceiling does: per topic its records produced and read as often as the stages' groups
@@ -560,20 +616,7 @@ async def same_moves(settings: Settings, bootstrap: str, conn: Any, moves: Moves
     ``batch_size``. Sequential, not per topic at once: the loop's moves are a chain (a
     post's lead is produced after the post is read and stored), and the one-hop ceiling
     beside it is sequential too, so the two ceilings differ only in the moves."""
-    seconds = 0.0
-    for topic, records in moves.records.items():
-        if not records:
-            continue
-        seconds += await produce(bootstrap, f"same-{topic}", records)
-        for done in range(0, moves.consumed[topic], len(records)):
-            n = min(len(records), moves.consumed[topic] - done)
-            seconds += await consume(
-                bootstrap, f"same-{topic}", f"same-{topic}-{done}", n, settings.batch_size
-            )
-    for table, rows in moves.rows.items():
-        if rows:
-            keyed = [(str(i), row) for i, row in enumerate(rows)]
-            seconds += await insert(conn, f"same_{table}", keyed, settings.batch_size)
+    seconds = await replay(settings, bootstrap, conn, moves)
     return {
         "same_moves": moves.counts(),
         "same_moves_seconds": round(seconds, 2),
@@ -587,6 +630,165 @@ async def same_moves(settings: Settings, bootstrap: str, conn: Any, moves: Moves
     }
 
 
+def _cold_caches() -> None:
+    """Forget what the stages' modules remembered of texts met before (the embedded run
+    warmed them in this process; a worker of the Kafka run started cold)."""
+    import case_opener.places
+    import leadfinder.cluster
+    import leadfinder.evidence
+    import verifier.rules
+
+    for module in (leadfinder.cluster, leadfinder.evidence, verifier.rules, case_opener.places):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
+
+
+class StageWork:
+    """The stages' own work on a replayed poll, without the runtime, bus or store: the
+    pure calls each stage makes on its records, on records decoded before the replay
+    (decoding is the bus's share).
+
+    * ``posts``: the leadfinder's ``Extractor.extract_many`` of the poll (normalising,
+      rules, places, the model), with an extractor loaded for the replay;
+    * ``leads``: the verifier's decision in memory, in order: a lead of a cluster
+      confirmed before gets ``follow_up``, any other ``rule_on`` (its context the
+      confirmations so far of its district, the first ``NEAR_LIMIT``, other clusters'
+      only) and ``verdict_of``;
+    * ``verdicts``: a cluster's first confirmation that joins no other case becomes a
+      case (``build_case``: duties list, SLA) and is filed to the simulated work-order
+      system (a process of its own, as in the run) through the case opener's
+      ``WorkOrderClient``, ``filing_concurrency`` at a time, the poll's filings together.
+
+    Not included: clustering (the window and its refreshes), attaching corroboration to
+    cases, the weak-signal stage's share, and whatever a stage reads or writes."""
+
+    def __init__(self, settings: Settings, moves: Moves, workorder_url: str) -> None:
+        from case_opener.config import load_routing, load_sla
+        from case_opener.filing import WorkOrderClient
+        from verifier.rules import load_config
+
+        self.configs = configs = settings.configs_dir
+        self.concurrency = settings.filing_concurrency
+        self.verifier = load_config(configs)
+        self.routing = load_routing(configs)
+        self.sla = load_sla(configs)
+        self.client = WorkOrderClient(workorder_url, timeout_s=settings.workorder_timeout_s)
+        models: dict[str, type[Record]] = {
+            Post.topic: Post,
+            Lead.topic: Lead,
+            Verdict.topic: Verdict,
+        }
+        self.decoded: dict[str, dict[bytes, Any]] = {
+            topic: {value: model.from_bytes(value) for _, value in moves.records[topic]}
+            for topic, model in models.items()
+            if moves.consumed.get(topic)
+        }
+        self.extractor: Any = None
+        self.latest: dict[str, Verdict] = {}
+        self.near: dict[str, list[Verdict]] = {}
+        self.opened: set[str] = set()
+        self.done = {"scored": 0, "ruled": 0, "followed_up": 0, "cases_built": 0, "filed": 0}
+
+    async def start(self) -> None:
+        from leadfinder.extract import Extractor
+
+        _cold_caches()
+        self.extractor = await asyncio.to_thread(Extractor.load, self.configs)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.done)
+
+    async def __call__(self, topic: str, values: list[bytes]) -> None:
+        decoded = self.decoded.get(topic)
+        if decoded is None:
+            return
+        records = [decoded[v] for v in values]
+        if topic == Post.topic:
+            self.extractor.extract_many(records)
+            self.done["scored"] += len(records)
+        elif topic == Lead.topic:
+            for lead in records:
+                self._decide(lead)
+        elif topic == Verdict.topic:
+            await self._open(records)
+
+    def _decide(self, lead: Lead) -> None:
+        from verifier.context import NEAR_LIMIT, follow_up
+        from verifier.rules import Context, rule_on
+        from verifier.stage import verdict_of
+
+        previous = self.latest.get(lead.cluster_id)
+        if previous is not None and previous.decision == "confirmed":
+            follow_up(lead, previous)
+            self.done["followed_up"] += 1
+            return
+        district = lead.geo.district
+        near = self.near.get(district, []) if district is not None else []
+        context = Context(near=tuple(v for v in near if v.cluster_id != lead.cluster_id))
+        verdict = verdict_of(lead, rule_on(lead, self.verifier, context))
+        self.done["ruled"] += 1
+        self.latest[lead.cluster_id] = verdict
+        if verdict.decision == "confirmed" and district is not None:
+            kept = self.near.setdefault(district, [])
+            if len(kept) < NEAR_LIMIT:
+                kept.append(verdict)
+
+    async def _open(self, verdicts: Sequence[Verdict]) -> None:
+        from case_opener.stage import build_case
+
+        cases = []
+        for verdict in verdicts:
+            if (
+                verdict.decision != "confirmed"
+                or verdict.duplicate_of is not None
+                or verdict.cluster_id in self.opened
+            ):
+                continue
+            self.opened.add(verdict.cluster_id)
+            cases.append(build_case(verdict.lead, verdict, self.routing, self.sla))
+        self.done["cases_built"] += len(cases)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def file(case: Case) -> None:
+            async with gate:
+                await self.client.file(case)
+
+        await asyncio.gather(*(file(case) for case in cases))
+        self.done["filed"] += len(cases)
+
+
+async def same_work(
+    settings: Settings, bootstrap: str, conn: Any, moves: Moves, workorder_url: str
+) -> dict[str, Any]:
+    """The same-moves replay with the stages' own work (``StageWork``) on every poll
+    consumed, in the same bare loop: what Python doing the loop's moves and the stages'
+    domain work takes, without our runtime, bus or store code."""
+    work = StageWork(settings, moves, workorder_url)
+    await work.start()
+    try:
+        seconds = await replay(settings, bootstrap, conn, moves, prefix="work", work=work)
+    finally:
+        await work.close()
+    return {
+        "same_work": {**moves.counts(), "work": work.counts()},
+        "same_work_seconds": round(seconds, 2),
+        "same_work_posts_per_s": round(moves.posts / seconds, 1),
+        "same_work_means": (
+            "the same-moves replay with, in the same bare loop, each consumed poll through "
+            "the stages' own pure work: the leadfinder's extract_many of the posts, the "
+            "verifier's rules (or follow-up) and verdict of each lead, the case opener's "
+            "build_case and Open311 filing to a simulated work-order system of each "
+            "cluster's first confirmation; not clustering, attaching corroboration, "
+            "decoding, or any store read or write beyond the replayed inserts; its posts "
+            "divided by the seconds"
+        ),
+    }
+
+
 async def ceilings(settings: Settings, posts: Sequence[Post], moves: Moves) -> dict[str, Any]:
     """Bare aiokafka and asyncpg doing the loop's basic moves on the same records (one
     hop) and the whole run's moves (same moves)."""
@@ -594,7 +796,7 @@ async def ceilings(settings: Settings, posts: Sequence[Post], moves: Moves) -> d
 
     raw = [p.to_bytes() for p in posts]
     out: dict[str, Any] = {"records": len(raw)}
-    async with LocalBroker() as broker, fresh_postgres() as url:
+    async with LocalBroker() as broker, fresh_postgres() as url, simulator() as sim:
         seconds = await produce(broker.bootstrap, "ceiling", [(v[:16], v) for v in raw])
         out["aiokafka_produce_per_s"] = round(len(raw) / seconds, 1)
         seconds = await consume(
@@ -607,6 +809,9 @@ async def ceilings(settings: Settings, posts: Sequence[Post], moves: Moves) -> d
             seconds = await insert(conn, "ceiling", rows, 200)
             out["postgres_insert_rows_per_s"] = round(len(rows) / seconds, 1)
             out.update(await same_moves(settings, broker.bootstrap, conn, moves))
+            out.update(
+                await same_work(settings, broker.bootstrap, conn, moves, f"{sim}/workorders")
+            )
         finally:
             await conn.close()
     hop = 1 / (
@@ -639,6 +844,7 @@ async def bench_e2e(
         for ratio, key in (
             ("overhead_vs_one_hop", "one_hop_posts_per_s"),
             ("overhead_vs_same_moves", "same_moves_posts_per_s"),
+            ("overhead_vs_same_work", "same_work_posts_per_s"),
         ):
             result[ratio] = {
                 name: round(ceil[key] / result[name]["posts_per_s"], 2)
@@ -654,8 +860,9 @@ DEPLOYMENTS = {"embedded": "内嵌（内存总线 + SQLite）", "kafka_postgres"
 
 
 def chart(result: dict[str, Any]) -> bytes:
-    """The run as a PNG: posts/s per deployment beside the bare one-hop and same-moves
-    ceilings and the targets, and the latency percentiles against their targets."""
+    """The run as a PNG: posts/s per deployment beside the bare one-hop, same-moves and
+    same-work ceilings and the targets, and the latency percentiles against their
+    targets."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
@@ -668,10 +875,15 @@ def chart(result: dict[str, Any]) -> bytes:
         labels = [DEPLOYMENTS[n].replace("（", "\n（") for n in names]
         values = [result[n]["posts_per_s"] for n in names]
         if "ceilings" in result:
-            labels += ["裸 aiokafka\n+ asyncpg\n一跳上限", "裸 aiokafka\n+ asyncpg\n同等动作上限"]
-            values += [
-                result["ceilings"][k] for k in ("one_hop_posts_per_s", "same_moves_posts_per_s")
-            ]
+            shown = (
+                ("裸 aiokafka\n+ asyncpg\n一跳上限", "one_hop_posts_per_s"),
+                ("裸 aiokafka\n+ asyncpg\n同等动作上限", "same_moves_posts_per_s"),
+                ("同等动作\n+ 各阶段自身计算\n同等工作上限", "same_work_posts_per_s"),
+            )
+            for label, key in shown:
+                if key in result["ceilings"]:
+                    labels.append(label)
+                    values.append(result["ceilings"][key])
         shades = [BRAND] * len(names) + [PREVIOUS] * (len(values) - len(names))
         bars = rate.bar(range(len(values)), values, color=shades)
         rate.bar_label(bars, fmt="%.0f")
