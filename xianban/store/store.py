@@ -426,14 +426,8 @@ class Store:
 
     async def outbox_pending(self, *, limit: int = 100) -> list[OutboxItem]:
         """Items still to deliver, oldest first (failed ones stay pending and come again)."""
-        query = (
-            select(Outbox)
-            .where(Outbox.status == "pending")
-            .order_by(Outbox.created_at, Outbox.key)
-            .limit(limit)
-        )
         async with self._tx() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(_PENDING, {"b_limit": limit})).all()
         return [
             OutboxItem(
                 key=r.key,
@@ -507,9 +501,9 @@ class Store:
     async def lead_stamps(self, *, since: datetime) -> list[tuple[str, datetime]]:
         """(lead id, found at) of the leads found at or after ``since``: cheap to read
         often, so a worker can fetch in full only the leads it does not know yet."""
-        query = select(Leads.lead_id, Leads.found_at).where(Leads.found_at >= since)
         async with self._tx() as conn:
-            return [(lead_id, found_at) for lead_id, found_at in await conn.execute(query)]
+            rows = await conn.execute(_STAMPS, {"b_since": since})
+            return [(lead_id, found_at) for lead_id, found_at in rows]
 
     async def verdicts_for(self, cluster_ids: Iterable[str]) -> tuple[dict[str, Verdict], set[str]]:
         """The verifier's read for a batch: each cluster's latest verdict, and the ids of
@@ -561,26 +555,14 @@ class Store:
         now = utcnow()
         async with self._tx() as conn:
             if done:
-                statement = (
-                    update(Outbox)
-                    .where(Outbox.key == bindparam("b_key"))
-                    .values(status="done", result=bindparam("b_result"), updated_at=now)
-                )
                 await conn.execute(
-                    statement, [{"b_key": key, "b_result": result} for key, result in done]
+                    _OUTBOX_DONE,
+                    [{"b_key": key, "b_result": result, "b_now": now} for key, result in done],
                 )
             if failed:
-                statement = (
-                    update(Outbox)
-                    .where(Outbox.key == bindparam("b_key"))
-                    .values(
-                        attempts=Outbox.attempts + 1,
-                        last_error=bindparam("b_error"),
-                        updated_at=now,
-                    )
-                )
                 await conn.execute(
-                    statement, [{"b_key": key, "b_error": error} for key, error in failed]
+                    _OUTBOX_FAILED,
+                    [{"b_key": key, "b_error": error, "b_now": now} for key, error in failed],
                 )
             await bulk.save_cases(conn, self._dialect_insert, cases)
 
@@ -847,3 +829,28 @@ def _task_row(row: Any) -> TaskRow:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+# The statements a stage runs every batch or second, made once (a statement object keeps
+# its cache key; built per call, each was tens of µs of SQLAlchemy before any SQL).
+_PENDING = (
+    select(Outbox)
+    .where(Outbox.status == "pending")
+    .order_by(Outbox.created_at, Outbox.key)
+    .limit(bindparam("b_limit"))
+)
+_STAMPS = select(Leads.lead_id, Leads.found_at).where(Leads.found_at >= bindparam("b_since"))
+_OUTBOX_DONE = (
+    update(Outbox)
+    .where(Outbox.key == bindparam("b_key"))
+    .values(status="done", result=bindparam("b_result"), updated_at=bindparam("b_now"))
+)
+_OUTBOX_FAILED = (
+    update(Outbox)
+    .where(Outbox.key == bindparam("b_key"))
+    .values(
+        attempts=Outbox.attempts + 1,
+        last_error=bindparam("b_error"),
+        updated_at=bindparam("b_now"),
+    )
+)
