@@ -172,3 +172,18 @@ def test_a_dead_letter_too_big_for_the_bus_is_cut_there_not_in_the_store() -> No
 def test_stable_id_is_deterministic_and_separates_parts() -> None:
     assert stable_id("a", "b") == stable_id("a", "b")
     assert stable_id("ab", "c") != stable_id("a", "bc")
+
+
+def test_a_record_written_twice_is_serialised_once_and_a_copy_afresh() -> None:
+    from xianban.store.engine import dump_json
+
+    lead = make_lead()
+    stored = dump_json(lead)  # the store's JSON column, then the bus
+    assert lead.to_bytes() == stored.encode() == lead.model_dump_json().encode()
+    assert lead.json_text() is stored
+    moved = lead.model_copy(update={"cluster_id": "c2"})
+    assert json.loads(moved.to_bytes())["cluster_id"] == "c2"
+    assert json.loads(lead.to_bytes())["cluster_id"] == "c1"
+    many = [make_lead(lead_id=f"l{i}") for i in range(5000)]  # more than are remembered
+    assert [json.loads(x.to_bytes())["lead_id"] for x in many] == [x.lead_id for x in many]
+    assert json.loads(many[0].to_bytes())["lead_id"] == "l0"
