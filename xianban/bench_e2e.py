@@ -47,7 +47,7 @@ import structlog
 
 from xianban.bus import Bus, KafkaBus, LocalBroker, MemoryBus, make_bus
 from xianban.bus.kafka import group_lag
-from xianban.records import Case, Engagement, Lead, Post, Record, Verdict, utcnow
+from xianban.records import Case, Engagement, Lead, Post, Record, Verdict, stable_id, utcnow
 from xianban.runtime import Worker
 from xianban.settings import KafkaSettings, Settings
 from xianban.stage import StageContext
@@ -650,7 +650,9 @@ class StageWork:
     (decoding is the bus's share).
 
     * ``posts``: the leadfinder's ``Extractor.extract_many`` of the poll (normalising,
-      rules, places, the model), with an extractor loaded for the replay;
+      rules, places, the model), with an extractor loaded for the replay, then each
+      post's clustering against a window in memory (``leadfinder.window``: a repost to
+      its original, a lead or copy to its earliest near-duplicate) and its lead made;
     * ``leads``: the verifier's decision in memory, in order: a lead of a cluster
       confirmed before gets ``follow_up``, any other ``rule_on`` (its context the
       confirmations so far of its district, the first ``NEAR_LIMIT``, other clusters'
@@ -660,7 +662,7 @@ class StageWork:
       system (a process of its own, as in the run) through the case opener's
       ``WorkOrderClient``, ``filing_concurrency`` at a time, the poll's filings together.
 
-    Not included: clustering (the window and its refreshes), attaching corroboration to
+    Not included: the window's refreshes from the store, attaching corroboration to
     cases, the weak-signal stage's share, and whatever a stage reads or writes."""
 
     def __init__(self, settings: Settings, moves: Moves, workorder_url: str) -> None:
@@ -688,13 +690,29 @@ class StageWork:
         self.latest: dict[str, Verdict] = {}
         self.near: dict[str, list[Verdict]] = {}
         self.opened: set[str] = set()
-        self.done = {"scored": 0, "ruled": 0, "followed_up": 0, "cases_built": 0, "filed": 0}
+        self.cluster: dict[str, Any] = {}
+        self.span = timedelta()
+        self.window: Any = None
+        self.done = {
+            "scored": 0,
+            "clustered": 0,
+            "ruled": 0,
+            "followed_up": 0,
+            "cases_built": 0,
+            "filed": 0,
+        }
 
     async def start(self) -> None:
         from leadfinder.extract import Extractor
 
         _cold_caches()
+        from leadfinder.extract import read_mapping
+        from leadfinder.window import ClusterWindow
+
         self.extractor = await asyncio.to_thread(Extractor.load, self.configs)
+        self.cluster = read_mapping(self.configs / "leadfinder.yaml")["cluster"]
+        self.span = timedelta(hours=float(self.cluster["window_hours"]))
+        self.window = ClusterWindow(limit=int(self.cluster["lookback_limit"]))
 
     async def close(self) -> None:
         await self.client.close()
@@ -708,13 +726,61 @@ class StageWork:
             return
         records = [decoded[v] for v in values]
         if topic == Post.topic:
-            self.extractor.extract_many(records)
+            found = self.extractor.extract_many(records)
             self.done["scored"] += len(records)
+            for post, extraction in zip(records, found, strict=True):
+                self._cluster(post, extraction)
         elif topic == Lead.topic:
             for lead in records:
                 self._decide(lead)
         elif topic == Verdict.topic:
             await self._open(records)
+
+    def _cluster(self, post: Post, found: Any) -> None:
+        """The leadfinder's clustering of one post against its window in memory
+        (``leadfinder.stage._Batch``): a repost joins its original's cluster, a lead or
+        a copy of one the earliest near-duplicate's, and the lead made joins the window."""
+        from leadfinder.cluster import bare, may_be_copy, simhash_of_bare
+        from leadfinder.stage import Join, earliest_join, is_lead, make_lead
+        from leadfinder.window import Reach
+
+        chars = bare(post.text)
+        if not (is_lead(found) or post.repost_of or may_be_copy(chars)):
+            return
+        lead_id = stable_id(post.post_id)
+        mine = simhash_of_bare(chars)
+        original = self.window.get(stable_id(post.repost_of)) if post.repost_of else None
+        join: Join | None = None
+        if original is not None:
+            join = Join(original.cluster_id, 1, original)
+        else:
+            when = post.created_at or utcnow()
+            reach = Reach(
+                since=when - self.span,
+                when=when,
+                window=self.span,
+                mine=mine,
+                max_hamming=int(self.cluster["max_hamming"]),
+                exclude=lead_id,
+            )
+            district = found.geo.district
+            matches = {
+                s.lead_id: s
+                for s in self.window.copies(chars=chars, district=district, reach=reach)
+            }
+            if is_lead(found):
+                for seen in self.window.near(
+                    category=found.category, district=district, reach=reach
+                ):
+                    matches.setdefault(seen.lead_id, seen)
+            if matches:
+                join = earliest_join(list(matches.values()))
+            elif is_lead(found):
+                join = Join(stable_id("cluster", lead_id), 0)
+        if join is None:
+            return
+        self.window.add(make_lead(post, found, lead_id, join, self.extractor.labels), chars, mine)
+        self.done["clustered"] += 1
 
     def _decide(self, lead: Lead) -> None:
         from verifier.context import NEAR_LIMIT, follow_up
@@ -779,10 +845,11 @@ async def same_work(
         "same_work_posts_per_s": round(moves.posts / seconds, 1),
         "same_work_means": (
             "the same-moves replay with, in the same bare loop, each consumed poll through "
-            "the stages' own pure work: the leadfinder's extract_many of the posts, the "
+            "the stages' own pure work: the leadfinder's extract_many of the posts and their "
+            "clustering against a window in memory, the "
             "verifier's rules (or follow-up) and verdict of each lead, the case opener's "
             "build_case and Open311 filing to a simulated work-order system of each "
-            "cluster's first confirmation; not clustering, attaching corroboration, "
+            "cluster's first confirmation; not the window's refreshes, attaching corroboration, "
             "decoding, or any store read or write beyond the replayed inserts; its posts "
             "divided by the seconds"
         ),
