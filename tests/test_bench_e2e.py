@@ -49,8 +49,9 @@ async def test_a_small_run_counts_its_moves_from_its_topics_and_tables() -> None
     assert ScoredPost.topic not in counted["consumed"]
 
     # the same-work ceiling: every consumed post scored, as many leads clustered as the
-    # run stored, every consumed lead decided, and as many cases built and filed as the
-    # run opened
+    # run stored (give or take a copy below the lead threshold: the replay's one window
+    # sees every lead, the run's two workers each their own and the store's), every
+    # consumed lead decided, and as many cases built and filed as the run opened
     async with LocalBroker() as broker, fresh_postgres_database() as url, simulator() as sim:
         conn = await asyncpg.connect(asyncpg_dsn(url))
         try:
@@ -59,7 +60,8 @@ async def test_a_small_run_counts_its_moves_from_its_topics_and_tables() -> None
             await conn.close()
     work = out["same_work"]["work"]
     assert work["scored"] == counted["consumed"][Post.topic] == sent
-    assert work["clustered"] == store["leads"] > 0
+    assert store["leads"] > 0
+    assert abs(work["clustered"] - store["leads"]) <= 2
     assert work["ruled"] + work["followed_up"] == counted["consumed"][Lead.topic]
     assert work["ruled"] >= len(
         {Lead.from_bytes(v).cluster_id for _, v in moves.records[Lead.topic]}
