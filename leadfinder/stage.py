@@ -64,6 +64,40 @@ def earliest_join(matches: Sequence[Lead | Seen | RecentLead]) -> Join:
     return Join(first.cluster_id, sum(m.cluster_id == first.cluster_id for m in matches), first)
 
 
+def reach_of(post: Post, lead_id: str, mine: int, window: timedelta, max_hamming: int) -> Reach:
+    """What may join the post's lead (``mine``: its SimHash): found within ``window``
+    of the post, or of now for a post with no time."""
+    when = post.created_at or utcnow()
+    return Reach(
+        since=when - window,
+        when=when,
+        window=window,
+        mine=mine,
+        max_hamming=max_hamming,
+        exclude=lead_id,
+    )
+
+
+def window_join(
+    window: ClusterWindow, found: Extraction, chars: str, reach: Reach, lead_id: str
+) -> Join | None:
+    """The earliest near-duplicate in ``window`` of a post (``chars``: its bare text): a
+    near-identical copy of any category, or, for a lead, a lead of its category and
+    district; a cluster of its own for a lead with none; ``None`` for a post that is
+    neither a lead nor a copy of one. Reposts are the caller's (they join their original)."""
+    if not is_lead(found) and not may_be_copy(chars):
+        return None
+    district = found.geo.district
+    matches = {s.lead_id: s for s in window.copies(chars=chars, district=district, reach=reach)}
+    if is_lead(found):
+        assert found.category is not None
+        for seen in window.near(category=found.category, district=district, reach=reach):
+            matches.setdefault(seen.lead_id, seen)
+    if matches:
+        return earliest_join(list(matches.values()))
+    return Join(stable_id("cluster", lead_id), 0) if is_lead(found) else None
+
+
 def make_lead(
     post: Post, found: Extraction, lead_id: str, join: Join, labels: Mapping[str, str]
 ) -> Lead:
@@ -225,16 +259,7 @@ class LeadfinderStage:
         return replace(join, to=await store.get_lead(join.to.lead_id))
 
     def _reach(self, post: Post, lead_id: str, mine: int) -> Reach:
-        when = post.created_at or utcnow()
-        window = self._window_span
-        return Reach(
-            since=when - window,
-            when=when,
-            window=window,
-            mine=mine,
-            max_hamming=int(self.cluster["max_hamming"]),
-            exclude=lead_id,
-        )
+        return reach_of(post, lead_id, mine, self._window_span, int(self.cluster["max_hamming"]))
 
     # -- a batch: the window in memory, one write ------------------------------------------
 
@@ -382,16 +407,5 @@ class _Batch:
             if original is not None:
                 members = await self._members(original.cluster_id)
                 return Join(original.cluster_id, len(members | {lead_id}) - 1, original)
-        if not is_lead(found) and not may_be_copy(chars):
-            return None
-        window = self.stage.window
         reach = self.stage._reach(post, lead_id, mine)
-        district = found.geo.district
-        matches = {s.lead_id: s for s in window.copies(chars=chars, district=district, reach=reach)}
-        if is_lead(found):
-            assert found.category is not None
-            for seen in window.near(category=found.category, district=district, reach=reach):
-                matches.setdefault(seen.lead_id, seen)
-        if matches:
-            return earliest_join(list(matches.values()))
-        return Join(stable_id("cluster", lead_id), 0) if is_lead(found) else None
+        return window_join(self.stage.window, found, chars, reach, lead_id)

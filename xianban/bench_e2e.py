@@ -668,6 +668,8 @@ class StageWork:
     def __init__(self, settings: Settings, moves: Moves, workorder_url: str) -> None:
         from case_opener.config import load_routing, load_sla
         from case_opener.filing import WorkOrderClient
+        from leadfinder.extract import read_mapping
+        from leadfinder.window import ClusterWindow
         from verifier.rules import load_config
 
         self.configs = configs = settings.configs_dir
@@ -690,9 +692,10 @@ class StageWork:
         self.latest: dict[str, Verdict] = {}
         self.near: dict[str, list[Verdict]] = {}
         self.opened: set[str] = set()
-        self.cluster: dict[str, Any] = {}
-        self.span = timedelta()
-        self.window: Any = None
+        cluster = read_mapping(configs / "leadfinder.yaml")["cluster"]
+        self.span = timedelta(hours=float(cluster["window_hours"]))
+        self.max_hamming = int(cluster["max_hamming"])
+        self.window = ClusterWindow(limit=int(cluster["lookback_limit"]))
         self.done = {
             "scored": 0,
             "clustered": 0,
@@ -706,13 +709,7 @@ class StageWork:
         from leadfinder.extract import Extractor
 
         _cold_caches()
-        from leadfinder.extract import read_mapping
-        from leadfinder.window import ClusterWindow
-
         self.extractor = await asyncio.to_thread(Extractor.load, self.configs)
-        self.cluster = read_mapping(self.configs / "leadfinder.yaml")["cluster"]
-        self.span = timedelta(hours=float(self.cluster["window_hours"]))
-        self.window = ClusterWindow(limit=int(self.cluster["lookback_limit"]))
 
     async def close(self) -> None:
         await self.client.close()
@@ -739,10 +736,10 @@ class StageWork:
     def _cluster(self, post: Post, found: Any) -> None:
         """The leadfinder's clustering of one post against its window in memory
         (``leadfinder.stage._Batch``): a repost joins its original's cluster, a lead or
-        a copy of one the earliest near-duplicate's, and the lead made joins the window."""
+        a copy of one the earliest near-duplicate's (``window_join``), and the lead made
+        joins the window."""
         from leadfinder.cluster import bare, may_be_copy, simhash_of_bare
-        from leadfinder.stage import Join, earliest_join, is_lead, make_lead
-        from leadfinder.window import Reach
+        from leadfinder.stage import Join, is_lead, make_lead, reach_of, window_join
 
         chars = bare(post.text)
         if not (is_lead(found) or post.repost_of or may_be_copy(chars)):
@@ -750,33 +747,11 @@ class StageWork:
         lead_id = stable_id(post.post_id)
         mine = simhash_of_bare(chars)
         original = self.window.get(stable_id(post.repost_of)) if post.repost_of else None
-        join: Join | None = None
         if original is not None:
-            join = Join(original.cluster_id, 1, original)
+            join: Join | None = Join(original.cluster_id, 1, original)
         else:
-            when = post.created_at or utcnow()
-            reach = Reach(
-                since=when - self.span,
-                when=when,
-                window=self.span,
-                mine=mine,
-                max_hamming=int(self.cluster["max_hamming"]),
-                exclude=lead_id,
-            )
-            district = found.geo.district
-            matches = {
-                s.lead_id: s
-                for s in self.window.copies(chars=chars, district=district, reach=reach)
-            }
-            if is_lead(found):
-                for seen in self.window.near(
-                    category=found.category, district=district, reach=reach
-                ):
-                    matches.setdefault(seen.lead_id, seen)
-            if matches:
-                join = earliest_join(list(matches.values()))
-            elif is_lead(found):
-                join = Join(stable_id("cluster", lead_id), 0)
+            reach = reach_of(post, lead_id, mine, self.span, self.max_hamming)
+            join = window_join(self.window, found, chars, reach, lead_id)
         if join is None:
             return
         self.window.add(make_lead(post, found, lead_id, join, self.extractor.labels), chars, mine)
