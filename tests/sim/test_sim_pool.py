@@ -72,3 +72,25 @@ def test_no_pool_post_is_a_near_copy_of_a_training_post() -> None:
     index = LeakIndex(e for path in TRAINING for e in _texts(path))
     leaks = {p.id: sorted(index.copies(p.text))[:3] for p in load_pool().posts}
     assert {k: v for k, v in leaks.items() if v} == {}
+
+
+def test_every_pool_post_was_read_twice_blind_by_the_guide() -> None:
+    """scripts/pool_agreement.py reads each post's two readings against the writer's labels:
+    a post read once, or a reading in codes the guide does not have, would skew the ceiling."""
+    from xianban.records import CATEGORIES
+
+    readings = [
+        json.loads(line)
+        for line in (ROOT / "sim" / "pool_readings" / "s1.jsonl").read_text("utf-8").splitlines()
+    ]
+    ids = {p.id for p in load_pool().posts}
+    by_post: dict[str, set[str]] = {}
+    for row in readings:
+        by_post.setdefault(row["id"], set()).add(row["reading"])
+        if row["is_lead"]:
+            assert row["category"] in CATEGORIES and set(row["also"]) <= set(CATEGORIES), row
+        else:
+            assert (row["urgent"], row["category"], row["also"]) == (False, None, []), row
+    assert set(by_post) == ids
+    assert all(r == {"a", "b"} for r in by_post.values())
+    assert len(readings) == 2 * len(ids)
