@@ -86,51 +86,32 @@ def same_or_unknown(a: str | None, b: str | None) -> bool:
     return a is None or b is None or a == b
 
 
+SHORT = 48
+"""Below this many leads a reach's SimHash test runs in Python: numpy's calls cost more
+than the loop over so few."""
+
+
 @dataclass
 class _Leads:
-    """One district's kept leads, newest first, with their order keys and SimHashes in
-    lists of their own: a reach cuts the list where the store's query stops with two
+    """One district's kept leads (or every district's, for the window's ``copies``),
+    newest first, with their order keys and SimHashes in lists of their own, the SimHashes
+    also in a numpy array: a reach cuts the list where the store's query stops with two
     bisects and compares SimHashes first, the test few leads pass (scanning every lead
-    through ``Reach.keeps`` was the leadfinder stage's largest item)."""
+    through ``Reach.keeps`` was the leadfinder stage's largest item, and the SimHash test
+    over a district's leads in Python, one ``bit_count`` a lead, the window's largest)."""
 
     orders: list[tuple[int, str]] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     hashes: list[int] = field(default_factory=list)
+    packed: np.ndarray = field(default_factory=lambda: np.zeros(64, dtype=np.uint64))
+    """The SimHashes in its first ``len(orders)`` places, shifted in place (``np.insert``
+    makes a new array and cost more than the scan saves)."""
 
     def insert(self, order: tuple[int, str], seen: Seen) -> int:
         i = bisect.bisect_left(self.orders, order)
         self.orders.insert(i, order)
         self.seen.insert(i, seen)
         self.hashes.insert(i, seen.simhash)
-        return i
-
-    def discard(self, order: tuple[int, str], lead_id: str) -> int | None:
-        i = bisect.bisect_left(self.orders, order)
-        while i < len(self.orders) and self.orders[i] == order:
-            if self.seen[i].lead_id == lead_id:
-                del self.orders[i], self.seen[i], self.hashes[i]
-                return i
-            i += 1
-        return None
-
-    def close(self, end: int, mine: int, most: int) -> list[Seen]:
-        """Of the first ``end``, those within ``most`` bits of ``mine``, in order."""
-        hashes, seen = self.hashes, self.seen
-        return [seen[i] for i in range(end) if (hashes[i] ^ mine).bit_count() <= most]
-
-
-@dataclass
-class _Packed(_Leads):
-    """Every district's kept leads together, their SimHashes also in a numpy array: a post
-    of no known district is compared with every kept lead, which scanned one district's
-    list after another in Python was most of the window's time."""
-
-    packed: np.ndarray = field(default_factory=lambda: np.zeros(256, dtype=np.uint64))
-    """The SimHashes in its first ``len(orders)`` places, shifted in place (``np.insert``
-    makes a new array and cost more than the scan saves)."""
-
-    def insert(self, order: tuple[int, str], seen: Seen) -> int:
-        i = super().insert(order, seen)
         n = len(self.orders)
         if n > len(self.packed):
             self.packed = np.concatenate([self.packed, np.zeros_like(self.packed)])
@@ -140,15 +121,23 @@ class _Packed(_Leads):
         return i
 
     def discard(self, order: tuple[int, str], lead_id: str) -> int | None:
-        i = super().discard(order, lead_id)
-        if i is not None:
-            n = len(self.orders)
-            self.packed[i:n] = self.packed[i + 1 : n + 1]
-        return i
+        i = bisect.bisect_left(self.orders, order)
+        while i < len(self.orders) and self.orders[i] == order:
+            if self.seen[i].lead_id == lead_id:
+                del self.orders[i], self.seen[i], self.hashes[i]
+                n = len(self.orders)
+                self.packed[i:n] = self.packed[i + 1 : n + 1]
+                return i
+            i += 1
+        return None
 
     def close(self, end: int, mine: int, most: int) -> list[Seen]:
-        apart = np.bitwise_count(self.packed[:end] ^ np.uint64(mine))
+        """Of the first ``end``, those within ``most`` bits of ``mine``, in order."""
         seen = self.seen
+        if end < SHORT:
+            hashes = self.hashes
+            return [seen[i] for i in range(end) if (hashes[i] ^ mine).bit_count() <= most]
+        apart = np.bitwise_count(self.packed[:end] ^ np.uint64(mine))
         return [seen[i] for i in np.flatnonzero(apart <= most).tolist()]
 
 
@@ -157,7 +146,7 @@ class _Category:
     orders: list[tuple[int, str]] = field(default_factory=list)
     """Every kept lead's order key, sorted (newest first)."""
     by_district: dict[str | None, _Leads] = field(default_factory=dict)
-    whole: _Packed | None = None
+    whole: _Leads | None = None
     """Every kept lead, whatever its district (kept for the window's ``copies``)."""
 
     def insert(self, seen: Seen) -> None:
@@ -190,7 +179,7 @@ class ClusterWindow:
         self.slack = slack
         self._by_id: dict[str, Seen] = {}
         self._categories: dict[str, _Category] = {}
-        self._all = _Category(whole=_Packed())
+        self._all = _Category(whole=_Leads())
         """Every kept lead whatever its category: where copies are looked for."""
 
     def __len__(self) -> int:
@@ -205,7 +194,7 @@ class ClusterWindow:
     def clear(self) -> None:
         self._by_id.clear()
         self._categories.clear()
-        self._all = _Category(whole=_Packed())
+        self._all = _Category(whole=_Leads())
 
     def knows(self, lead_id: str, found_at: datetime) -> bool:
         """The window holds this lead as it was found at ``found_at`` (or dropped it as
@@ -283,6 +272,12 @@ class Reach:
     mine: int
     max_hamming: int
     exclude: str
+    after: tuple[int, str] = field(init=False, repr=False, compare=False)
+    """The order key past every lead found at or after ``since`` (``over``'s bisect;
+    worked out once, not for each list a post is compared with)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "after", (-micros(self.since) + 1, ""))
 
     def keeps(self, lead_id: str, posted_at: datetime | None, hashed: int) -> bool:
         return (
@@ -297,7 +292,7 @@ class Reach:
         this reach keeps, newest first."""
         orders = leads.orders
         # The first found before ``since``: its order's first part is above -micros(since).
-        end = bisect.bisect_left(orders, (-micros(self.since) + 1, ""))
+        end = bisect.bisect_left(orders, self.after)
         if boundary is not None:
             end = min(end, bisect.bisect_right(orders, boundary))
         close = leads.close(end, self.mine, self.max_hamming)
