@@ -29,7 +29,6 @@ and moved in time so copies do not cluster with each other.
 from __future__ import annotations
 
 import asyncio
-import gc
 import io
 import os
 import statistics
@@ -48,7 +47,7 @@ import structlog
 from xianban.bus import Bus, KafkaBus, LocalBroker, MemoryBus, make_bus
 from xianban.bus.kafka import group_lag
 from xianban.records import Case, Engagement, Lead, Post, Record, Verdict, stable_id, utcnow
-from xianban.runtime import Worker
+from xianban.runtime import Worker, settle_collector
 from xianban.settings import KafkaSettings, Settings
 from xianban.stage import StageContext
 from xianban.store import Store
@@ -298,7 +297,7 @@ async def embedded(
             await stage.start()
             stack.push_async_callback(stage.close)
             workers.append(Worker(stage, bus, s, store=store))
-        gc.freeze()  # as `xianban run` and `xianban worker` do once their stages have started
+        settle_collector()  # as `xianban run` and `xianban worker` do once their stages started
         tasks = [asyncio.create_task(w.run()) for w in workers]
 
         async def stop() -> None:

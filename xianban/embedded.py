@@ -21,7 +21,7 @@ from sim.process import SimProcess
 from xianban import metrics
 from xianban.asgi_server import EmbeddedServer
 from xianban.bus import LocalBroker
-from xianban.runtime import Worker, WorkerStats, run_until_signalled
+from xianban.runtime import Worker, WorkerStats, run_until_signalled, settle_collector
 from xianban.settings import Settings
 from xianban.wiring import (
     STAGES,
@@ -144,7 +144,7 @@ async def run_pipeline(system: System, *, on_stage: OnStage | None = None) -> di
         # The stages loaded while the crawler crawled (dictionaries, automata, the model):
         # they too live as long as the run, frozen with the rest.
         await asyncio.gather(*starting.values())
-        gc.freeze()
+        settle_collector()
         for name in order[1:-1]:
             await drain(name)
         step("supervisor")
@@ -208,7 +208,7 @@ async def run_forever(
             stage = load_stage(name)(system.ctx)
             await stage.start()
             workers.append(Worker(stage, system.bus, system.settings, store=system.store))
-        gc.freeze()  # what start-up loaded lives as long as the process (see run_pipeline)
+        settle_collector()  # what start-up loaded lives as long as the process (see run_pipeline)
         app = create_app(store=system.store, publish=publisher(system), settings=system.settings)
         console = EmbeddedServer(app, host=settings.console_host, port=settings.console_port)
         await console.start()
