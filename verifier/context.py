@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
-from verifier.rules import Context, VerifierConfig
+from verifier.rules import Context, VerifierConfig, decided_utc
 from xianban.records import Lead, Verdict, stable_id, utcnow
 from xianban.store import Store
 from xianban.store.listing import confirmed_in_districts, confirmed_near
@@ -98,7 +98,7 @@ class Nearby:
         near = [
             v
             for v in self.lists.get(district, ())
-            if v.cluster_id != lead.cluster_id and v.decided_at >= since
+            if v.cluster_id != lead.cluster_id and decided_utc(v) >= since
         ]
         if len(near) < NEAR_LIMIT and district not in self.whole:
             return None

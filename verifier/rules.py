@@ -15,7 +15,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -128,6 +128,30 @@ class Context:
 Rule = Callable[[Lead, VerifierConfig, Context], Ruling | None]
 
 
+_DECIDED: dict[int, tuple[Verdict, datetime]] = {}
+"""``decided_utc`` of the verdicts met last, by object id (the verdict held, so its id is
+no other object's meanwhile)."""
+_DECIDED_MAX = 8192
+
+
+def decided_utc(verdict: Verdict) -> datetime:
+    """``verdict.decided_at`` as the same instant in ``datetime.UTC``, made once per
+    verdict object. A verdict read back carries pydantic's own tzinfo, one object each, so
+    every comparison with another time called its ``utcoffset`` twice (~1.2 µs; a lead is
+    compared with up to 200 confirmations of its district, twice); two times of the very
+    same tzinfo compare without it."""
+    hit = _DECIDED.get(id(verdict))
+    if hit is not None and hit[0] is verdict:
+        return hit[1]
+    at = verdict.decided_at
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    if len(_DECIDED) >= _DECIDED_MAX:
+        _DECIDED.clear()
+    _DECIDED[id(verdict)] = (verdict, at)
+    return at
+
+
 def out_of_jurisdiction(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
     rule = cfg.rules.out_of_jurisdiction
     if not rule.enabled or lead.geo.district is not None:
@@ -213,18 +237,43 @@ def same_text(a: str, b: str) -> float:
     return shared / (len(x) + len(y) - shared)
 
 
+_MARGIN = 1e-9
+"""Below ``same_text`` by more than rounding can make up."""
+
+
+def _overlap_from(x: frozenset[str], y: frozenset[str], least: float) -> float:
+    """``same_text`` of the texts cut into ``x`` and ``y``, or 0.0 when it is below
+    ``least`` by their sizes alone: the shared bigrams are at most the smaller set, so
+    the overlap is at most ``small / large``, and the intersection is not made (most of a
+    lead's comparisons with its district's confirmations were a set built to say no)."""
+    if not x or not y:
+        return 0.0
+    small, large = (len(x), len(y)) if len(x) <= len(y) else (len(y), len(x))
+    if small / large < least - _MARGIN:
+        return 0.0
+    shared = len(x & y)
+    return shared / (len(x) + len(y) - shared)
+
+
 def duplicate_open_case(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
     rule = cfg.rules.duplicate_open_case
     if not rule.enabled:
         return None
     since = ctx.now - timedelta(hours=rule.window_hours)
+    # What is asked of every confirmation, looked up once (a lead meets up to 200).
+    mine, cluster, district, least = (
+        _bigrams(lead.text),
+        lead.cluster_id,
+        lead.geo.district,
+        rule.same_text,
+    )
     for other in ctx.near:
-        if other.cluster_id == lead.cluster_id or other.decided_at < since:
+        if other.cluster_id == cluster or decided_utc(other) < since:
             continue
-        if other.lead.geo.district != lead.geo.district:
+        if other.lead.geo.district != district:
             continue
-        overlap = same_text(other.lead.text, lead.text)
-        if overlap >= rule.same_text:
+        overlap = _overlap_from(_bigrams(other.lead.text), mine, least)
+        if overlap >= least:
             target = other.duplicate_of or other.cluster_id
             return Ruling(
                 "confirmed",
