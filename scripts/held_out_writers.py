@@ -1,6 +1,11 @@
 """Leave one writer out: does a round of training text help on a writer the model never saw?
 
     python scripts/held_out_writers.py t9 t10 t11 t12 t13 t14
+    python scripts/held_out_writers.py --posts corpus/third_reading/*.jsonl
+
+With ``--posts``, the posts whose ids the named JSONL files hold (say, those a third reading
+put back into training) are the ones left out: "without" trains without them, and neither
+variant scores them, so both are scored on the same posts.
 
 Each first-to-third-round writer's file (t1-t8) is predicted by heads trained on the other
 writers' files, once without the named files and once with them, with `xianban train`'s
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +36,15 @@ def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
-def main(extra: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    extra = [a for a in argv if not a.endswith(".jsonl") and a != "--posts"]
+    named = {
+        json.loads(line)["id"]
+        for path in argv
+        if path.endswith(".jsonl")
+        for line in Path(path).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
     examples, groups = [], []
     for path in t.training_sets(ROOT):
         rows = read_examples(path)
@@ -44,15 +58,17 @@ def main(extra: list[str]) -> int:
     also = [
         [CATEGORIES.index(c) for c in dict.fromkeys(e.also) if c != e.category] for e in examples
     ]
-    scored = np.isin(group, HELD_OUT)
+    left_out = np.array([e.id in named for e in examples])
+    scored = np.isin(group, HELD_OUT) & ~left_out
     leads = scored & y_lead
     report: dict[str, Any] = {}
-    for name, excluded in (("without", extra), ("with", [])):
+    kept = np.zeros(len(examples), dtype=bool)
+    for name, excluded, drop in (("without", extra, left_out), ("with", [], kept)):
         p_lead, p_urgent = np.zeros(len(examples)), np.zeros(len(examples))
         category = np.zeros(len(examples), dtype=np.int64)
         for writer in HELD_OUT:
             test = np.flatnonzero(group == writer)
-            train = np.flatnonzero((group != writer) & ~np.isin(group, excluded))
+            train = np.flatnonzero((group != writer) & ~np.isin(group, excluded) & ~drop)
             w, b = t._fit_binary(x[train], y_lead[train], 16.0, 0)
             p_lead[test] = _sigmoid(x[test] @ w + b)
             lead_rows = train[y_lead[train]]
@@ -65,7 +81,7 @@ def main(extra: list[str]) -> int:
             category[test] = np.argmax(x[test] @ cw + cb, axis=1)
         flagged = p_urgent[leads] >= t._recall_threshold(p_urgent[leads], y_urgent[leads])
         right = y_urgent[leads]
-        report[f"{name} {' '.join(extra)}"] = {
+        report[f"{name} {' '.join(extra) or f'{len(named)} posts'}"] = {
             "lead_average_precision": round(
                 float(average_precision_score(y_lead[scored], p_lead[scored])), 4
             ),

@@ -5,16 +5,26 @@ decides: a post stays training text only when both readings agree.
     python scripts/second_reading.py --check  # exit 1 when a training post disagrees with its
                                               # reading or a disputed post agrees with it
 
-Rounds four to nine were read twice. Three to seven readers per round (in the eighth and
-ninth one per writer's file), each given a share of the posts (id, platform, text only) and
+Rounds four to ten were read twice. Three to seven readers per round (in the eighth to
+tenth one per writer's file), each given a share of the posts (id, platform, text only) and
 docs/LABELS.md, labelled is_lead, urgent, category and also without seeing the writer's
 labels (corpus/second_reading/). The first three rounds (t1-t8, written before second
 readings began) had their leads read the same way afterwards ("first_rounds"): urgency and
 the category are where readings part, and a lead read as no lead is disputed too; their
 negatives were not read. Two readings agree when is_lead is the same and, for a lead, urgent
 is the same and each primary category is acceptable to the other reading (its category or
-its `also`). Disagreements are not adjudicated: they leave training for corpus/disputed/,
-each with its second reading, because neither reading can be preferred without a third.
+its `also`). A post the two readings part on leaves training for corpus/disputed/, with its
+second reading, because neither can be preferred without a third.
+
+Every disputed post was then read a third time, the same way, by readers who saw neither
+earlier reading (corpus/third_reading/: the third reading, and under "written" the writer's
+labels as they were). Two of three decide: a post whose third reading agrees with its
+writer's labels goes back to training as written; one whose third reading agrees with the
+second reading goes back with the second reading's labels (is_lead, urgent, category,
+also; the writer's places); one whose three readings all part stays disputed.
+
+"Training" is corpus/train/ or corpus/pending/: posts the readings keep wait in pending/
+until a model trained with them passes the held-out-writer rule.
 """
 
 from __future__ import annotations
@@ -36,8 +46,16 @@ ROUNDS = (
     "seventh_round",
     "eighth_round",
     "ninth_round",
+    "tenth_round",
 )
 TRAIN = ROOT / "corpus" / "train"
+PENDING = ROOT / "corpus" / "pending"
+"""Posts the readings keep that the shipped model was not trained on yet: they join
+corpus/train/ with the next model the held-out-writer rule keeps (docs/leadfinder-model.md)."""
+
+
+def _kept_files() -> list[Path]:
+    return sorted(TRAIN.glob("*.jsonl")) + sorted(PENDING.glob("*.jsonl"))
 
 
 def _readings(round_: str) -> Path:
@@ -46,6 +64,24 @@ def _readings(round_: str) -> Path:
 
 def _disputed(round_: str) -> Path:
     return ROOT / "corpus" / "disputed" / f"{round_}.jsonl"
+
+
+def _third(round_: str) -> dict[str, dict[str, Any]]:
+    path = ROOT / "corpus" / "third_reading" / f"{round_}.jsonl"
+    return _rows(path) if path.exists() else {}
+
+
+LABELS = ("is_lead", "urgent", "category", "also")
+
+
+def settle(
+    written: Mapping[str, Any], second: Mapping[str, Any], third: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The labels two of the three readings agree on (the writer's first), or None."""
+    for reading in (written, second):
+        if agree(reading, third):
+            return {k: reading[k] for k in LABELS}
+    return None
 
 
 def _excluded(round_: str) -> dict[str, dict[str, Any]]:
@@ -86,8 +122,10 @@ def written(round_: str, read: Collection[str]) -> dict[str, dict[str, Any]]:
     """A round's posts (``read``: their ids) as their writers labelled them: still
     training, disputed or excluded."""
     rows = _rows(_disputed(round_)) | _excluded(round_)
-    for path in sorted(TRAIN.glob("*.jsonl")):
+    for path in _kept_files():
         rows |= {i: row for i, row in _rows(path).items() if i in read}
+    for i, third in _third(round_).items():
+        rows[i] = {**rows[i], **third["written"]}
     return rows
 
 
@@ -131,17 +169,57 @@ def report(round_: str) -> dict[str, Any]:
             ),
         },
         "disputed": sum(not agree(posts[i], readings[i]) for i in ids),
+        "third_reading": _settled(posts, readings, _third(round_)),
     }
 
 
+def _settled(
+    posts: Mapping[str, Mapping[str, Any]],
+    readings: Mapping[str, Mapping[str, Any]],
+    thirds: Mapping[str, Mapping[str, Any]],
+) -> dict[str, int]:
+    """How the third reading settled a round's disputed posts."""
+    out = {"read": len(thirds), "as_written": 0, "as_second_reading": 0, "still_disputed": 0}
+    for i, third in thirds.items():
+        if agree(posts[i], third):
+            out["as_written"] += 1
+        elif agree(readings[i], third):
+            out["as_second_reading"] += 1
+        else:
+            out["still_disputed"] += 1
+    return out
+
+
 def misplaced(round_: str) -> list[str]:
-    """Ids on the wrong side of the split: training that disagrees, or disputed that agrees."""
+    """Ids on the wrong side of the split (training that two readings do not back, disputed
+    that two do), or back in training with labels other than the ones two readings agree on."""
     readings = _rows(_readings(round_))
-    disputed = set(_rows(_disputed(round_)))
+    disputed = _rows(_disputed(round_))
+    thirds = _third(round_)
     posts = written(round_, readings.keys())
-    if set(posts) != set(readings):
-        return sorted(set(posts) ^ set(readings))
-    return sorted(i for i in readings if agree(posts[i], readings[i]) == (i in disputed))
+    if set(posts) != set(readings) or not set(thirds) <= set(readings):
+        return sorted(set(posts) ^ set(readings) | set(thirds) - set(readings))
+    wrong = []
+    for i, second in readings.items():
+        if agree(posts[i], second):
+            wrong += [i] if i in disputed or i in thirds else []
+        elif i not in thirds:
+            wrong += [i] if i not in disputed else []
+        else:
+            settled = settle(posts[i], second, thirds[i])
+            if settled is None:
+                wrong += [i] if i not in disputed else []
+            elif i in disputed or settled != {k: _trained(i)[k] for k in LABELS}:
+                wrong.append(i)
+    return sorted(wrong)
+
+
+def _trained(post_id: str) -> dict[str, Any]:
+    for path in _kept_files():
+        row = _rows(path).get(post_id)
+        if row is not None:
+            return row
+    raise KeyError(post_id)
 
 
 def main(argv: list[str]) -> int:

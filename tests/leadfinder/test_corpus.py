@@ -106,6 +106,7 @@ def test_each_first_round_writer_covers_every_category(path: Path) -> None:
         ("seventh_round", 1380),
         ("eighth_round", 2100),
         ("ninth_round", 1800),
+        ("tenth_round", 1200),
     ],
 )
 def test_twice_read_rounds_keep_only_posts_both_readings_agree_on(round_: str, posts: int) -> None:
