@@ -196,6 +196,7 @@ def misplaced(round_: str) -> list[str]:
     readings = _rows(_readings(round_))
     disputed = _rows(_disputed(round_))
     thirds = _third(round_)
+    kept = _kept() if thirds else {}
     posts = written(round_, readings.keys())
     if set(posts) != set(readings) or not set(thirds) <= set(readings):
         return sorted(set(posts) ^ set(readings) | set(thirds) - set(readings))
@@ -209,17 +210,16 @@ def misplaced(round_: str) -> list[str]:
             settled = settle(posts[i], second, thirds[i])
             if settled is None:
                 wrong += [i] if i not in disputed else []
-            elif i in disputed or settled != {k: _trained(i)[k] for k in LABELS}:
+            elif i in disputed or settled != {k: kept.get(i, {}).get(k) for k in LABELS}:
                 wrong.append(i)
     return sorted(wrong)
 
 
-def _trained(post_id: str) -> dict[str, Any]:
+def _kept() -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
     for path in _kept_files():
-        row = _rows(path).get(post_id)
-        if row is not None:
-            return row
-    raise KeyError(post_id)
+        rows |= _rows(path)
+    return rows
 
 
 def main(argv: list[str]) -> int:
