@@ -27,7 +27,7 @@ from sim.platforms.pool_posts import FIXED_SEED, HELD_OUT_SEED, PoolPost, pool_f
 from xianban.records import Geo, Post
 
 READINGS = ROOT / "sim" / "pool_readings" / "s1.jsonl"
-KEYS = ("is_lead", "precision", "recall", "urgent_precision", "urgent_recall", "category")
+KEYS = ("precision", "recall", "urgent_precision", "urgent_recall", "category")
 
 
 def _label(post: PoolPost) -> Label:
@@ -98,14 +98,12 @@ def main(argv: list[str]) -> int:
     if "--json" in argv:
         print(json.dumps(table, ensure_ascii=False, indent=2))
         return 0
-    print(f"{'half':12} {'against the writer':22} " + " ".join(f"{k:>8}" for k in KEYS[1:]))
+    print(f"{'half':12} {'against the writer':22} " + " ".join(f"{k:>8}" for k in KEYS))
     for half, rows in table.items():
         for who, row in rows.items():
             if who == "seed":
                 continue
-            cells = " ".join(
-                f"{row[k]:8.3f}" if row[k] is not None else f"{'-':>8}" for k in KEYS[1:]
-            )
+            cells = " ".join(f"{row[k]:8.3f}" if row[k] is not None else f"{'-':>8}" for k in KEYS)
             print(f"{half:12} {who:22} {cells}")
     return 0
 

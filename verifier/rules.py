@@ -230,11 +230,7 @@ def _bigrams(text: str) -> frozenset[str]:
 
 def same_text(a: str, b: str) -> float:
     """How much two posts share, as the Jaccard overlap of their character bigrams."""
-    x, y = _bigrams(a), _bigrams(b)
-    if not x or not y:
-        return 0.0
-    shared = len(x & y)
-    return shared / (len(x) + len(y) - shared)
+    return _overlap_from(_bigrams(a), _bigrams(b), 0.0)
 
 
 _MARGIN = 1e-9
