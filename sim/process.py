@@ -11,8 +11,9 @@ the socket's backlog. The child says ``ready`` on stdout once it serves, and exi
 its stdin closes, so a parent killed with -9 leaves no simulator behind.
 
 Child: ``python -m sim.process --fd N [--state-file F] [--auto-advance-s S] [--seed N]
-[--corpus-size N]``. Without a state file the work orders live in the child's memory only
-(``bench e2e``: writing each change to a file would be counted as the simulator's cost).
+[--corpus-size N] [--anchor ISO]``. Without a state file the work orders live in the child's
+memory only (``bench e2e``: writing each change to a file would be counted as the
+simulator's cost); without an anchor its world ends now, as ``SimServer``'s does.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import contextlib
 import os
 import socket
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from xianban.asgi_server import listening_socket
@@ -46,8 +48,11 @@ class SimProcess:
         auto_advance_s: float | None = None,
         seed: int = 7,
         corpus_size: int = 3000,
+        anchor: datetime | None = None,
     ) -> None:
         self._argv = ["--seed", str(seed)]
+        if anchor is not None:
+            self._argv += ["--anchor", anchor.isoformat()]
         if state_file is not None:
             self._argv += ["--state-file", str(state_file)]
         self._argv += ["--corpus-size", str(corpus_size)]
@@ -129,6 +134,7 @@ async def serve(args: argparse.Namespace) -> None:
         seed=args.seed,
         corpus_size=args.corpus_size,
         workorders=workorders,
+        anchor=args.anchor,
         sock=socket.socket(fileno=args.fd),
     )
     await server.start()
@@ -150,6 +156,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--auto-advance-s", type=float, default=None)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--corpus-size", type=int, default=3000)
+    parser.add_argument(
+        "--anchor",
+        type=datetime.fromisoformat,
+        default=None,
+        help="where the world's history ends (aware ISO time; default now)",
+    )
     asyncio.run(serve(parser.parse_args(argv)))
     sys.stdout.flush()
     sys.stderr.flush()

@@ -10,6 +10,7 @@ work-order system lives under ``/workorders`` and the group robots (``sim.robots
 from __future__ import annotations
 
 import socket
+from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -18,9 +19,11 @@ from starlette.routing import Mount
 from case_opener.duties import DutiesList
 from sim.duty_judge import DutyJudge
 from sim.platforms import SimState
+from sim.platforms.corpus import ANCHOR
 from sim.robots import RobotHub, create_robots_app
 from sim.workorders import WorkOrderSystem, create_workorder_app
 from xianban.asgi_server import EmbeddedServer
+from xianban.records import utcnow
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -32,12 +35,15 @@ def create_sim_app(
     result_cap: int = 200,
     workorders: WorkOrderSystem | None = None,
     hub: RobotHub | None = None,
+    anchor: datetime = ANCHOR,
 ) -> Starlette:
     """The simulators on one app; ``app.state.platforms`` is the platforms' state and
     ``app.state.robots`` what the group robots received."""
     from sim.platforms import create_platforms_app
 
-    platforms = create_platforms_app(seed=seed, corpus_size=corpus_size, result_cap=result_cap)
+    platforms = create_platforms_app(
+        seed=seed, corpus_size=corpus_size, result_cap=result_cap, anchor=anchor
+    )
     robots = create_robots_app(hub)
     app = Starlette(
         routes=[
@@ -52,7 +58,12 @@ def create_sim_app(
 
 
 class SimServer(EmbeddedServer):
-    """The simulators on a free (or given) localhost port; ``workorders`` is inspectable."""
+    """The simulators on a free (or given) localhost port; ``workorders`` is inspectable.
+
+    A live server's world ends at the machine's clock unless ``anchor`` says otherwise:
+    crawlers reach back from their own (wall) clock, and a world anchored at a fixed date
+    would lose a day of its history to their lookback windows every day.
+    """
 
     def __init__(
         self,
@@ -66,10 +77,15 @@ class SimServer(EmbeddedServer):
         configs_dir: Path = CONFIGS,
         judge_routing: bool = True,
         sock: socket.socket | None = None,
+        anchor: datetime | None = None,
     ) -> None:
         self.workorders = workorders or WorkOrderSystem()
         app = create_sim_app(
-            seed=seed, corpus_size=corpus_size, result_cap=result_cap, workorders=self.workorders
+            seed=seed,
+            corpus_size=corpus_size,
+            result_cap=result_cap,
+            workorders=self.workorders,
+            anchor=anchor or utcnow().replace(second=0, microsecond=0),
         )
         self.platforms: SimState = app.state.platforms
         """Corpus (with its ground truth), fault board, sessions: for tests, never HTTP."""

@@ -69,6 +69,13 @@ FAILURES = [
         ["--port", "端口已被占用"],
     ),
     Failure(
+        "sim: --anchor without an offset",
+        ["sim", "--port", "0", "--anchor", "2026-11-22T12:00"],
+        data,
+        EXIT_USAGE,
+        ["--anchor", "带时区的 ISO 时间"],
+    ),
+    Failure(
         "sources status: no data dir",
         ["sources", "status"],
         lambda tmp, _: {"XIANBAN_DATA_DIR": str(tmp / "nowhere")},

@@ -13,6 +13,7 @@ import gc
 import json
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -188,6 +189,13 @@ def sim(
     corpus_size: Annotated[
         int, typer.Option(min=1, help="Posts in the simulated world (fewer: a shorter crawl).")
     ] = 3000,
+    anchor: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the world's history ends, an ISO time with offset "
+            "(2026-11-22T12:00+08:00); default now, where crawlers' lookback reaches back from."
+        ),
+    ] = None,
 ) -> None:
     """Serve the simulators alone: the platforms and the work-order system."""
     from sim.server import SimServer
@@ -195,9 +203,10 @@ def sim(
     settings()
     if not 0 <= port <= 65535:
         fail(f"--port {port} 不是端口号：应在 0 到 65535 之间（0 = 任选空闲端口）", EXIT_USAGE)
+    ends = None if anchor is None else _aware(anchor)
 
     async def serve() -> None:
-        server = SimServer(host=host, port=port, seed=seed, corpus_size=corpus_size)
+        server = SimServer(host=host, port=port, seed=seed, corpus_size=corpus_size, anchor=ends)
         await server.start()
         typer.echo(f"platforms: {server.url}/  work orders: {server.workorder_url}", err=True)
         try:
@@ -206,6 +215,17 @@ def sim(
             await server.stop()
 
     run_async(serve, ports={port: "--port"})
+
+
+def _aware(value: str) -> datetime:
+    """``--anchor``'s time; a usage error unless it is ISO with an offset."""
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        fail(f"--anchor {value!r} 不是带时区的 ISO 时间，例如 2026-11-22T12:00+08:00", EXIT_USAGE)
+    return at
 
 
 ERRORS_SHOWN = 5

@@ -243,7 +243,7 @@ async def crawl_world(settings: Settings, sim: Any) -> tuple[list[Post], list[st
     from crawlers.platforms import load_adapter
     from crawlers.platforms.feed import FeedAdapter
     from crawlers.sources import Source, load_sources
-    from sim.platforms.corpus import ANCHOR, HISTORY
+    from sim.platforms.corpus import HISTORY
 
     state = sim.platforms
     corpus = state.corpus
@@ -285,15 +285,16 @@ async def crawl_world(settings: Settings, sim: Any) -> tuple[list[Post], list[st
         s for s in load_sources(settings.configs_dir).values() if s.base_url.startswith("{sim}")
     ]
     feeds = {s.id for s in sources if isinstance(load_adapter(s.adapter, s.options), FeedAdapter)}
-    end = max((i.created_at for i in corpus.items), default=ANCHOR) + timedelta(seconds=1)
-    at = min(ANCHOR - HISTORY, end)
+    anchor = corpus.anchor
+    end = max((i.created_at for i in corpus.items), default=anchor) + timedelta(seconds=1)
+    at = min(anchor - HISTORY, end)
     while at < end:
-        state.elapsed = at - ANCHOR
+        state.elapsed = at - anchor
         for source in sources:
             if source.id in feeds:
                 await crawl(source, [""], state.now())
         at += FEED_STEP
-    state.elapsed = end - ANCHOR
+    state.elapsed = end - anchor
     now = state.now()
     with progress_bar("抓取模拟器中的帖子", total=len(sources)) as bar:
         for source in sources:
@@ -315,13 +316,14 @@ async def eval_sim(
 ) -> tuple[dict[str, Any], list[Post]]:
     """Crawl the world of ``seed`` through the real adapters and score it; also returns the
     posts crawled (tests recompute the numbers from them)."""
+    from sim.platforms.corpus import ANCHOR
     from sim.platforms.pool_posts import HELD_OUT_SEED
     from sim.server import SimServer
 
     held_out = seed == HELD_OUT_SEED
     misses = misses and not held_out
-    async with SimServer(
-        host="127.0.0.1", seed=seed, corpus_size=size, result_cap=EVAL_RESULT_CAP
+    async with SimServer(  # a fixed anchor: the same seed scores the same on any day
+        host="127.0.0.1", seed=seed, corpus_size=size, result_cap=EVAL_RESULT_CAP, anchor=ANCHOR
     ) as sim:
         corpus = sim.platforms.corpus
         posts, errors = await crawl_world(settings, sim)

@@ -9,6 +9,7 @@ reachable as ``app.state.sim``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -36,7 +37,7 @@ from sim.platforms import (
     xhs,
     zhihu,
 )
-from sim.platforms.corpus import Corpus, generate
+from sim.platforms.corpus import ANCHOR, Corpus, generate
 from sim.platforms.faults import FAULT_KINDS, FaultSpec
 from sim.platforms.items import Item, Truth
 from sim.platforms.proxies import ProxyGate
@@ -80,13 +81,18 @@ PLATFORMS: dict[str, Callable[[SimState], list[BaseRoute]]] = {
 
 
 def create_platforms_app(
-    *, seed: int = 7, corpus_size: int = DEFAULT_CORPUS_SIZE, result_cap: int = 200
+    *,
+    seed: int = 7,
+    corpus_size: int = DEFAULT_CORPUS_SIZE,
+    result_cap: int = 200,
+    anchor: datetime = ANCHOR,
 ) -> Starlette:
     """An ASGI app serving every simulated platform from the corpus of ``seed``.
 
-    ``result_cap`` is how many results a search serves at most, however many match.
+    ``result_cap`` is how many results a search serves at most, however many match;
+    ``anchor`` is where the world's history ends and its clock starts.
     """
-    state = SimState(corpus=generate(seed, corpus_size), result_cap=result_cap)
+    state = SimState(corpus=generate(seed, corpus_size, anchor=anchor), result_cap=result_cap)
     mounts = [Mount(f"/{name}", routes=make(state)) for name, make in PLATFORMS.items()]
     app = Starlette(
         routes=[*mounts, Mount("/_admin", routes=admin.routes(state, PLATFORMS))],

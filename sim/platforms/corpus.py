@@ -13,9 +13,12 @@ posts, ids and timestamps on every machine; tests can then check the whole pipel
 ``Corpus.truth(native_id)``. The truth never leaves Python: platform modules render only
 ``Item`` fields a real platform would show.
 
-Posts are spread over the 30 days before ``ANCHOR`` and a couple of days after it; the
-simulator's clock starts at ``ANCHOR`` and only shows posts created before "now", so
-advancing the clock makes new posts appear for incremental crawls.
+Posts are spread over the 30 days before the corpus's anchor (``ANCHOR`` unless told
+otherwise) and a couple of days after it; the simulator's clock starts at the anchor and
+only shows posts created before "now", so advancing the clock makes new posts appear for
+incremental crawls. Tests keep the fixed ``ANCHOR``; the embedded loop anchors the world at
+the machine's clock, because a crawler reaches back from its own clock (a lookback window
+of 30 days from today finds nothing in a world that ended last month).
 """
 
 from __future__ import annotations
@@ -53,8 +56,10 @@ DISTRICT_BY_NAME = {d.name: d for d in DISTRICTS}
 class Corpus:
     """The generated posts, indexed per platform newest first, and their truth by id."""
 
-    def __init__(self, items: Sequence[Item], *, seed: int) -> None:
+    def __init__(self, items: Sequence[Item], *, seed: int, anchor: datetime = ANCHOR) -> None:
         self.seed = seed
+        self.anchor = anchor
+        """Where the simulator's clock starts: the end of the corpus's history."""
         self.pool_skipped = 0
         """Pool lines that were not complete posts when the corpus was built."""
         self.items: tuple[Item, ...] = tuple(items)
@@ -147,17 +152,24 @@ class Corpus:
         return found
 
 
-def generate(seed: int = FIXED_SEED, size: int = 3000, *, pool: Pool | None = None) -> Corpus:
+def generate(
+    seed: int = FIXED_SEED,
+    size: int = 3000,
+    *,
+    pool: Pool | None = None,
+    anchor: datetime = ANCHOR,
+) -> Corpus:
     """Build at most ``size`` posts from ``seed``'s half of the written pool.
 
     Every written post of the half appears once as an original; reposts and
     near-duplicates of them (marked ``Truth.duplicate``) and, only when the half has none
     of their kind, out-of-city and spam filler are mixed in. When the half holds fewer
     posts than ``size`` needs, the corpus is smaller: a written post is never repeated as
-    a second original. The same seed and pool always give the same corpus.
+    a second original. The same seed and pool always give the same corpus; another
+    ``anchor`` moves every time by the same amount and changes nothing else.
     """
     pool = pool if pool is not None else load_pool()
-    corpus = _Generator(random.Random(seed), size, pool.half(seed)).run(seed)
+    corpus = _Generator(random.Random(seed), size, pool.half(seed), anchor).run(seed)
     corpus.pool_skipped = pool.skipped
     return corpus
 
@@ -204,8 +216,11 @@ class _Draft:
 
 
 class _Generator:
-    def __init__(self, rng: random.Random, size: int, posts: Sequence[PoolPost]) -> None:
+    def __init__(
+        self, rng: random.Random, size: int, posts: Sequence[PoolPost], anchor: datetime
+    ) -> None:
         self.rng = rng
+        self.anchor = anchor
         self.size = size
         self.posts = list(posts)
         self.drafts: list[_Draft] = []
@@ -230,7 +245,7 @@ class _Generator:
             else:
                 left -= 1
                 self._add(self._original(next(pending)), original=True)
-        return Corpus(self._finish(), seed=seed)
+        return Corpus(self._finish(), seed=seed, anchor=self.anchor)
 
     def _add(self, draft: _Draft, *, original: bool = False) -> None:
         if original:
@@ -245,13 +260,13 @@ class _Generator:
 
     def _when(self) -> datetime:
         span = (HISTORY + FUTURE).total_seconds()
-        return ANCHOR - HISTORY + timedelta(seconds=int(self.rng.random() * span))
+        return self.anchor - HISTORY + timedelta(seconds=int(self.rng.random() * span))
 
-    @staticmethod
-    def _after(at: datetime, minutes: int) -> datetime:
+    def _after(self, at: datetime, minutes: int) -> datetime:
         """A copy's time: ``minutes`` after its original, kept inside the corpus's span
         unless the original is at its very end."""
-        return max(min(at + timedelta(minutes=minutes), ANCHOR + FUTURE), at + timedelta(minutes=1))
+        end = self.anchor + FUTURE
+        return max(min(at + timedelta(minutes=minutes), end), at + timedelta(minutes=1))
 
     def _original(self, post: PoolPost) -> _Draft:
         platform = PLATFORM_OF.get(post.platform.lower()) or self._platform()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sim.platforms.corpus import ANCHOR, Corpus
+from sim.platforms.corpus import Corpus
 from sim.platforms.faults import FaultBoard
 from sim.platforms.proxies import ProxyPool
 from sim.platforms.sessions import SessionStore
@@ -29,4 +29,4 @@ class SimState:
     """The platforms' signing secrets by scheme (``sim.platforms.signatures``)."""
 
     def now(self) -> datetime:
-        return ANCHOR + self.elapsed
+        return self.corpus.anchor + self.elapsed

@@ -21,7 +21,7 @@ from crawlers.stage import CrawlerStage
 from sim.platforms import create_platforms_app
 from tests.console.browser import console_page
 from tests.console.conftest import TOKENS, log_in_page
-from xianban.records import CrawlTask, Record
+from xianban.records import CrawlTask, Record, utcnow
 from xianban.settings import Settings
 from xianban.stage import StageContext
 from xianban.store import Store
@@ -140,7 +140,8 @@ def configs(tmp_path: Path) -> Path:
 async def test_each_state_in_chinese_and_rerun_keeps_the_last_success(
     store: Store, tmp_path: Path
 ) -> None:
-    sim = create_platforms_app(seed=7)
+    # Anchored at the stage's wall clock, so the lookback window always holds the world.
+    sim = create_platforms_app(seed=7, anchor=utcnow())
     settings = Settings(data_dir=tmp_path, configs_dir=configs(tmp_path), sim_url="http://sim")
 
     def fetcher(source: Source, s: Settings, cookies: dict[str, str] | None) -> HttpFetcher:

@@ -23,7 +23,8 @@ async def test_a_crawl_over_the_network_retries_a_5xx_and_finds_everything(
             data_dir=tmp_path, configs_dir=tmp_path / "configs", sim_url=sim.url
         )
         store = await Store.open(settings.db_url)
-        stage = CrawlerStage(StageContext(settings=settings, store=store))
+        # the crawler reaches back from the simulator's fixed clock, not the machine's
+        stage = CrawlerStage(StageContext(settings=settings, store=store), clock=sim.platforms.now)
         try:
             await stage.start()
             sim.platforms.faults.add(FaultSpec(platform="weibo", fault="server_error", times=2))

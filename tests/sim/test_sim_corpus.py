@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from sim.platforms import generate
 from sim.platforms.corpus import ANCHOR, PLATFORM_OF
 from sim.platforms.places import DISTRICT_NAMES
 from sim.platforms.pool_posts import FIXED_SEED, HELD_OUT_SEED, load_pool, read_pool
+from sim.platforms.state import SimState
 from xianban.records import CATEGORIES
 
 
@@ -156,6 +158,21 @@ def test_ids_are_unique_and_times_span_the_anchor() -> None:
     assert len({i.native_id for i in corpus.items}) == len(corpus.items)
     assert any(i.created_at > ANCHOR for i in corpus.items)
     assert min(i.created_at for i in corpus.items).tzinfo is not None
+
+
+def test_another_anchor_moves_every_time_and_nothing_else() -> None:
+    """The embedded loop anchors the world at the machine's clock: the same posts, ids and
+    truth, every time moved by the same amount, and the simulator's clock starts there."""
+    fixed = generate(7, 400)
+    later = ANCHOR + timedelta(days=400, minutes=7)
+    moved = generate(7, 400, anchor=later)
+    assert moved.anchor == later and SimState(corpus=moved).now() == later
+    assert [i.native_id for i in moved.items] == [i.native_id for i in fixed.items]
+    assert [i.text for i in moved.items] == [i.text for i in fixed.items]
+    assert {b.created_at - a.created_at for a, b in zip(fixed.items, moved.items, strict=True)} == {
+        later - ANCHOR
+    }
+    assert [i.truth for i in moved.items] == [i.truth for i in fixed.items]
 
 
 def test_truth_of_an_unknown_id_names_it() -> None:
