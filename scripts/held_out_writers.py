@@ -3,9 +3,10 @@
     python scripts/held_out_writers.py t9 t10 t11 t12 t13 t14
     python scripts/held_out_writers.py --posts corpus/third_reading/*.jsonl
 
-With ``--posts``, the posts whose ids the named JSONL files hold (say, those a third reading
-put back into training) are the ones left out: "without" trains without them, and neither
-variant scores them, so both are scored on the same posts.
+With ``--posts``, the posts the named JSONL files hold (say, those a third reading put back,
+in training or still in corpus/pending/) are the ones left out: "without" trains without
+them, "with" with them (a pending post in its writer's group), and neither variant scores
+them, so both are scored on the same posts.
 
 Each first-to-third-round writer's file (t1-t8) is predicted by heads trained on the other
 writers' files, once without the named files and once with them, with `xianban train`'s
@@ -38,18 +39,19 @@ def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 def main(argv: list[str]) -> int:
     extra = [a for a in argv if not a.endswith(".jsonl") and a != "--posts"]
-    named = {
-        json.loads(line)["id"]
-        for path in argv
-        if path.endswith(".jsonl")
-        for line in Path(path).read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    }
+    posts = [e for path in argv if path.endswith(".jsonl") for e in read_examples(Path(path))]
+    named = {e.id for e in posts}
     examples, groups = [], []
     for path in t.training_sets(ROOT):
         rows = read_examples(path)
         examples += rows
         groups += [path.stem] * len(rows)
+    # Named posts not in training yet (corpus/pending/) join it for "with", each in its
+    # writer's group (the id's prefix): a held-out writer's own post never trains its heads.
+    have = {e.id for e in examples}
+    outside = [e for e in posts if e.id not in have]
+    examples += outside
+    groups += [e.id.split("-")[0] for e in outside]
     group = np.array(groups)
     x, vocab, _, _ = t.design_matrix(ROOT / "configs", examples)
     y_lead = np.array([e.is_lead for e in examples])
