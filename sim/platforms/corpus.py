@@ -16,9 +16,10 @@ posts, ids and timestamps on every machine; tests can then check the whole pipel
 Posts are spread over the 30 days before the corpus's anchor (``ANCHOR`` unless told
 otherwise) and a couple of days after it; the simulator's clock starts at the anchor and
 only shows posts created before "now", so advancing the clock makes new posts appear for
-incremental crawls. Tests keep the fixed ``ANCHOR``; the embedded loop anchors the world at
-the machine's clock, because a crawler reaches back from its own clock (a lookback window
-of 30 days from today finds nothing in a world that ended last month).
+incremental crawls. ``eval --sim`` and the in-process test apps keep the fixed ``ANCHOR``;
+a live simulator (``sim.server.SimServer``) anchors the world at the machine's clock,
+because a crawler reaches back from its own clock (a lookback window of 30 days from today
+finds nothing in a world that ended last month).
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def test_ids_are_unique_and_times_span_the_anchor() -> None:
 
 
 def test_another_anchor_moves_every_time_and_nothing_else() -> None:
-    """The embedded loop anchors the world at the machine's clock: the same posts, ids and
+    """A live simulator anchors the world at the machine's clock: the same posts, ids and
     truth, every time moved by the same amount, and the simulator's clock starts there."""
     fixed = generate(7, 400)
     later = ANCHOR + timedelta(days=400, minutes=7)
