@@ -5,7 +5,7 @@ decides: a post stays training text only when both readings agree.
     python scripts/second_reading.py --check  # exit 1 when a training post disagrees with its
                                               # reading or a disputed post agrees with it
 
-Rounds four to eleven were read twice. Three to seven readers per round (in the eighth to
+Rounds four to twelve were read twice. Three to seven readers per round (in the eighth to
 eleventh one per writer's file), each given a share of the posts (id, platform, text only) and
 docs/LABELS.md, labelled is_lead, urgent, category and also without seeing the writer's
 labels (corpus/second_reading/). The first three rounds (t1-t8, written before second
@@ -48,6 +48,7 @@ ROUNDS = (
     "ninth_round",
     "tenth_round",
     "eleventh_round",
+    "twelfth_round",
 )
 TRAIN = ROOT / "corpus" / "train"
 PENDING = ROOT / "corpus" / "pending"
