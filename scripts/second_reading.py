@@ -6,7 +6,7 @@ decides: a post stays training text only when both readings agree.
                                               # reading or a disputed post agrees with it
 
 Rounds four to twelve were read twice. Three to seven readers per round (in the eighth to
-eleventh one per writer's file), each given a share of the posts (id, platform, text only) and
+twelfth one per writer's file), each given a share of the posts (id, platform, text only) and
 docs/LABELS.md, labelled is_lead, urgent, category and also without seeing the writer's
 labels (corpus/second_reading/). The first three rounds (t1-t8, written before second
 readings began) had their leads read the same way afterwards ("first_rounds"): urgency and
