@@ -17,6 +17,10 @@ is rebuilt from the store when the worker's partitions change and topped up ever
 ``REFRESH_S`` with the leads other workers stored, so workers on other partitions still
 find each other's near-duplicates (a lead stored more than ``OVERLAP`` after it was found
 may be missed by the others: it then starts a cluster of its own, nothing is lost).
+
+With ``extract_in_child`` (the embedded deployment) the posts are scored in a child
+process (``leadfinder.scored.ExtractorProcess``), each batch submitted as soon as the
+runtime has read it (``prepare``), a batch ahead of the one being clustered and stored.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 
 from leadfinder.cluster import bare, fingerprint, may_be_copy, near_identical, simhash_of_bare
 from leadfinder.extract import Extraction, Extractor, read_mapping
+from leadfinder.scored import ExtractorProcess, Scored, is_lead, score_posts
 from leadfinder.window import ClusterWindow, Reach, Seen, same_or_unknown
 from xianban.records import Lead, Post, Record, ScoredPost, stable_id, utcnow
 from xianban.stage import StageContext
@@ -42,10 +47,6 @@ OVERLAP = timedelta(seconds=10)
 """Each refresh reads back this far before the last one: a lead is stored a little after
 it is found (its batch's write), and clocks differ a little between machines."""
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def is_lead(found: Extraction) -> bool:
-    return found.is_lead and found.category is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,18 +169,29 @@ class LeadfinderStage:
     def __init__(self, ctx: StageContext) -> None:
         self.ctx = ctx
         self.extractor: Extractor | None = None
+        """The extractor, in this process unless the posts are scored in a child."""
+        self.child: ExtractorProcess | None = None
+        self.labels: Mapping[str, str] = {}
+        """Category code -> its Chinese label, for the reasons of a lead."""
         self.cluster: dict[str, Any] = {}
         self.window = ClusterWindow(limit=1)
         self._refreshed_at = 0.0
         """``time.monotonic()`` of the last refresh (0: the window is to be rebuilt)."""
         self._stamp = EARLIEST
         """The newest found-at seen by the last refresh."""
+        self._ahead: list[tuple[Sequence[Post], asyncio.Future[Any]]] = []
+        """Batches ``prepare`` submitted to the child, oldest first, until handled."""
 
     async def start(self) -> None:
         configs = self.ctx.settings.configs_dir
-        # Seconds of dictionaries and automata: in a thread, so a loop that starts its
-        # stages together (``run --once``) crawls meanwhile.
-        self.extractor = await asyncio.to_thread(Extractor.load, configs)
+        if self.ctx.settings.extract_in_child:
+            self.child = ExtractorProcess(configs)
+            self.labels = await self.child.start()
+        else:
+            # Seconds of dictionaries and automata: in a thread, so a loop that starts its
+            # stages together (``run --once``) crawls meanwhile.
+            self.extractor = await asyncio.to_thread(Extractor.load, configs)
+            self.labels = self.extractor.labels
         self.cluster = read_mapping(configs / "leadfinder.yaml")["cluster"]
         self.window = ClusterWindow(limit=int(self.cluster["lookback_limit"]))
 
@@ -187,22 +199,43 @@ class LeadfinderStage:
     def _window_span(self) -> timedelta:
         return timedelta(hours=float(self.cluster["window_hours"]))
 
+    # -- scoring: here, or in the child a batch ahead ----------------------------------------
+
+    def prepare(self, records: Sequence[Post]) -> bool:
+        """Submit the batch to the child at once (``PreparingStage``): it scores while
+        the worker handles the batch before. False without a child."""
+        if self.child is None:
+            return False
+        self._ahead.append((records, self.child.submit(records)))
+        return True
+
+    async def _scored(self, records: Sequence[Post]) -> list[Scored]:
+        if self.child is None:
+            assert self.extractor is not None, "start() first"
+            return score_posts(self.extractor, records)
+        at = next((i for i, (batch, _) in enumerate(self._ahead) if batch is records), None)
+        if at is None:  # not prepared (a record handled alone, a caller of its own)
+            return await self.child.result(self.child.submit(records))
+        for _, stale in self._ahead[:at]:  # read ahead, then dropped by the worker
+            stale.cancel()
+        del self._ahead[:at]
+        pending = self._ahead[0][1]
+        try:
+            return await self.child.result(pending)
+        except BaseException:
+            del self._ahead[0]  # a retry submits the batch again
+            raise
+
     # -- one post: the store is the window -----------------------------------------------
 
-    @property
-    def _labels(self) -> Mapping[str, str]:
-        assert self.extractor is not None, "start() first"
-        return self.extractor.labels
-
     async def handle(self, record: Post) -> Sequence[Record]:
-        assert self.extractor is not None, "start() first"
         await self.ctx.store.upsert_post(record)
-        found = self.extractor.extract(record)
+        found = (await self._scored([record]))[0].found
         lead_id = stable_id(record.post_id)
         join = await self._cluster(record, lead_id, found)
         if join is None:
             return below_threshold(record, found)
-        lead = make_lead(record, found, lead_id, join, self._labels)
+        lead = make_lead(record, found, lead_id, join, self.labels)
         # Stored now, not only when the verifier gets it: the next near-duplicate (in this batch
         # or on another worker's partition) must find this lead to join its cluster.
         await self.ctx.store.upsert_lead(lead)
@@ -269,17 +302,16 @@ class LeadfinderStage:
         self._refreshed_at = 0.0
 
     async def handle_batch(self, records: Sequence[Post]) -> list[Sequence[Record]]:
-        assert self.extractor is not None, "start() first"
         await self._refresh()
-        found = self.extractor.extract_many(records)
+        scored = await self._scored(records)
         batch = _Batch(self, *await self._originals(records))
         out: list[Sequence[Record]] = []
         leads: list[Lead] = []
         try:
-            for post, extraction in zip(records, found, strict=True):
-                lead = await batch.lead_for(post, extraction)
+            for post, each in zip(records, scored, strict=True):
+                lead = await batch.lead_for(post, each)
                 if lead is None:
-                    out.append(below_threshold(post, extraction))
+                    out.append(below_threshold(post, each.found))
                     continue
                 leads.append(lead)
                 out.append([lead])
@@ -327,7 +359,9 @@ class LeadfinderStage:
         return originals, await store.cluster_members(clusters)
 
     async def close(self) -> None:
-        return None
+        self._ahead.clear()
+        if self.child is not None:
+            await self.child.close()
 
 
 class _Batch:
@@ -349,17 +383,16 @@ class _Batch:
         self.replaced: dict[str, Seen | None] = {}
         """What the window held for each lead this batch put there, to undo it."""
 
-    async def lead_for(self, post: Post, found: Extraction) -> Lead | None:
+    async def lead_for(self, post: Post, scored: Scored) -> Lead | None:
         """``None`` for a post that is neither a lead nor a copy of one."""
-        chars = bare(post.text)
-        if not (is_lead(found) or post.repost_of or may_be_copy(chars)):
+        found, chars, mine = scored
+        if chars is None:
             return None
         lead_id = stable_id(post.post_id)
-        mine = simhash_of_bare(chars)
         join = await self._cluster(post, lead_id, found, chars, mine)
         if join is None:
             return None
-        lead = make_lead(post, found, lead_id, join, self.stage._labels)
+        lead = make_lead(post, found, lead_id, join, self.stage.labels)
         self._keep(lead, chars, mine)
         return lead
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
@@ -249,3 +250,64 @@ async def test_a_batch_answering_too_few_output_lists_stops_the_worker(bus: Bus)
     await produce(bus, [task("t1", "x"), task("t2", "y")])
     with pytest.raises(StageBroken, match="output lists"):
         await Worker(BatchEchoStage(short=True), bus, SETTINGS).run(until_idle=True)
+
+
+class PreparingEchoStage(BatchEchoStage):
+    """BatchEchoStage with early work: a log of prepare and handle_batch calls, by the
+    first task id of each batch."""
+
+    def __init__(self, *, ahead: bool) -> None:
+        super().__init__()
+        self.ahead = ahead
+        self.log: list[tuple[str, str]] = []
+        self.prepared: list[Sequence[CrawlTask]] = []
+        self.on_handle: Callable[[], None] = lambda: None
+
+    def prepare(self, records: Sequence[CrawlTask]) -> bool:
+        self.log.append(("prepare", records[0].task_id))
+        self.prepared.append(records)
+        return self.ahead
+
+    async def handle_batch(self, records: Sequence[CrawlTask]) -> list[Sequence[Record]]:
+        assert any(records is p for p in self.prepared)  # the very list prepare saw
+        self.log.append(("handle", records[0].task_id))
+        self.on_handle()
+        return await super().handle_batch(records)
+
+
+async def test_a_stage_working_elsewhere_gets_the_next_poll_prepared_first(bus: Bus) -> None:
+    """While a poll's work runs elsewhere (a child process), the worker reads and
+    prepares the next poll before it handles the one in hand; all in order, each once."""
+    await produce(bus, [task(f"t{i:02}", "x") for i in range(12)])
+    stage = PreparingEchoStage(ahead=True)
+    settings = SETTINGS.model_copy(update={"batch_size": 4})
+    stats = await Worker(stage, bus, settings).run(until_idle=True)
+    assert sorted(stage.seen) == [f"t{i:02}" for i in range(12)]
+    assert stats.committed == 12 and stats.produced == {"posts": 12}
+    handled = [first for what, first in stage.log if what == "handle"]
+    for first, then in itertools.pairwise(handled):  # the next one prepared before
+        at = stage.log.index(("handle", first))
+        assert stage.log.index(("prepare", then)) < at
+
+
+async def test_a_stage_doing_its_own_work_is_not_read_ahead(bus: Bus) -> None:
+    await produce(bus, [task(f"t{i:02}", "x") for i in range(12)])
+    stage = PreparingEchoStage(ahead=False)
+    settings = SETTINGS.model_copy(update={"batch_size": 4})
+    stats = await Worker(stage, bus, settings).run(until_idle=True)
+    assert stats.committed == 12
+    assert [what for what, _ in stage.log] == ["prepare", "handle"] * (len(stage.log) // 2)
+
+
+async def test_stop_handles_the_poll_read_ahead_and_commits_it(bus: Bus) -> None:
+    """Stopped while handling a poll, the worker also handles the one it read ahead,
+    commits both and reads no more: the rest is the next member's, none twice."""
+    await produce(bus, [task(f"t{i:02}", "x") for i in range(20)])
+    stage = PreparingEchoStage(ahead=True)
+    worker = Worker(stage, bus, SETTINGS.model_copy(update={"batch_size": 4}))
+    stage.on_handle = worker.stop
+    stats = await asyncio.wait_for(worker.run(), timeout=30)
+    assert stage.seen == [f"t{i:02}" for i in range(8)] and stats.committed == 8
+    again = PreparingEchoStage(ahead=True)
+    await Worker(again, bus, SETTINGS).run(until_idle=True)
+    assert again.seen == [f"t{i:02}" for i in range(8, 20)]

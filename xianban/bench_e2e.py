@@ -46,6 +46,7 @@ import structlog
 
 from xianban.bus import Bus, KafkaBus, LocalBroker, MemoryBus, make_bus
 from xianban.bus.kafka import group_lag
+from xianban.embedded import embedded_settings
 from xianban.records import Case, Engagement, Lead, Post, Record, Verdict, stable_id, utcnow
 from xianban.runtime import Worker, settle_collector
 from xianban.settings import KafkaSettings, Settings
@@ -294,7 +295,7 @@ async def embedded(
     async with AsyncExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         sim = await stack.enter_async_context(simulator())
-        s = settings.model_copy(
+        s = embedded_settings(settings).model_copy(
             update={
                 "bus": "memory",
                 "database_url": f"sqlite+aiosqlite:///{folder}/bench.db",
@@ -750,7 +751,8 @@ class StageWork:
         a copy of one the earliest near-duplicate's (``window_join``), and the lead made
         joins the window."""
         from leadfinder.cluster import bare, may_be_copy, simhash_of_bare
-        from leadfinder.stage import Join, is_lead, make_lead, reach_of, window_join
+        from leadfinder.scored import is_lead
+        from leadfinder.stage import Join, make_lead, reach_of, window_join
 
         chars = bare(post.text)
         if not (is_lead(found) or post.repost_of or may_be_copy(chars)):

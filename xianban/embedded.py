@@ -36,6 +36,15 @@ from xianban.wiring import (
 log = structlog.get_logger(__name__)
 
 
+def embedded_settings(settings: Settings) -> Settings:
+    """The embedded deployment's own defaults where the settings leave them open: its
+    stages share one process and one core, so the leadfinder scores in a child
+    (``extract_in_child``) on the other."""
+    if settings.extract_in_child is None:
+        return settings.model_copy(update={"extract_in_child": True})
+    return settings
+
+
 @asynccontextmanager
 async def embedded_system(settings: Settings) -> AsyncIterator[System]:
     """Start the simulators on localhost (in a child process) and point the settings at
@@ -47,6 +56,7 @@ async def embedded_system(settings: Settings) -> AsyncIterator[System]:
     run finds the work orders the first one filed, as it would in production. With the
     Kafka bus and no brokers configured, a local broker (tansu) is started for the run.
     """
+    settings = embedded_settings(settings)
     async with AsyncExitStack() as stack:
         if settings.bus == "kafka" and not settings.kafka.bootstrap:
             broker = await stack.enter_async_context(LocalBroker())

@@ -41,7 +41,7 @@ from xianban.errors import PermanentError, TransientError, XianbanError
 from xianban.metrics import RECORDS
 from xianban.records import DeadLetter, Record, RecordError
 from xianban.settings import Settings
-from xianban.stage import AssignmentAware, BatchStage, Stage
+from xianban.stage import AssignmentAware, BatchStage, PreparingStage, Stage
 
 if TYPE_CHECKING:
     from xianban.store import Store
@@ -85,6 +85,20 @@ class WorkerStats:
 
     def count_produced(self, topic: str) -> None:
         self.produced[topic] = self.produced.get(topic, 0) + 1
+
+
+@dataclass
+class _Poll:
+    """A poll decoded, waiting to be handled: what did not decode (dead letters to be),
+    and the records that did, in the one list ``prepare`` and ``handle_batch`` get."""
+
+    messages: list[Message]
+    records: list[Record] = field(default_factory=list)
+    decoded: list[int] = field(default_factory=list)
+    """The index in ``messages`` of each of ``records``."""
+    failed: list[tuple[int, RecordError]] = field(default_factory=list)
+    ahead: bool = False
+    """``prepare`` started the batch's work elsewhere: worth reading the next poll first."""
 
 
 IDLE_POLL_S = 0.02
@@ -134,24 +148,33 @@ class Worker:
         poll = self.settings.poll_timeout_s
         first_wait = min(poll, IDLE_POLL_S) if until_idle else poll
         wait = first_wait
+        held: _Poll | None = None
+        """A poll read one ahead (its work started by ``prepare``), handled next."""
         try:
-            while not self._stopping.is_set():
-                messages = await consumer.getmany(
-                    timeout_s=wait, max_records=self.settings.batch_size
-                )
-                if messages:
-                    messages = await self._fill(consumer, messages)
-                await self._follow_assignment(consumer)
-                if messages:
-                    started = time.monotonic()
-                    await self._handle_batch(messages)
-                    await consumer.commit(messages)
-                    self.stats.committed += len(messages)
-                    metrics.BATCH_SECONDS.labels(self.stage.name).observe(
-                        time.monotonic() - started
+            while held is not None or not self._stopping.is_set():
+                messages: list[Message] = []
+                if not self._stopping.is_set():
+                    messages = await consumer.getmany(
+                        timeout_s=0.0 if held is not None else wait,
+                        max_records=self.settings.batch_size,
                     )
-                    metrics.BATCH_RECORDS.labels(self.stage.name).observe(len(messages))
-                    metrics.lag(self.stage.name, consumer.local_lag().items())
+                    if messages and held is None:
+                        messages = await self._fill(consumer, messages)
+                if await self._follow_assignment(consumer):
+                    # Read before the partitions moved: the group hands its records out
+                    # again from the committed offsets.
+                    held = None
+                polled = self._decode(messages) if messages else None
+                if held is None and polled is not None and polled.ahead:
+                    held = polled  # read the next poll before handling this one
+                    continue
+                batch, held = (polled, None) if held is None else (held, polled)
+                if batch is not None:
+                    started = time.monotonic()
+                    await self._handle_batch(batch)
+                    await consumer.commit(batch.messages)
+                    self.stats.committed += len(batch.messages)
+                    self._observe(consumer, len(batch.messages), time.monotonic() - started)
                     wait = first_wait
                 elif until_idle:
                     if await consumer.lag() == 0:
@@ -182,32 +205,44 @@ class Worker:
         metrics.BATCH_RECORDS.labels(name).observe(records)
         metrics.lag(name, consumer.local_lag().items())
 
-    async def _follow_assignment(self, consumer: Consumer) -> None:
+    async def _follow_assignment(self, consumer: Consumer) -> bool:
+        """Tell the stage when its partitions changed; whether they did."""
         current = consumer.assignment()
         if current == self._assignment:
-            return
+            return False
         self._assignment = current
         log.info("stage.assigned", stage=self.stage.name, partitions=sorted(current))
         if isinstance(self.stage, AssignmentAware):
             await self.stage.assigned(current)
+        return True
 
-    async def _handle_batch(self, messages: Sequence[Message]) -> None:
-        """Decode, handle (as one batch when the stage takes batches), keep the dead
-        letters in one store write, produce every output in input order, flush."""
-        outputs: list[Sequence[Record]] = [()] * len(messages)
-        decoded: list[tuple[int, Record]] = []
-        metrics.RECORDS_IN.labels(self.stage.name).inc(len(messages))
+    def _decode(self, messages: list[Message]) -> _Poll:
+        """A poll's records decoded, and their early work started when the stage has
+        some (``PreparingStage.prepare``)."""
+        poll = _Poll(messages)
+        kind = self.stage.input
         for i, message in enumerate(messages):
-            self.stats.handled += 1
             try:
-                decoded.append((i, self.stage.input.from_bytes(message.value)))
+                poll.records.append(kind.from_bytes(message.value))
+                poll.decoded.append(i)
             except RecordError as exc:
-                outputs[i] = [self._letter(message, exc)]
-        if decoded:
-            results = await self._handle_records(
-                [messages[i] for i, _ in decoded], [r for _, r in decoded]
-            )
-            for (i, _), out in zip(decoded, results, strict=True):
+                poll.failed.append((i, exc))
+        if poll.records and isinstance(self.stage, PreparingStage):
+            poll.ahead = self.stage.prepare(poll.records)
+        return poll
+
+    async def _handle_batch(self, poll: _Poll) -> None:
+        """Handle the decoded records (as one batch when the stage takes batches), keep
+        the dead letters in one store write, produce every output in input order, flush."""
+        messages = poll.messages
+        outputs: list[Sequence[Record]] = [()] * len(messages)
+        metrics.RECORDS_IN.labels(self.stage.name).inc(len(messages))
+        self.stats.handled += len(messages)
+        for i, exc in poll.failed:
+            outputs[i] = [self._letter(messages[i], exc)]
+        if poll.records:
+            results = await self._handle_records([messages[i] for i in poll.decoded], poll.records)
+            for i, out in zip(poll.decoded, results, strict=True):
                 outputs[i] = out
         wire: list[tuple[Record, bytes]] = []
         letters: list[DeadLetter] = []

@@ -164,6 +164,13 @@ class Settings(BaseSettings):
     filing_concurrency: int = Field(
         16, ge=1, description="filings in flight at once to the work-order system (requests)"
     )
+    extract_in_child: bool | None = Field(
+        None,
+        description="leadfinder: score posts (extraction, the model, SimHash) in a child "
+        "process, a batch ahead of clustering and storing, so it runs on another core; "
+        "unset: on in the embedded deployment (xianban run, bench e2e: every stage shares "
+        "one process), off in a worker (one stage a process)",
+    )
     concurrency: dict[str, int] = Field(
         default_factory=lambda: {"crawler": 8},
         description="per stage name: records of different keys a stage without batches "

@@ -55,6 +55,19 @@ class BatchStage(Stage[In], Protocol[In]):
 
 
 @runtime_checkable
+class PreparingStage(BatchStage[In], Protocol[In]):
+    def prepare(self, records: Sequence[In]) -> bool:
+        """Start, and return at once, the work on a batch that needs nothing from the
+        batches before it; ``handle_batch`` of the same list waits for it. The worker
+        calls it as soon as it has decoded a poll and, when it answers True (work was
+        started elsewhere: a child process), reads and prepares the next poll before it
+        handles this one, so that work runs on another core meanwhile. False: nothing
+        was started (the stage does the work itself in ``handle_batch``), and the worker
+        reads no further ahead."""
+        ...
+
+
+@runtime_checkable
 class AssignmentAware(Protocol):
     async def assigned(self, partitions: frozenset[tuple[str, int]]) -> None:
         """Called before the first batch after the worker's partitions changed (a

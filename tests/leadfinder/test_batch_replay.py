@@ -164,3 +164,48 @@ async def test_a_rebuilt_window_clusters_like_the_store(
     for out in await successor.handle_batch(stream[half:]):
         got += out
     assert comparable(got) == comparable(expected)
+
+
+async def test_scoring_in_a_child_gives_the_same_records(
+    stream: list[Post], stages: list[tuple[LeadfinderStage, Store]], tmp_path: Path
+) -> None:
+    """The embedded deployment's leadfinder (``extract_in_child``: scoring in a child
+    process, a poll ahead of the worker's batch) gives what the stage in one process
+    gives, record for record and row for row; a post handled alone too."""
+    (one, one_store), _, _ = stages
+    by_one: list[Record] = []
+    for post in stream:
+        by_one += await one.handle(post)
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'child.db'}")
+    settings = Settings(data_dir=tmp_path, batch_size=64, poll_timeout_s=0.05)
+    child = LeadfinderStage(
+        StageContext(settings=settings.model_copy(update={"extract_in_child": True}), store=store)
+    )
+    await child.start()
+    try:
+        assert child.extractor is None and child.child is not None  # nothing loaded here
+        bus = MemoryBus(partitions=1)
+        for post in stream:
+            await bus.produce(Post.topic, post.to_bytes(), key=post.key())
+        await Worker(child, bus, settings, store=store).run(until_idle=True)
+        reader = bus.consumer("check", [Lead.topic, ScoredPost.topic])
+        await reader.start()
+        kinds: dict[str, type[Record]] = {Lead.topic: Lead, ScoredPost.topic: ScoredPost}
+        got = [
+            kinds[m.topic].from_bytes(m.value)
+            for m in await reader.getmany(timeout_s=1, max_records=10**6)
+        ]
+        for model in kinds.values():
+            mine = [r for r in got if isinstance(r, model)]
+            assert comparable(mine) == comparable([r for r in by_one if isinstance(r, model)])
+        for kind, order in (
+            (Posts, Posts.post_id),
+            (Leads, Leads.lead_id),
+            (Clusters, Clusters.cluster_id),
+        ):
+            assert await table(store, kind, order) == await table(one_store, kind, order)
+        again = await child.handle(stream[0])  # alone: scored in the child, not prepared
+        assert comparable(again) == comparable(await one.handle(stream[0]))
+    finally:
+        await child.close()
+        await store.close()
