@@ -226,8 +226,10 @@ class PrefixedBus:
     async def ensure_topics(self, topics: Sequence[str], *, partitions: int) -> None:
         await self._bus.ensure_topics([self._prefix + t for t in topics], partitions=partitions)
 
-    async def produce(self, topic: str, value: bytes | None, *, key: str | bytes | None) -> None:
-        await self._bus.produce(self._prefix + topic, value, key=key)
+    async def produce(
+        self, topic: str, value: bytes | None, *, key: str | bytes | None, record: object = None
+    ) -> None:
+        await self._bus.produce(self._prefix + topic, value, key=key, record=record)
 
     async def flush(self) -> None:
         await self._bus.flush()

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
-from xianban.bus import Bus, Message
+from xianban.bus import Bus, MemoryBus, Message
 from xianban.errors import PermanentError, TransientError
 from xianban.records import CrawlTask, DeadLetter, Post, Record
 from xianban.runtime import StageBroken, Worker, run_until_signalled
@@ -311,3 +311,51 @@ async def test_stop_handles_the_poll_read_ahead_and_commits_it(bus: Bus) -> None
     again = PreparingEchoStage(ahead=True)
     await Worker(again, bus, SETTINGS).run(until_idle=True)
     assert again.seen == [f"t{i:02}" for i in range(8, 20)]
+
+
+class TakingStage:
+    """Reads posts and keeps what it was handed."""
+
+    name = "taker"
+    input = Post
+
+    def __init__(self) -> None:
+        self.got: list[Post] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def handle(self, record: Post) -> Sequence[Record]:
+        self.got.append(record)
+        return []
+
+    async def close(self) -> None:
+        return None
+
+
+class KeepingEchoStage(EchoStage):
+    """EchoStage keeping what it made."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[Record] = []
+
+    async def handle(self, record: CrawlTask) -> Sequence[Record]:
+        out = await super().handle(record)
+        self.made.extend(out)
+        return out
+
+
+async def test_the_next_stage_gets_the_record_the_stage_before_made(bus: Bus) -> None:
+    """On the memory bus the very record (not decoded again from its bytes); on Kafka
+    one decoded from them, equal; bytes that do not decode still go to the DLQ."""
+    await produce(bus, [task("t1", "路灯")])
+    echo = KeepingEchoStage()
+    await Worker(echo, bus, SETTINGS).run(until_idle=True)
+    await bus.produce(Post.topic, b'{"platform": 1}', key="bad")
+    await bus.flush()
+    taker = TakingStage()
+    stats = await Worker(taker, bus, SETTINGS).run(until_idle=True)
+    [post] = echo.made
+    assert taker.got == [post] and stats.dead == 1
+    assert (taker.got[0] is post) == isinstance(bus, MemoryBus)

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from xianban.bus import Bus, Consumer, Message
+from xianban.bus import Bus, Consumer, MemoryBus, Message
 from xianban.errors import ConfigError
+from xianban.records import Post
 
 from .traffic import DEADLINE_S, numbered, produce_all, take, values
 
@@ -299,3 +300,23 @@ async def test_a_late_commit_leaves_lost_partitions_to_their_new_owner(
         await a.stop()
         await b.stop()
     assert sorted(values(got)) == sorted(on_b)
+
+
+async def test_a_record_handed_along_arrives_as_its_bytes(bus: Bus, topic_prefix: str) -> None:
+    """A producer may pass the record its bytes encode: every consumer gets the same
+    bytes, and only a bus in the consumer's own process hands the record on as well."""
+    topic = f"{topic_prefix}posts"
+    post = Post(platform="weibo", native_id="1", text="路灯坏了三天")
+    await bus.ensure_topics([topic], partitions=PARTITIONS)
+    await bus.produce(topic, post.to_bytes(), key=post.key(), record=post)
+    await bus.produce(topic, b"{not json", key=post.key())
+    await bus.flush()
+    consumer = bus.consumer(f"{topic_prefix}g", [topic])
+    await consumer.start()
+    try:
+        first, second = await take(consumer, 2, commit=True)
+    finally:
+        await consumer.stop()
+    assert first.value == post.to_bytes() and Post.from_bytes(first.value) == post
+    assert first.decoded is (post if isinstance(bus, MemoryBus) else None)
+    assert second.value == b"{not json" and second.decoded is None

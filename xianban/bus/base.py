@@ -24,6 +24,11 @@ class Message:
     value: bytes | None
     """``None`` is a null value (a Kafka tombstone): any client may send one."""
     headers: tuple[tuple[str, bytes], ...] = field(default=())
+    decoded: object | None = field(default=None, compare=False, repr=False)
+    """The record ``value`` encodes, as its producer passed it (``produce``'s ``record``):
+    an in-process bus hands it along, so a consumer in the same process need not decode
+    the bytes again. ``None`` from Kafka and for bytes produced alone: the consumer
+    decodes ``value`` (and what does not decode is a dead letter)."""
 
 
 class Consumer(Protocol):
@@ -70,9 +75,13 @@ class Bus(Protocol):
 
     async def ensure_topics(self, topics: Sequence[str], *, partitions: int) -> None: ...
 
-    async def produce(self, topic: str, value: bytes | None, *, key: str | bytes | None) -> None:
+    async def produce(
+        self, topic: str, value: bytes | None, *, key: str | bytes | None, record: object = None
+    ) -> None:
         """Send one record; records with the same key keep their order (same partition).
-        ``value=None`` sends a null value (a tombstone), as any Kafka client can."""
+        ``value=None`` sends a null value (a tombstone), as any Kafka client can.
+        ``record``: the record ``value`` is the encoding of, when the producer has it
+        (``Message.decoded``; only a bus in this process can hand it on)."""
         ...
 
     async def flush(self) -> None:

@@ -96,9 +96,12 @@ class KafkaBus:
             raise (TransientError if error.retriable else ConfigError)(text)
         self._topics.update(topics)
 
-    async def produce(self, topic: str, value: bytes | None, *, key: str | bytes | None) -> None:
+    async def produce(
+        self, topic: str, value: bytes | None, *, key: str | bytes | None, record: object = None
+    ) -> None:
         """A topic seen for the first time is created with the bus's partition count, as
-        on the memory bus, rather than with whatever the broker's default is."""
+        on the memory bus, rather than with whatever the broker's default is. Only the
+        bytes travel: ``record`` is for a bus in the consumer's process."""
         if self._producer is None:
             raise RuntimeError("KafkaBus.start() first")
         raw_key, raw_value = key_bytes(key), value_bytes(value)

@@ -56,12 +56,18 @@ class MemoryBus:
         for topic in topics:
             self._topic(topic_name(topic), partitions)
 
-    async def produce(self, topic: str, value: bytes | None, *, key: str | bytes | None) -> None:
+    async def produce(
+        self, topic: str, value: bytes | None, *, key: str | bytes | None, record: object = None
+    ) -> None:
+        """The bytes are kept as Kafka would keep them, and beside them the record they
+        encode, handed to consumers as ``Message.decoded``: a stage of this process then
+        takes the record it is given instead of decoding its bytes again (~12 µs a post,
+        more for a verdict carrying its lead; a tenth of the embedded loop's time)."""
         raw_key, raw_value = key_bytes(key), value_bytes(value)
         log = self._topic(topic_name(topic))
         partition = partition_for(raw_key, len(log), self._round_robin)
         entries = log[partition]
-        entries.append(Message(topic, partition, len(entries), raw_key, raw_value))
+        entries.append(Message(topic, partition, len(entries), raw_key, raw_value, decoded=record))
         self._notify()
 
     async def flush(self) -> None:
