@@ -251,38 +251,80 @@ def _overlap_from(x: frozenset[str], y: frozenset[str], least: float) -> float:
     return shared / (len(x) + len(y) - shared)
 
 
+@dataclass(frozen=True, slots=True)
+class _Confirmed:
+    """What ``duplicate_open_case`` asks of a confirmation, looked up once per verdict
+    object (a confirmation meets every later lead of its district, up to 200 a lead:
+    the attribute chains and calls for each pair were most of the verifier's rules)."""
+
+    verdict: Verdict
+    cluster_id: str
+    decided: datetime
+    district: str | None
+    bigrams: frozenset[str]
+    category: str
+    geo: Geo
+
+
+_CONFIRMED: dict[int, _Confirmed] = {}
+"""``_Confirmed`` of the confirmations met last, by object id (the verdict held)."""
+
+
+def _confirmed(verdict: Verdict) -> _Confirmed:
+    hit = _CONFIRMED.get(id(verdict))
+    if hit is not None and hit.verdict is verdict:
+        return hit
+    lead = verdict.lead
+    made = _Confirmed(
+        verdict,
+        verdict.cluster_id,
+        decided_utc(verdict),
+        lead.geo.district,
+        _bigrams(lead.text),
+        lead.category,
+        lead.geo,
+    )
+    if len(_CONFIRMED) >= _DECIDED_MAX:
+        _CONFIRMED.clear()
+    _CONFIRMED[id(verdict)] = made
+    return made
+
+
 def duplicate_open_case(lead: Lead, cfg: VerifierConfig, ctx: Context) -> Ruling | None:
     rule = cfg.rules.duplicate_open_case
     if not rule.enabled:
         return None
     since = ctx.now - timedelta(hours=rule.window_hours)
     # What is asked of every confirmation, looked up once (a lead meets up to 200).
-    mine, cluster, district, least = (
+    mine, cluster, district, category, geo, least = (
         _bigrams(lead.text),
         lead.cluster_id,
         lead.geo.district,
+        lead.category,
+        lead.geo,
         rule.same_text,
     )
+    size, cut = len(mine), least - _MARGIN
     for other in ctx.near:
-        if other.cluster_id == cluster or decided_utc(other) < since:
+        seen = _confirmed(other)
+        if seen.cluster_id == cluster or seen.decided < since or seen.district != district:
             continue
-        if other.lead.geo.district != district:
-            continue
-        overlap = _overlap_from(_bigrams(other.lead.text), mine, least)
-        if overlap >= least:
+        # ``_overlap_from``'s test on the sizes alone first: most pairs end there
+        theirs = len(seen.bigrams)
+        if size and theirs and min(size, theirs) / max(size, theirs) >= cut:
+            overlap = _overlap_from(seen.bigrams, mine, least)
+            if overlap >= least:
+                target = other.duplicate_of or other.cluster_id
+                return Ruling(
+                    "confirmed",
+                    "duplicate_open_case",
+                    f"与 {rule.window_hours:g} 小时内已确认的线索 {target} 内容相同"
+                    f"（重合 {overlap:.0%}），作为佐证并入其工单",
+                    duplicate_of=target,
+                )
+        if seen.category == category and same_place(seen.geo, geo):
             target = other.duplicate_of or other.cluster_id
-            return Ruling(
-                "confirmed",
-                "duplicate_open_case",
-                f"与 {rule.window_hours:g} 小时内已确认的线索 {target} 内容相同"
-                f"（重合 {overlap:.0%}），作为佐证并入其工单",
-                duplicate_of=target,
-            )
-        if other.lead.category == lead.category and same_place(other.lead.geo, lead.geo):
-            target = other.duplicate_of or other.cluster_id
-            where = " ".join(
-                p for p in (lead.geo.street, lead.geo.community, lead.geo.road, lead.geo.poi) if p
-            )
+            where = " ".join(p for p in (geo.street, geo.community, geo.road, geo.poi) if p)
             return Ruling(
                 "confirmed",
                 "duplicate_open_case",
