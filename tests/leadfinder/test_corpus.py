@@ -109,6 +109,7 @@ def test_each_first_round_writer_covers_every_category(path: Path) -> None:
         ("tenth_round", 1200),
         ("eleventh_round", 3600),
         ("twelfth_round", 2700),
+        ("thirteenth_round", 2100),
     ],
 )
 def test_twice_read_rounds_keep_only_posts_both_readings_agree_on(round_: str, posts: int) -> None:
