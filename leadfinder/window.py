@@ -53,11 +53,9 @@ class Seen:
     urgent: bool
     urgency_triggers: list[str]
     score: float
-
-    @property
-    def order(self) -> tuple[int, str]:
-        """Newest first, then by lead id: the store's ``found_at DESC, lead_id``."""
-        return (-micros(self.found_at), self.lead_id)
+    order: tuple[int, str]
+    """Newest first, then by lead id: the store's ``found_at DESC, lead_id`` (made once:
+    each lead added is ordered in four lists, and taken out of them again)."""
 
     @classmethod
     def of(cls, lead: Lead, chars: str | None = None, hashed: int | None = None) -> Seen:
@@ -77,6 +75,7 @@ class Seen:
             urgent=lead.urgent,
             urgency_triggers=lead.urgency_triggers,
             score=lead.score,
+            order=(-micros(lead.found_at), lead.lead_id),
         )
 
 
