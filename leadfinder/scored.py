@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -114,6 +115,15 @@ def _loaded(configs_dir: str) -> Extractor:
     return _extractor
 
 
+def _detached() -> None:
+    """The parent owns the child's life (it shuts the pool down; a pipe that closes,
+    the parent gone, ends it): Ctrl-C in a terminal or a service manager's SIGTERM to
+    the whole group is the parent's to handle, which finishes its batch with the child
+    still there."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _labels(configs_dir: str) -> dict[str, str]:
     return dict(_loaded(configs_dir).labels)
 
@@ -139,7 +149,9 @@ class ExtractorProcess:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_detached,
             )
         return self._pool
 

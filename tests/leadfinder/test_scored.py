@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import signal
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
@@ -87,5 +88,20 @@ async def test_a_child_that_died_is_replaced(extractor: Extractor) -> None:
         again = await child.result(child.submit(POSTS))
         assert again == score_posts(extractor, POSTS)
         assert child._executor() is not pool
+    finally:
+        await child.close()
+
+
+async def test_the_child_leaves_signals_to_its_parent(extractor: Extractor) -> None:
+    """Ctrl-C or a SIGTERM to the whole process group is the parent's to act on: the
+    child goes on scoring, so the parent can finish its batch."""
+    child = ExtractorProcess(CONFIGS)
+    try:
+        await child.start()
+        pid = await asyncio.wrap_future(child._executor().submit(os.getpid))
+        os.kill(pid, signal.SIGINT)
+        os.kill(pid, signal.SIGTERM)
+        await asyncio.sleep(0.2)
+        assert await child.result(child.submit(POSTS)) == score_posts(extractor, POSTS)
     finally:
         await child.close()
