@@ -37,9 +37,12 @@ log = structlog.get_logger(__name__)
 
 
 def embedded_settings(settings: Settings) -> Settings:
-    """The embedded deployment's own defaults where the settings leave them open: its
-    stages share one process and one core, so the leadfinder scores in a child
-    (``extract_in_child``) on the other."""
+    """The running embedded loop's own defaults where the settings leave them open
+    (``xianban run``, bench e2e): its stages share one process and one core, so the
+    leadfinder scores in a child (``extract_in_child``) on the other. Not ``run --once``:
+    its few hundred posts take the leadfinder 0.4 s, and the child's start (a fresh
+    interpreter importing and loading the extractor while the crawler crawls) was waited
+    for 2-4 s after the crawl."""
     if settings.extract_in_child is None:
         return settings.model_copy(update={"extract_in_child": True})
     return settings
@@ -56,7 +59,6 @@ async def embedded_system(settings: Settings) -> AsyncIterator[System]:
     run finds the work orders the first one filed, as it would in production. With the
     Kafka bus and no brokers configured, a local broker (tansu) is started for the run.
     """
-    settings = embedded_settings(settings)
     async with AsyncExitStack() as stack:
         if settings.bus == "kafka" and not settings.kafka.bootstrap:
             broker = await stack.enter_async_context(LocalBroker())
@@ -211,7 +213,7 @@ async def run_forever(
     from console.app import create_app
 
     started = time.monotonic()
-    async with embedded_system(settings) as system:
+    async with embedded_system(embedded_settings(settings)) as system:
         await system.ready()
         workers = []
         for name in STAGES:

@@ -168,8 +168,9 @@ class Settings(BaseSettings):
         None,
         description="leadfinder: score posts (extraction, the model, SimHash) in a child "
         "process, a batch ahead of clustering and storing, so it runs on another core; "
-        "unset: on in the embedded deployment (xianban run, bench e2e: every stage shares "
-        "one process), off in a worker (one stage a process)",
+        "unset: on in xianban run and bench e2e (every stage shares one process), off in "
+        "run --once (the child's start costs more than its few hundred posts) and in a "
+        "worker (one stage a process)",
     )
     concurrency: dict[str, int] = Field(
         default_factory=lambda: {"crawler": 8},
