@@ -13,7 +13,7 @@ import pytest
 from xianban.bus import Bus, MemoryBus, Message
 from xianban.errors import PermanentError, TransientError
 from xianban.records import CrawlTask, DeadLetter, Post, Record
-from xianban.runtime import StageBroken, Worker, run_until_signalled
+from xianban.runtime import READ_AHEAD, StageBroken, Worker, run_until_signalled
 from xianban.settings import Settings
 from xianban.stage import Stage
 
@@ -275,19 +275,24 @@ class PreparingEchoStage(BatchEchoStage):
         return await super().handle_batch(records)
 
 
-async def test_a_stage_working_elsewhere_gets_the_next_poll_prepared_first(bus: Bus) -> None:
+async def test_a_stage_working_elsewhere_gets_the_next_polls_prepared_first(bus: Bus) -> None:
     """While a poll's work runs elsewhere (a child process), the worker reads and
-    prepares the next poll before it handles the one in hand; all in order, each once."""
-    await produce(bus, [task(f"t{i:02}", "x") for i in range(12)])
+    prepares the next polls (``READ_AHEAD``) before it handles the one in hand; all in
+    order, each once."""
+    await produce(bus, [task(f"t{i:02}", "x") for i in range(24)])
     stage = PreparingEchoStage(ahead=True)
     settings = SETTINGS.model_copy(update={"batch_size": 4})
     stats = await Worker(stage, bus, settings).run(until_idle=True)
-    assert sorted(stage.seen) == [f"t{i:02}" for i in range(12)]
-    assert stats.committed == 12 and stats.produced == {"posts": 12}
+    assert sorted(stage.seen) == [f"t{i:02}" for i in range(24)]
+    assert stats.committed == 24 and stats.produced == {"posts": 24}
     handled = [first for what, first in stage.log if what == "handle"]
     for first, then in itertools.pairwise(handled):  # the next one prepared before
         at = stage.log.index(("handle", first))
         assert stage.log.index(("prepare", then)) < at
+    # the first handled once READ_AHEAD more were prepared
+    assert [what for what, _ in stage.log[: READ_AHEAD + 2]] == ["prepare"] * (READ_AHEAD + 1) + [
+        "handle"
+    ]
 
 
 async def test_a_stage_doing_its_own_work_is_not_read_ahead(bus: Bus) -> None:
@@ -299,18 +304,19 @@ async def test_a_stage_doing_its_own_work_is_not_read_ahead(bus: Bus) -> None:
     assert [what for what, _ in stage.log] == ["prepare", "handle"] * (len(stage.log) // 2)
 
 
-async def test_stop_handles_the_poll_read_ahead_and_commits_it(bus: Bus) -> None:
-    """Stopped while handling a poll, the worker also handles the one it read ahead,
-    commits both and reads no more: the rest is the next member's, none twice."""
-    await produce(bus, [task(f"t{i:02}", "x") for i in range(20)])
+async def test_stop_handles_the_polls_read_ahead_and_commits_them(bus: Bus) -> None:
+    """Stopped while handling a poll, the worker also handles those it read ahead,
+    commits them and reads no more: the rest is the next member's, none twice."""
+    await produce(bus, [task(f"t{i:02}", "x") for i in range(40)])
     stage = PreparingEchoStage(ahead=True)
     worker = Worker(stage, bus, SETTINGS.model_copy(update={"batch_size": 4}))
     stage.on_handle = worker.stop
     stats = await asyncio.wait_for(worker.run(), timeout=30)
-    assert stage.seen == [f"t{i:02}" for i in range(8)] and stats.committed == 8
+    read = 4 * (1 + READ_AHEAD)
+    assert stage.seen == [f"t{i:02}" for i in range(read)] and stats.committed == read
     again = PreparingEchoStage(ahead=True)
     await Worker(again, bus, SETTINGS).run(until_idle=True)
-    assert again.seen == [f"t{i:02}" for i in range(8, 20)]
+    assert again.seen == [f"t{i:02}" for i in range(read, 40)]
 
 
 class TakingStage:

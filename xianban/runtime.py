@@ -29,6 +29,7 @@ import contextlib
 import gc
 import signal
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -101,6 +102,12 @@ class _Poll:
     """``prepare`` started the batch's work elsewhere: worth reading the next poll first."""
 
 
+READ_AHEAD = 3
+"""Polls a worker reads and prepares beyond the one it handles, for a stage whose work
+starts elsewhere (``PreparingStage``): with one, the embedded leadfinder's scoring child
+sat idle while the loop ran the verifier and case opener between the leadfinder's
+batches, and the leadfinder then waited for it (the loop idle a fifth of a burst)."""
+
 IDLE_POLL_S = 0.02
 """First poll wait of a worker draining until idle (``run --once``): records already on
 the bus come at once; an empty answer is checked against the group's lag, and the wait
@@ -148,28 +155,29 @@ class Worker:
         poll = self.settings.poll_timeout_s
         first_wait = min(poll, IDLE_POLL_S) if until_idle else poll
         wait = first_wait
-        held: _Poll | None = None
-        """A poll read one ahead (its work started by ``prepare``), handled next."""
+        held: deque[_Poll] = deque()
+        """Polls read, oldest first: the one handled next and those read ahead (their
+        work started elsewhere by ``prepare``)."""
         try:
-            while held is not None or not self._stopping.is_set():
+            while held or not self._stopping.is_set():
                 messages: list[Message] = []
-                if not self._stopping.is_set():
+                if not self._stopping.is_set() and len(held) <= READ_AHEAD:
                     messages = await consumer.getmany(
-                        timeout_s=0.0 if held is not None else wait,
-                        max_records=self.settings.batch_size,
+                        timeout_s=0.0 if held else wait, max_records=self.settings.batch_size
                     )
-                    if messages and held is None:
+                    if messages and not held:
                         messages = await self._fill(consumer, messages)
                 if await self._follow_assignment(consumer):
-                    # Read before the partitions moved: the group hands its records out
-                    # again from the committed offsets.
-                    held = None
-                polled = self._decode(messages) if messages else None
-                if held is None and polled is not None and polled.ahead:
-                    held = polled  # read the next poll before handling this one
-                    continue
-                batch, held = (polled, None) if held is None else (held, polled)
-                if batch is not None:
+                    # Read before the partitions moved: the group hands their records
+                    # out again from the committed offsets.
+                    held.clear()
+                if messages:
+                    polled = self._decode(messages)
+                    held.append(polled)
+                    if polled.ahead and len(held) <= READ_AHEAD:
+                        continue  # read the next poll too before handling the oldest
+                if held:
+                    batch = held.popleft()
                     started = time.monotonic()
                     await self._handle_batch(batch)
                     await consumer.commit(batch.messages)

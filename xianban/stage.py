@@ -60,8 +60,9 @@ class PreparingStage(BatchStage[In], Protocol[In]):
         """Start, and return at once, the work on a batch that needs nothing from the
         batches before it; ``handle_batch`` of the same list waits for it. The worker
         calls it as soon as it has decoded a poll and, when it answers True (work was
-        started elsewhere: a child process), reads and prepares the next poll before it
-        handles this one, so that work runs on another core meanwhile. False: nothing
+        started elsewhere: a child process), reads and prepares the next polls
+        (``runtime.READ_AHEAD``) before it handles this one, so that work runs on
+        another core meanwhile. False: nothing
         was started (the stage does the work itself in ``handle_batch``), and the worker
         reads no further ahead."""
         ...
