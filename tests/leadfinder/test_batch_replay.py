@@ -97,6 +97,31 @@ async def table(store: Store, kind: Any, order: Any) -> list[dict[str, Any]]:
     return rows
 
 
+KINDS: dict[str, type[Record]] = {Lead.topic: Lead, ScoredPost.topic: ScoredPost}
+
+
+async def through_a_worker(
+    stage: LeadfinderStage, stream: Sequence[Post], settings: Settings, store: Store
+) -> list[Record]:
+    """What a worker running ``stage`` writes for ``stream`` read in order (one partition)."""
+    bus = MemoryBus(partitions=1)
+    for post in stream:
+        await bus.produce(Post.topic, post.to_bytes(), key=post.key())
+    await Worker(stage, bus, settings, store=store).run(until_idle=True)
+    reader = bus.consumer("check", list(KINDS))
+    await reader.start()
+    return [
+        KINDS[m.topic].from_bytes(m.value)
+        for m in await reader.getmany(timeout_s=1, max_records=10**6)
+    ]
+
+
+def assert_same_per_topic(got: Sequence[Record], expected: Sequence[Record]) -> None:
+    for model in KINDS.values():  # each topic in order (one partition each)
+        mine = [r for r in got if isinstance(r, model)]
+        assert comparable(mine) == comparable([r for r in expected if isinstance(r, model)])
+
+
 async def test_batched_leads_equal_one_by_one_record_for_record(
     stream: list[Post], stages: list[tuple[LeadfinderStage, Store]]
 ) -> None:
@@ -114,27 +139,15 @@ async def test_batched_leads_equal_one_by_one_record_for_record(
         for out in await batched.handle_batch(chunk):
             by_batch += out
 
-    bus = MemoryBus(partitions=1)  # one partition: the worker reads the stream in order
-    for post in stream:
-        await bus.produce(Post.topic, post.to_bytes(), key=post.key())
     settings = Settings(batch_size=64, poll_timeout_s=0.05)
-    await Worker(worked, bus, settings, store=worker_store).run(until_idle=True)
-    reader = bus.consumer("check", [Lead.topic, ScoredPost.topic])
-    await reader.start()
-    kinds: dict[str, type[Record]] = {Lead.topic: Lead, ScoredPost.topic: ScoredPost}
-    by_worker = [
-        kinds[m.topic].from_bytes(m.value)
-        for m in await reader.getmany(timeout_s=1, max_records=10**6)
-    ]
+    by_worker = await through_a_worker(worked, stream, settings, worker_store)
 
     leads = [r for r in by_one if isinstance(r, Lead)]
     assert len(leads) > 50 and len({x.cluster_id for x in leads}) < len(leads)
     assert any(x.corroboration > 0 for x in leads)
     assert any(isinstance(r, ScoredPost) for r in by_one)  # handed to the weak-signal stage
     assert comparable(by_batch) == comparable(by_one)
-    for model in kinds.values():  # each topic in order (one partition each)
-        mine = [r for r in by_worker if isinstance(r, model)]
-        assert comparable(mine) == comparable([r for r in by_one if isinstance(r, model)])
+    assert_same_per_topic(by_worker, by_one)
     for kind, order in (
         (Posts, Posts.post_id),
         (Leads, Leads.lead_id),
@@ -184,20 +197,7 @@ async def test_scoring_in_a_child_gives_the_same_records(
     await child.start()
     try:
         assert child.extractor is None and child.child is not None  # nothing loaded here
-        bus = MemoryBus(partitions=1)
-        for post in stream:
-            await bus.produce(Post.topic, post.to_bytes(), key=post.key())
-        await Worker(child, bus, settings, store=store).run(until_idle=True)
-        reader = bus.consumer("check", [Lead.topic, ScoredPost.topic])
-        await reader.start()
-        kinds: dict[str, type[Record]] = {Lead.topic: Lead, ScoredPost.topic: ScoredPost}
-        got = [
-            kinds[m.topic].from_bytes(m.value)
-            for m in await reader.getmany(timeout_s=1, max_records=10**6)
-        ]
-        for model in kinds.values():
-            mine = [r for r in got if isinstance(r, model)]
-            assert comparable(mine) == comparable([r for r in by_one if isinstance(r, model)])
+        assert_same_per_topic(await through_a_worker(child, stream, settings, store), by_one)
         for kind, order in (
             (Posts, Posts.post_id),
             (Leads, Leads.lead_id),
