@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from leadfinder.cluster import bare, fingerprint, may_be_copy, near_identical, simhash_of_bare
+from leadfinder.cluster import fingerprint, may_be_copy, near_identical
 from leadfinder.extract import Extraction, Extractor, read_mapping
 from leadfinder.scored import ExtractorProcess, Scored, is_lead, score_posts
 from leadfinder.window import ClusterWindow, Reach, Seen, same_or_unknown
@@ -230,9 +230,10 @@ class LeadfinderStage:
 
     async def handle(self, record: Post) -> Sequence[Record]:
         await self.ctx.store.upsert_post(record)
-        found = (await self._scored([record]))[0].found
+        scored = (await self._scored([record]))[0]
+        found = scored.found
         lead_id = stable_id(record.post_id)
-        join = await self._cluster(record, lead_id, found)
+        join = await self._cluster(record, lead_id, scored)
         if join is None:
             return below_threshold(record, found)
         lead = make_lead(record, found, lead_id, join, self.labels)
@@ -242,9 +243,12 @@ class LeadfinderStage:
         self.window.add(lead)
         return [lead]
 
-    async def _cluster(self, post: Post, lead_id: str, found: Extraction) -> Join | None:
+    async def _cluster(self, post: Post, lead_id: str, scored: Scored) -> Join | None:
         """The earliest near-duplicate's cluster; ``None`` for a post that is neither a
         lead nor a copy of one."""
+        found, chars, mine = scored
+        if chars is None:  # neither a lead, nor a repost, nor a copy of one
+            return None
         store = self.ctx.store
         if post.repost_of:
             original = await store.get_lead(stable_id(post.repost_of))
@@ -252,10 +256,9 @@ class LeadfinderStage:
                 members = await store.leads_in_cluster(original.cluster_id)
                 corroboration = len({m.lead_id for m in members} | {lead_id}) - 1
                 return Join(original.cluster_id, corroboration, original)
-        chars = bare(post.text)
-        if not is_lead(found) and not may_be_copy(chars):
+        if not is_lead(found) and not may_be_copy(chars):  # a repost whose original is gone
             return None
-        reach = self._reach(post, lead_id, simhash_of_bare(chars))
+        reach = self._reach(post, lead_id, mine)
         limit = int(self.cluster["lookback_limit"])
         district = found.geo.district
 

@@ -747,30 +747,29 @@ class StageWork:
             return
         records = [decoded[v] for v in values]
         if topic == Post.topic:
-            found = self.extractor.extract_many(records)
+            from leadfinder.scored import score_posts
+
+            scored = score_posts(self.extractor, records)
             self.done["scored"] += len(records)
-            for post, extraction in zip(records, found, strict=True):
-                self._cluster(post, extraction)
+            for post, each in zip(records, scored, strict=True):
+                self._cluster(post, each)
         elif topic == Lead.topic:
             for lead in records:
                 self._decide(lead)
         elif topic == Verdict.topic:
             await self._open(records)
 
-    def _cluster(self, post: Post, found: Any) -> None:
+    def _cluster(self, post: Post, scored: Any) -> None:
         """The leadfinder's clustering of one post against its window in memory
         (``leadfinder.stage._Batch``): a repost joins its original's cluster, a lead or
         a copy of one the earliest near-duplicate's (``window_join``), and the lead made
         joins the window."""
-        from leadfinder.cluster import bare, may_be_copy, simhash_of_bare
-        from leadfinder.scored import is_lead
         from leadfinder.stage import Join, make_lead, reach_of, window_join
 
-        chars = bare(post.text)
-        if not (is_lead(found) or post.repost_of or may_be_copy(chars)):
+        found, chars, mine = scored
+        if chars is None:  # neither a lead, nor a repost, nor a copy of one
             return
         lead_id = stable_id(post.post_id)
-        mine = simhash_of_bare(chars)
         original = self.window.get(stable_id(post.repost_of)) if post.repost_of else None
         if original is not None:
             join: Join | None = Join(original.cluster_id, 1, original)

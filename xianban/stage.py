@@ -62,9 +62,8 @@ class PreparingStage(BatchStage[In], Protocol[In]):
         calls it as soon as it has decoded a poll and, when it answers True (work was
         started elsewhere: a child process), reads and prepares the next polls
         (``runtime.READ_AHEAD``) before it handles this one, so that work runs on
-        another core meanwhile. False: nothing
-        was started (the stage does the work itself in ``handle_batch``), and the worker
-        reads no further ahead."""
+        another core meanwhile. False: nothing was started (the stage does the work itself
+        in ``handle_batch``), and the worker reads no further ahead."""
         ...
 
 
