@@ -184,6 +184,28 @@ def test_a_record_written_twice_is_serialised_once_and_a_copy_afresh() -> None:
     moved = lead.model_copy(update={"cluster_id": "c2"})
     assert json.loads(moved.to_bytes())["cluster_id"] == "c2"
     assert json.loads(lead.to_bytes())["cluster_id"] == "c1"
-    many = [make_lead(lead_id=f"l{i}") for i in range(5000)]  # more than are remembered
+    from xianban import records
+
+    more = records._WRITTEN_MAX + 100  # more than are remembered
+    many = [make_lead(lead_id=f"l{i}") for i in range(more)]
     assert [json.loads(x.to_bytes())["lead_id"] for x in many] == [x.lead_id for x in many]
     assert json.loads(many[0].to_bytes())["lead_id"] == "l0"
+    held = records._WRITTEN.values()
+    assert len(held) <= records._WRITTEN_MAX
+    assert records._written_chars == sum(len(text) for _, text in held)
+
+
+def test_the_json_remembered_stays_within_its_budget() -> None:
+    from xianban import records
+
+    long = "长" * (records._WRITTEN_CHARS // 2)  # JSON short enough to be held
+    count = 2 * records._WRITTEN_BUDGET // len(long)  # twice the budget in all
+    posts = [
+        Post(platform="weibo", native_id=f"n{i}", text=long, created_at=NOW) for i in range(count)
+    ]
+    texts = [p.json_text() for p in posts]
+    assert records._written_chars <= records._WRITTEN_BUDGET
+    assert records._WRITTEN.get(id(posts[-1]), (None,))[0] is posts[-1]
+    assert id(posts[0]) not in records._WRITTEN
+    assert records._written_chars == sum(len(text) for _, text in records._WRITTEN.values())
+    assert [p.json_text() for p in posts] == texts  # the ones let go are made again

@@ -93,9 +93,11 @@ class Record(BaseModel):
             return hit[1]
         text = self.model_dump_json()
         if len(text) <= _WRITTEN_CHARS:
+            global _written_chars
             _WRITTEN[key] = (self, text)  # held, so its id is no other record's meanwhile
-            if len(_WRITTEN) > _WRITTEN_MAX:
-                del _WRITTEN[next(iter(_WRITTEN))]
+            _written_chars += len(text)
+            while len(_WRITTEN) > _WRITTEN_MAX or _written_chars > _WRITTEN_BUDGET:
+                _written_chars -= len(_WRITTEN.pop(next(iter(_WRITTEN)))[1])
         return text
 
     def to_bytes(self) -> bytes:
@@ -124,10 +126,17 @@ class Record(BaseModel):
 
 _WRITTEN: dict[int, tuple[Record, str]] = {}
 """The JSON of the records serialised last, by object id, oldest first (``json_text``)."""
-_WRITTEN_MAX = 1024
-"""More than a batch's records and outputs (200 posts in, their leads out)."""
+_WRITTEN_MAX = 8192
+"""More than the records of the polls a worker holds and their outputs: the embedded
+leadfinder sends the JSON of posts up to ``runtime.READ_AHEAD`` polls ahead to its scoring
+child and stores them after the verifier and the case opener have run in between (with
+1,024 nearly every post was serialised twice, ~3 µs each, and a lead the verifier stores
+again often once more)."""
 _WRITTEN_CHARS = 1 << 16
 """Longer JSON is not held (a few huge posts would hold megabytes)."""
+_WRITTEN_BUDGET = 1 << 24
+"""Characters held in all (16 Mi): the oldest go first past it, whatever their number."""
+_written_chars = 0
 
 
 def _problems(exc: ValidationError) -> list[str]:
