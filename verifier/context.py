@@ -111,8 +111,9 @@ class Nearby:
 
     def recorded(self, verdict: Verdict) -> None:
         """``verdict`` is its cluster's latest now: the cluster's confirmation leaves the
-        lists, and the verdict joins its district's when it is a confirmation itself. A
-        verdict the lists hold already was stored before (a replay): nothing changes."""
+        lists, and the verdict joins its district's when it is a confirmation of the
+        cluster's own case (the first, or a follow-up: ``confirmed_near``). A verdict
+        the lists hold already was stored before (a replay): nothing changes."""
         if verdict.verdict_id in self.ids:
             return
         for held in self.holding.pop(verdict.cluster_id, set()):
@@ -124,7 +125,7 @@ class Nearby:
         district = verdict.lead.geo.district
         if (
             verdict.decision == "confirmed"
-            and verdict.duplicate_of is None
+            and verdict.duplicate_of in (None, verdict.cluster_id)  # see confirmed_near
             and district is not None
             and district in self.lists
         ):

@@ -112,13 +112,15 @@ async def test_a_decided_lead_leaves_the_queue(store: Store) -> None:
 
 async def test_confirmed_in_districts_is_confirmed_near_for_each_district(store: Store) -> None:
     """The verifier's one read per batch: for each district the first ``limit`` of what
-    ``confirmed_near`` lists (each cluster's latest verdict, confirmed, not a duplicate,
-    in the window, oldest first), a district without any given an empty list."""
+    ``confirmed_near`` lists (each cluster's latest verdict, confirmed, carrying its own
+    case, in the window, oldest first), a district without any given an empty list."""
     for n in range(1, 31):
         verdict = queued(n, urgent=False, district="龙华区" if n % 3 else "宝安区")
         update: dict[str, object] = {"verdict_id": f"v-{n}", "decision": "confirmed"}
         if n % 7 == 0:
             update["duplicate_of"] = "cluster-1"
+        if n % 11 == 0:  # a follow-up: the cluster reported again, its own case
+            update["duplicate_of"] = verdict.cluster_id
         if n % 5 == 0:  # decided before the window
             update["decided_at"] = samples.OPENED - timedelta(days=2)
         await store.record_verdict(verdict.model_copy(update=update))
@@ -144,6 +146,7 @@ async def test_confirmed_in_districts_is_confirmed_near_for_each_district(store:
             )
             assert [v.verdict_id for v in found] == [v.verdict_id for v in near]
     assert len(lists["龙华区"]) == 11 and lists["福田区"] == []
+    assert {"v-11", "v-22"} <= {v.verdict_id for v in lists["龙华区"]}
 
 
 def _late() -> datetime:
