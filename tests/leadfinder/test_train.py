@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from leadfinder.labelled import CALIBRATION
@@ -52,3 +54,34 @@ def test_urgent_rows_are_weighted_so_no_category_stands_for_danger() -> None:
     assert (category_balance(category, urgent, 0.0) == 1).all()
     half = category_balance(category, urgent, 0.5)
     assert 1 < half[9] < weight[9]  # the lone safe site post counts, less than at power 1
+
+
+def _scores_with_f1_curve(seed: int, sharp: bool) -> tuple[Any, Any, Any]:
+    """Out-of-fold-like scores of 10 writers: positives over 0.6-1 and negatives over 0-0.4,
+    with 1 % of posts strewn across the gap between whatever their label (a plateau of F1,
+    where a move of the threshold trades as many errors as it fixes), or a narrow overlap at
+    0.6 (``sharp``)."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    y = rng.random(n) < 0.5
+    if sharp:
+        p = np.where(y, rng.uniform(0.59, 1.0, n), rng.uniform(0.0, 0.61, n))
+    else:
+        p = np.where(y, rng.uniform(0.6, 1.0, n), rng.uniform(0.0, 0.4, n))
+        strewn = rng.random(n) < 0.01
+        p[strewn] = rng.uniform(0.4, 0.6, int(strewn.sum()))
+    groups = np.array([f"t{i % 10}" for i in range(n)])
+    return p, y, groups
+
+
+def test_the_lead_threshold_is_the_middle_of_a_flat_f1_curve() -> None:
+    from leadfinder.training import lead_threshold
+
+    # Three draws of the same plateau: the grid's best F1 falls at 0.53, 0.53 and 0.40 (the
+    # noise of the strewn posts); the plateau's middle stays at 0.5.
+    for seed in (3, 4, 5):
+        p, y, groups = _scores_with_f1_curve(seed, sharp=False)
+        assert abs(lead_threshold(p, y, groups) - 0.5) <= 0.02, seed
+    # A sharp curve keeps its peak.
+    p, y, groups = _scores_with_f1_curve(3, sharp=True)
+    assert abs(lead_threshold(p, y, groups) - 0.6) <= 0.02
