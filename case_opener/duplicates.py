@@ -35,25 +35,19 @@ def corroboration_note(verdict: Verdict, new: list[str]) -> str:
     )
 
 
-def opened_from(
-    build: Callable[[Verdict], Case], cluster_id: str, latest: Verdict, verdicts: list[Verdict]
-) -> Case:
+def opened_from(build: Callable[[Verdict], Case], latest: Verdict, verdicts: list[Verdict]) -> Case:
     """The cluster's case as its first confirmation would open it, carrying the posts of
     every confirmation of the cluster recorded so far (``verdicts``, in order; ``latest``
     the last): whichever of them reaches the case opener later then finds its posts there
     already."""
-    confirmations = [
-        v for v in verdicts if v.decision == "confirmed" and v.duplicate_of in (None, cluster_id)
-    ]
+    confirmations = [v for v in verdicts if v.confirms_own_case()]
     first = next((v for v in confirmations if v.duplicate_of is None), latest)
     case = build(first)
     posts = list(dict.fromkeys(p for v in confirmations for p in v.lead.post_ids))
     return case.model_copy(update={"post_ids": list(dict.fromkeys([*case.post_ids, *posts]))})
 
 
-def opening(
-    build: Callable[[Verdict], Case], cluster_id: str, verdicts: list[Verdict]
-) -> Case | None:
+def opening(build: Callable[[Verdict], Case], verdicts: list[Verdict]) -> Case | None:
     """The case ``Corroboration.target_case`` opens for a cluster that has none, from the
     cluster's recorded verdicts (in order), when it opens the cluster's own: None when
     the latest is no confirmation or joined another cluster's case (``target_case``
@@ -61,9 +55,9 @@ def opening(
     if not verdicts:
         return None
     latest = verdicts[-1]
-    if latest.decision != "confirmed" or latest.duplicate_of not in (None, cluster_id):
+    if not latest.confirms_own_case():
         return None
-    return opened_from(build, cluster_id, latest, verdicts)
+    return opened_from(build, latest, verdicts)
 
 
 class Corroboration:
@@ -92,9 +86,7 @@ class Corroboration:
             if verdict.duplicate_of and verdict.duplicate_of != cluster_id:
                 cluster_id = verdict.duplicate_of  # it joined another case in turn
                 continue
-            case = opened_from(
-                self.build, cluster_id, verdict, await verdicts_of(store, cluster_id)
-            )
+            case = opened_from(self.build, verdict, await verdicts_of(store, cluster_id))
             await queue_filing(store, case)
             changed = await deliver(store, self.client)
             opened = next((c for c in changed if c.case_id == case.case_id), case)

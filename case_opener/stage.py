@@ -324,7 +324,7 @@ class _Joins:
         if self.cases[target] is not None:
             return None
         verdicts = await verdicts_of(self.stage.ctx.store, target)
-        return opening(self.stage._build, target, verdicts)
+        return opening(self.stage._build, verdicts)
 
     @staticmethod
     def wanted(records: Sequence[Verdict]) -> set[str]:

@@ -123,12 +123,7 @@ class Nearby:
             )
             found[:] = [v for v in found if v.cluster_id != verdict.cluster_id]
         district = verdict.lead.geo.district
-        if (
-            verdict.decision == "confirmed"
-            and verdict.duplicate_of in (None, verdict.cluster_id)  # see confirmed_near
-            and district is not None
-            and district in self.lists
-        ):
+        if verdict.confirms_own_case() and district is not None and district in self.lists:
             self.lists[district].append(verdict)
             self.ids.add(verdict.verdict_id)
             self.holding.setdefault(verdict.cluster_id, set()).add(district)

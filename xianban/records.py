@@ -312,6 +312,12 @@ class Verdict(Record):
     def key(self) -> str:
         return self.cluster_id
 
+    def confirms_own_case(self) -> bool:
+        """A confirmation carried by its own cluster's case: the first (``duplicate_of``
+        None) or a later report of the cluster (``duplicate_of`` the cluster itself), not
+        one attached to another cluster's case (``store.listing.own_case`` in SQL)."""
+        return self.decision == "confirmed" and self.duplicate_of in (None, self.cluster_id)
+
 
 Priority = Literal["urgent", "ordinary"]
 UnitLevel = Literal["city", "district", "street", "community"]

@@ -408,6 +408,12 @@ async def dead_letter_facets(store: Store) -> dict[str, list[tuple[str, int]]]:
 # -- what rules and supervision look up --------------------------------------------------------
 
 
+def own_case(duplicate_of: Any) -> Any:
+    """A verdict's ``duplicate_of`` (the column or its JSON) leaves it on its own cluster's
+    case: none, or the cluster itself (``Verdict.confirms_own_case`` in Python)."""
+    return or_(duplicate_of.is_(None), duplicate_of == Verdicts.cluster_id)
+
+
 def _confirmed_near_query(
     *,
     category: str | None,
@@ -419,12 +425,11 @@ def _confirmed_near_query(
     column: Any = Verdicts.data,
 ) -> Any:
     latest = _latest_verdicts()
-    joined = Verdicts.data["duplicate_of"].as_string()
     conds = [
         Verdicts.decision == "confirmed",
         Verdicts.decided_at >= since,
         _lead("geo", "district").as_string() == district,
-        or_(joined.is_(None), joined == Verdicts.cluster_id),  # its own case
+        own_case(Verdicts.data["duplicate_of"].as_string()),
     ]
     if exclude_cluster is not None:
         conds.append(Verdicts.cluster_id != exclude_cluster)
@@ -497,7 +502,7 @@ def _confirmed_ranked() -> Any:
             Verdicts.decision == "confirmed",
             Verdicts.decided_at >= bindparam("since"),
             district.in_(bindparam("districts", expanding=True)),
-            or_(Verdicts.duplicate_of.is_(None), Verdicts.duplicate_of == Verdicts.cluster_id),
+            own_case(Verdicts.duplicate_of),
             ~exists().where(later.cluster_id == Verdicts.cluster_id, later.seq > Verdicts.seq),
         )
         .subquery()
@@ -560,10 +565,7 @@ async def confirmed_without_case(
         .where(
             Verdicts.decision == "confirmed",
             Verdicts.decided_at < decided_before,
-            or_(
-                Verdicts.data["duplicate_of"].as_string().is_(None),
-                Verdicts.data["duplicate_of"].as_string() == Verdicts.cluster_id,
-            ),
+            own_case(Verdicts.data["duplicate_of"].as_string()),
             ~has_case,
         )
         .order_by(Verdicts.seq)
