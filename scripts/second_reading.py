@@ -5,8 +5,8 @@ decides: a post stays training text only when both readings agree.
     python scripts/second_reading.py --check  # exit 1 when a training post disagrees with its
                                               # reading or a disputed post agrees with it
 
-Rounds four to fourteen were read twice. Three to seven readers per round (in the eighth to
-fourteenth one per writer's file), each given a share of the posts (id, platform, text only) and
+Rounds four to fifteen were read twice. Three to seven readers per round (in the eighth to
+fifteenth one per writer's file), each given a share of the posts (id, platform, text only) and
 docs/LABELS.md, labelled is_lead, urgent, category and also without seeing the writer's
 labels (corpus/second_reading/). The first three rounds (t1-t8, written before second
 readings began) had their leads read the same way afterwards ("first_rounds"): urgency and
@@ -51,6 +51,7 @@ ROUNDS = (
     "twelfth_round",
     "thirteenth_round",
     "fourteenth_round",
+    "fifteenth_round",
 )
 TRAIN = ROOT / "corpus" / "train"
 PENDING = ROOT / "corpus" / "pending"

@@ -111,6 +111,7 @@ def test_each_first_round_writer_covers_every_category(path: Path) -> None:
         ("twelfth_round", 2700),
         ("thirteenth_round", 2100),
         ("fourteenth_round", 2400),
+        ("fifteenth_round", 900),
     ],
 )
 def test_twice_read_rounds_keep_only_posts_both_readings_agree_on(round_: str, posts: int) -> None:
