@@ -345,7 +345,8 @@ def train(
     progress(f"特征：{len(vocab)} 个字符 n-gram + {len(names)} 个规则证据")
 
     y_lead = np.array([e.is_lead for e in examples])
-    leads = np.flatnonzero(y_lead & scope)
+    head_rows = y_lead & scope  # what the urgent and category heads learn from
+    leads = np.flatnonzero(head_rows)
     y_urgent = np.array([examples[i].urgent for i in leads])
     y_cat = np.array([CATEGORIES.index(examples[i].category) for i in leads])
     also = [
@@ -365,7 +366,7 @@ def train(
     weight_all = np.zeros(len(examples))
     weight_all[leads] = u_weight
     p_urgent_all = _oof_binary(
-        x, urgent_true, writers, c_urgent, ngrams, among=y_lead & scope, weight=weight_all
+        x, urgent_true, writers, c_urgent, ngrams, among=head_rows, weight=weight_all
     )
     progress("交叉验证：类别")
     cat_pred = _oof_category(x[leads], y_cat, also, writers[leads], c_category, ngrams)

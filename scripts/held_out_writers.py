@@ -53,6 +53,9 @@ def main(argv: list[str]) -> int:
     examples += outside
     groups += [e.id.split("-")[0] for e in outside]
     group = np.array(groups)
+    # The urgent and category heads learn as `xianban train`'s do: not from lead-only files.
+    only_lead = t.lead_only(ROOT)
+    heads = np.array([f"{g}.jsonl" not in only_lead for g in groups], dtype=bool)
     x, vocab, _, _ = t.design_matrix(ROOT / "configs", examples)
     y_lead = np.array([e.is_lead for e in examples])
     y_urgent = np.array([e.urgent for e in examples])
@@ -73,7 +76,7 @@ def main(argv: list[str]) -> int:
             train = np.flatnonzero((group != writer) & ~np.isin(group, excluded) & ~drop)
             w, b = t._fit_binary(x[train], y_lead[train], 16.0, 0)
             p_lead[test] = _sigmoid(x[test] @ w + b)
-            lead_rows = train[y_lead[train]]
+            lead_rows = train[y_lead[train] & heads[train]]
             balance = t.category_balance(y_cat[lead_rows], y_urgent[lead_rows], t.URGENT_BALANCE)
             w, b = t._fit_binary(
                 x[lead_rows], y_urgent[lead_rows], 128.0, len(vocab), weight=balance
